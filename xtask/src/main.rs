@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask regen [--check]`: snapshot the generated clients in snapshots/ (insta).
+//!
+//! `regen` rewrites snapshots/{api,ipg,batch,subscription}.snap from what build.rs generates now;
+//! `regen --check` fails when they differ (what CI runs). Both drive the snapshot test in
+//! tests/generated_snapshots.rs, so the test, the check and the rewrite can never disagree.
+use std::process::{exit, Command};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let check = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["regen"] => false,
+        ["regen", "--check"] => true,
+        _ => {
+            eprintln!("usage: cargo xtask regen [--check]");
+            exit(2);
+        }
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut test = Command::new(cargo);
+    test.args(["test", "--quiet", "--package", "vandar", "--test", "generated_snapshots"]);
+    if check {
+        // insta never writes in CI mode; INSTA_UPDATE=no for belt and braces.
+        test.env("CI", "true").env("INSTA_UPDATE", "no");
+    } else {
+        test.env_remove("CI").env("INSTA_UPDATE", "always").env("INSTA_FORCE_PASS", "0");
+    }
+    let status = test.status().unwrap_or_else(|e| {
+        eprintln!("xtask: cannot run cargo: {e}");
+        exit(1)
+    });
+    if !status.success() {
+        eprintln!(
+            "xtask: {}",
+            if check {
+                "snapshots/ differ from the code generated from spec/vandar.yaml; run `cargo xtask regen` and commit the result"
+            } else {
+                "snapshot run failed"
+            }
+        );
+        exit(1);
+    }
+    println!("xtask: snapshots {}", if check { "match the spec" } else { "rewritten" });
+}

@@ -1,0 +1,313 @@
+//! spec/vandar.yaml -> progenitor -> $OUT_DIR/{api,ipg,batch,subscription}.rs and $OUT_DIR/enums.rs
+//!
+//! The spec stays true to Vandar for every language; this script adapts a copy of it to what
+//! progenitor 0.15 can take (see shared/reference/progenitor-notes.md):
+//!
+//! * progenitor ignores `servers`, so the spec is split into one document per host (path-level
+//!   `servers` entry; none = api) and each host gets its own generated `Client`.
+//! * progenitor asserts one error type per operation, and Vandar's error bodies differ even within
+//!   one operation, so error responses are dropped from the copy: non-2xx answers reach
+//!   `crate::transport`, which decodes every documented error shape into `vandar::Error`.
+//! * Browser redirects (only a 302 answer) and multipart bodies are left out of the copy; the
+//!   hand-written layer offers a typed call for each (src/redirects.rs, src/ravand.rs).
+//! * `api_key` is removed from the IPG request bodies: the transport adds the configured key, so
+//!   callers never handle it.
+//! * Every named string enum is replaced by an open enum (`crate::enums`) with an `Unknown(String)`
+//!   case, so a value Vandar adds later never breaks decoding of a successful answer.
+//!
+//! A spec mistake stops the build with a message naming the operation and field.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::{env, fs};
+
+use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagStyle, TypeImpl};
+use serde_json::{Map, Value};
+
+const SPEC: &str = "spec/vandar.yaml";
+
+/// (module and feature name, base URL named by the path-level `servers` entry)
+const HOSTS: [(&str, &str); 4] = [
+    ("api", "https://api.vandar.io"),
+    ("ipg", "https://ipg.vandar.io"),
+    ("batch", "https://batch.vandar.io"),
+    ("subscription", "https://subscription.vandar.io"),
+];
+
+/// IPG request bodies whose `api_key` the transport fills in.
+const IPG_KEYED_BODIES: [&str; 2] = ["IpgSendRequest", "IpgTokenRequest"];
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+fn main() {
+    println!("cargo:rerun-if-changed={SPEC}");
+    println!("cargo:rerun-if-changed=build.rs");
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    if let Err(message) = run(Path::new(SPEC), &out) {
+        eprintln!("error: {SPEC}: {message}");
+        std::process::exit(1);
+    }
+}
+
+fn run(spec_path: &Path, out: &Path) -> Result<(), String> {
+    let text = fs::read_to_string(spec_path).map_err(|e| format!("cannot read: {e}"))?;
+    let spec: Value = serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?;
+    check(&spec)?;
+
+    let enums = string_enums(&spec);
+    fs::write(out.join("enums.rs"), open_enum_invocations(&enums)).map_err(|e| e.to_string())?;
+
+    for (host, base_url) in HOSTS {
+        let feature = format!("CARGO_FEATURE_{}", host.to_uppercase());
+        if env::var_os(feature).is_none() {
+            continue;
+        }
+        let doc = host_document(&spec, base_url, host == "ipg");
+        let code = generate(host, &doc, &enums)?;
+        fs::write(out.join(format!("{host}.rs")), code).map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Rejects what progenitor would reject or panic on, naming the operation and field.
+fn check(spec: &Value) -> Result<(), String> {
+    let version = spec["openapi"].as_str().unwrap_or_default();
+    if !version.starts_with("3.0.") {
+        return Err(format!("openapi: {version:?}: progenitor takes only OpenAPI 3.0.x"));
+    }
+    let mut ids = BTreeSet::new();
+    for (path, method, op) in operations(spec) {
+        let id = op["operationId"]
+            .as_str()
+            .ok_or_else(|| format!("{method} {path}: missing operationId"))?;
+        if !ids.insert(id.to_string()) {
+            return Err(format!("{id}: operationId used twice"));
+        }
+        if let Some(content) = resolve(spec, &op["requestBody"])["content"].as_object() {
+            if content.len() > 1 {
+                return Err(format!("{id}: requestBody: one media type per body, found {}", content.len()));
+            }
+            for (media, body) in content {
+                if media.contains("json") && body.get("schema").is_none() {
+                    return Err(format!("{id}: requestBody.content.{media}: schema missing"));
+                }
+            }
+        }
+        let responses = op["responses"].as_object().ok_or_else(|| format!("{id}: responses missing"))?;
+        if !responses.keys().any(|code| code.starts_with('2') || code == "302") {
+            return Err(format!("{id}: responses: no 2xx or 302 answer"));
+        }
+        let success: Vec<_> = responses.keys().filter(|code| code.starts_with('2')).collect();
+        if success.len() > 1 {
+            return Err(format!("{id}: responses: one success answer per operation, found {success:?}"));
+        }
+        for (code, response) in responses {
+            for (media, body) in resolve(spec, response)["content"].as_object().into_iter().flatten() {
+                if media.contains("json") && body.get("schema").is_none() {
+                    return Err(format!("{id}: responses.{code}.content.{media}: schema missing"));
+                }
+            }
+        }
+        for param in op["parameters"].as_array().into_iter().flatten() {
+            let param = resolve(spec, param);
+            let name = param["name"].as_str().unwrap_or("?");
+            match (param["in"].as_str(), param["style"].as_str()) {
+                (Some("cookie"), _) => return Err(format!("{id}: parameter {name}: cookie parameters are not supported")),
+                (_, Some("deepObject")) => return Err(format!("{id}: parameter {name}: deepObject style is not supported")),
+                _ => {}
+            }
+        }
+    }
+    check_refs(spec, spec, "")
+}
+
+fn check_refs(spec: &Value, node: &Value, at: &str) -> Result<(), String> {
+    match node {
+        Value::Object(map) => {
+            if let Some(target) = map.get("$ref").and_then(Value::as_str) {
+                if lookup(spec, target).is_none() {
+                    return Err(format!("{at}: $ref {target} does not resolve"));
+                }
+            }
+            map.iter().try_for_each(|(k, v)| check_refs(spec, v, &format!("{at}/{k}")))
+        }
+        Value::Array(items) => items.iter().try_for_each(|v| check_refs(spec, v, at)),
+        _ => Ok(()),
+    }
+}
+
+fn operations(spec: &Value) -> impl Iterator<Item = (&str, &str, &Value)> {
+    spec["paths"].as_object().into_iter().flatten().flat_map(|(path, item)| {
+        METHODS
+            .iter()
+            .filter_map(move |m| item.get(*m).map(|op| (path.as_str(), *m, op)))
+    })
+}
+
+fn lookup<'a>(spec: &'a Value, reference: &str) -> Option<&'a Value> {
+    spec.pointer(reference.strip_prefix('#')?)
+}
+
+fn resolve<'a>(spec: &'a Value, node: &'a Value) -> &'a Value {
+    match node["$ref"].as_str() {
+        Some(r) => lookup(spec, r).unwrap_or(&Value::Null),
+        None => node,
+    }
+}
+
+fn host_of(item: &Value) -> &str {
+    item["servers"][0]["url"].as_str().unwrap_or(HOSTS[0].1)
+}
+
+/// Operations progenitor cannot express, served by hand-written calls instead.
+fn adapted(op: &Value) -> bool {
+    let responses = op["responses"].as_object();
+    let redirect_only = responses.is_some_and(|r| !r.keys().any(|c| c.starts_with('2')));
+    let multipart = op["requestBody"]["content"].get("multipart/form-data").is_some();
+    redirect_only || multipart
+}
+
+/// The spec cut down to one host, in the form progenitor takes.
+fn host_document(spec: &Value, base_url: &str, ipg: bool) -> Value {
+    let mut doc = spec.clone();
+    let root = doc.as_object_mut().expect("spec is a mapping");
+    root.remove("x-webhooks");
+    root.remove("servers");
+
+    let mut paths = Map::new();
+    for (path, item) in spec["paths"].as_object().into_iter().flatten() {
+        if host_of(item) != base_url {
+            continue;
+        }
+        let mut item = item.clone();
+        let item_map = item.as_object_mut().expect("path item is a mapping");
+        item_map.remove("servers");
+        for method in METHODS {
+            let Some(op) = item_map.get_mut(method) else { continue };
+            if adapted(op) {
+                item_map.remove(method);
+                continue;
+            }
+            // Only the success answer: see the module docs.
+            if let Some(responses) = op["responses"].as_object_mut() {
+                responses.retain(|code, _| code.starts_with('2'));
+            }
+        }
+        if item_map.keys().any(|k| METHODS.contains(&k.as_str())) {
+            paths.insert(path.clone(), item);
+        }
+    }
+    root.insert("paths".into(), Value::Object(paths));
+
+    if ipg {
+        for name in IPG_KEYED_BODIES {
+            if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
+                schema["properties"].as_object_mut().map(|p| p.remove("api_key"));
+                if let Some(required) = schema["required"].as_array_mut() {
+                    required.retain(|r| r != "api_key");
+                }
+            }
+        }
+    }
+    prune_components(&mut doc);
+    doc
+}
+
+/// Keeps only the components reachable from this host's paths, so each module holds its own types.
+fn prune_components(doc: &mut Value) {
+    let mut reachable = BTreeSet::new();
+    let mut pending: Vec<String> = Vec::new();
+    collect_refs(&doc["paths"], &mut pending);
+    while let Some(r) = pending.pop() {
+        if reachable.insert(r.clone()) {
+            if let Some(target) = lookup(doc, &r) {
+                collect_refs(target, &mut pending);
+            }
+        }
+    }
+    if let Some(components) = doc["components"].as_object_mut() {
+        for (kind, entries) in components.iter_mut() {
+            if kind == "securitySchemes" {
+                continue;
+            }
+            if let Some(entries) = entries.as_object_mut() {
+                entries.retain(|name, _| reachable.contains(&format!("#/components/{kind}/{name}")));
+            }
+        }
+    }
+}
+
+fn collect_refs(node: &Value, into: &mut Vec<String>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                into.push(r.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, into)),
+        _ => {}
+    }
+}
+
+/// Named string enums of the spec: schema name -> values.
+fn string_enums(spec: &Value) -> BTreeMap<String, Vec<String>> {
+    let schemas = spec["components"]["schemas"].as_object().into_iter().flatten();
+    schemas
+        .filter(|(_, s)| s["type"] == "string")
+        .filter_map(|(name, s)| {
+            let values = s["enum"].as_array()?;
+            Some((name.clone(), values.iter().filter_map(|v| v.as_str().map(String::from)).collect()))
+        })
+        .collect()
+}
+
+fn open_enum_invocations(enums: &BTreeMap<String, Vec<String>>) -> String {
+    let mut code = String::from("// Generated by build.rs from spec/vandar.yaml: one open enum per named string enum.\n");
+    for (name, values) in enums {
+        let variants: Vec<String> =
+            values.iter().map(|v| format!("    {} => {:?},", variant_name(v), v)).collect();
+        code += &format!("crate::open_enum! {{\n    /// `{name}` in spec/vandar.yaml.\n    {name} {{\n{}\n    }}\n}}\n", variants.join("\n"));
+    }
+    code
+}
+
+/// `wallet_iban` -> `WalletIban`, `full-pay` -> `FullPay`, `PENDING_VERIFY` -> `PendingVerify`.
+fn variant_name(value: &str) -> String {
+    value
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let lower = w.to_ascii_lowercase();
+            let mut chars = lower.chars();
+            chars.next().map(|c| c.to_ascii_uppercase().to_string() + chars.as_str()).unwrap_or_default()
+        })
+        .collect()
+}
+
+fn generate(host: &str, doc: &Value, enums: &BTreeMap<String, Vec<String>>) -> Result<String, String> {
+    let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
+        .map_err(|e| format!("host {host}: not an OpenAPI 3.0 document: {e}"))?;
+    let mut settings = GenerationSettings::default();
+    settings
+        .with_interface(InterfaceStyle::Builder)
+        .with_tag(TagStyle::Merged)
+        .with_inner_type("crate::transport::Inner".parse().expect("a type path"))
+        .with_hooks(HooksMode::Expected);
+    let present = doc["components"]["schemas"].as_object();
+    for name in enums.keys().filter(|n| present.is_some_and(|s| s.contains_key(n.as_str()))) {
+        settings.with_replacement(
+            name,
+            format!("crate::enums::{name}"),
+            [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
+        );
+    }
+    let tokens = std::panic::catch_unwind(move || Generator::new(&settings).generate_tokens(&api))
+        .map_err(|_| format!("host {host}: progenitor panicked (see the message above)"))?
+        .map_err(|e| format!("host {host}: {e}"))?;
+    let file = syn::parse2(tokens).map_err(|e| format!("host {host}: generated code does not parse: {e}"))?;
+    Ok(format!(
+        "// @generated by build.rs from spec/vandar.yaml (host {host}). Do not edit.\n{}",
+        prettyplease::unparse(&file)
+    ))
+}

@@ -1,0 +1,300 @@
+//! spec/vandar.yaml is a deliverable of its own: these tests hold it to Vandar's documents.
+use std::collections::BTreeSet;
+
+use openapiv3::{OpenAPI, ReferenceOr};
+use serde_json::{json, Value};
+
+const SPEC: &str = include_str!("../spec/vandar.yaml");
+const DOCUMENTED: &str = include_str!("fixtures/documented-endpoints.tsv");
+const HOSTS: [(&str, &str); 4] = [
+    ("https://api.vandar.io", "api"),
+    ("https://ipg.vandar.io", "ipg"),
+    ("https://batch.vandar.io", "batch"),
+    ("https://subscription.vandar.io", "subscription"),
+];
+
+fn typed() -> OpenAPI {
+    serde_yaml::from_str(SPEC).expect("spec parses as OpenAPI 3.0 with openapiv3")
+}
+
+fn raw() -> Value {
+    serde_yaml::from_str(SPEC).expect("spec is YAML")
+}
+
+/// (method, host, path with parameter names erased, operation) for every operation.
+fn operations(spec: &Value) -> Vec<(String, &'static str, String, &Value)> {
+    let mut out = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let server = item["servers"][0]["url"].as_str().unwrap_or("https://api.vandar.io");
+        let host = HOSTS.iter().find(|(url, _)| *url == server).map(|(_, h)| *h);
+        let host = host.unwrap_or_else(|| panic!("{path}: servers names an unknown host {server}"));
+        for (method, op) in item.as_object().unwrap() {
+            if ["get", "put", "post", "delete", "patch", "head", "options", "trace"].contains(&method.as_str()) {
+                out.push((method.to_uppercase(), host, erase_names(path), op));
+            }
+        }
+    }
+    out
+}
+
+fn erase_names(path: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                inside = true;
+                out.push_str("{}");
+            }
+            '}' => inside = false,
+            _ if !inside => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn spec_has_every_documented_operation_and_no_other() {
+    let documented: BTreeSet<(String, String, String)> = DOCUMENTED
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("method\t") && !l.is_empty())
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            (cols[0].to_string(), cols[1].to_string(), erase_names(cols[2]))
+        })
+        .collect();
+    let spec = raw();
+    let specified: BTreeSet<(String, String, String)> =
+        operations(&spec).into_iter().map(|(m, h, p, _)| (m, h.to_string(), p)).collect();
+    let missing: Vec<_> = documented.difference(&specified).collect();
+    let extra: Vec<_> = specified.difference(&documented).collect();
+    assert!(missing.is_empty(), "documented but not in the spec: {missing:#?}");
+    assert!(extra.is_empty(), "in the spec but not documented: {extra:#?}");
+    assert_eq!(documented.len(), 119, "the documents list 119 operations");
+}
+
+#[test]
+fn every_operation_has_an_id_a_tag_a_summary_and_a_success_answer() {
+    let api = typed();
+    let tags: BTreeSet<&str> = api.tags.iter().map(|t| t.name.as_str()).collect();
+    let mut ids = BTreeSet::new();
+    for (path, item) in &api.paths.paths {
+        let ReferenceOr::Item(item) = item else { panic!("{path}: path-item $ref") };
+        for (method, op) in item.iter() {
+            let id = op.operation_id.as_deref().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+            assert!(ids.insert(id.to_string()), "{id} is used twice");
+            assert!(
+                id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
+                "{id} is not snake_case"
+            );
+            assert!(!op.tags.is_empty() && op.tags.iter().all(|t| tags.contains(t.as_str())), "{id}: tag missing or undeclared");
+            assert!(op.summary.as_deref().is_some_and(|s| !s.is_empty()), "{id}: no summary");
+            let success = op.responses.responses.keys().any(|code| match code {
+                openapiv3::StatusCode::Code(c) => (200..300).contains(c) || *c == 302,
+                openapiv3::StatusCode::Range(r) => *r == 2,
+            });
+            assert!(success, "{id}: no 2xx or 302 answer");
+        }
+    }
+    assert_eq!(ids.len(), 119);
+}
+
+#[test]
+fn every_ref_resolves() {
+    fn walk(root: &Value, node: &Value, at: &str) {
+        match node {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                    let pointer = r.strip_prefix('#').unwrap_or_else(|| panic!("{at}: external $ref {r}"));
+                    assert!(root.pointer(pointer).is_some(), "{at}: $ref {r} does not resolve");
+                }
+                map.iter().for_each(|(k, v)| walk(root, v, &format!("{at}/{k}")));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(root, v, at)),
+            _ => {}
+        }
+    }
+    let spec = raw();
+    walk(&spec, &spec, "");
+}
+
+/// OpenAPI 3.0 schema -> JSON Schema: `nullable` becomes a null alternative, refs point at definitions.
+fn json_schema(node: &Value) -> Value {
+    match node {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (k, v) in map {
+                match k.as_str() {
+                    "$ref" => {
+                        let r = v.as_str().unwrap().replace("#/components/schemas/", "#/definitions/");
+                        out.insert(k.clone(), json!(r));
+                    }
+                    "nullable" | "example" | "format" => {}
+                    // property names and the like are keys, not schemas: convert their values only
+                    _ => {
+                        out.insert(k.clone(), json_schema(v));
+                    }
+                }
+            }
+            let value = Value::Object(out);
+            if map.get("nullable") == Some(&json!(true)) {
+                json!({"anyOf": [value, {"type": "null"}]})
+            } else {
+                value
+            }
+        }
+        Value::Array(items) => Value::Array(items.iter().map(json_schema).collect()),
+        other => other.clone(),
+    }
+}
+
+fn check_example(spec: &Value, schema: &Value, example: &Value, at: &str, checked: &mut usize) {
+    let definitions = json_schema(&spec["components"]["schemas"]);
+    let mut root = json_schema(schema);
+    if let Value::Object(map) = &mut root {
+        map.insert("definitions".into(), definitions);
+    } else {
+        panic!("{at}: schema is not an object");
+    }
+    let validator = jsonschema::validator_for(&root).unwrap_or_else(|e| panic!("{at}: schema does not compile: {e}"));
+    let errors: Vec<String> = validator.iter_errors(example).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+    assert!(errors.is_empty(), "{at}: example does not match its schema: {errors:#?}");
+    *checked += 1;
+}
+
+#[test]
+fn every_example_validates_against_its_schema() {
+    let spec = raw();
+    let mut checked = 0;
+    // Media-type and parameter examples, anywhere (paths, x-webhooks, components).
+    fn walk(spec: &Value, node: &Value, at: &str, checked: &mut usize) {
+        match node {
+            Value::Object(map) => {
+                if let (Some(schema), Some(example)) = (map.get("schema"), map.get("example")) {
+                    check_example(spec, schema, example, at, checked);
+                }
+                for (k, v) in map {
+                    walk(spec, v, &format!("{at}/{k}"), checked);
+                }
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(spec, v, &format!("{at}[{i}]"), checked)),
+            _ => {}
+        }
+    }
+    walk(&spec, &spec, "", &mut checked);
+    // Schema-level examples of named schemas.
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        if let Some(example) = schema.get("example") {
+            check_example(&spec, schema, example, &format!("schemas/{name}"), &mut checked);
+        }
+    }
+    assert!(checked >= 60, "only {checked} examples were checked");
+}
+
+#[test]
+fn an_example_that_breaks_its_schema_is_caught() {
+    // The example check must be able to fail: an IPG send without callback_url and a short amount.
+    let spec = raw();
+    let schema = json!({"$ref": "#/components/schemas/IpgSendRequest"});
+    let bad = json!({"api_key": "k", "amount": 999});
+    let result = std::panic::catch_unwind(|| check_example(&spec, &schema, &bad, "probe", &mut 0));
+    assert!(result.is_err());
+}
+
+#[test]
+fn security_follows_the_host() {
+    let spec = raw();
+    assert_eq!(spec["security"], json!([{"bearerAuth": []}]));
+    assert_eq!(spec["servers"], json!([{"url": "https://api.vandar.io"}]));
+    let token_url = &spec["components"]["securitySchemes"]["miandoOAuth"]["flows"]["clientCredentials"]["tokenUrl"];
+    assert_eq!(token_url, "https://api.vandar.io/sso/oauth/token");
+    for (method, host, path, op) in operations(&spec) {
+        let id = op["operationId"].as_str().unwrap();
+        let redirect = op["responses"].get("302").is_some();
+        let expected = if host == "ipg" || redirect || id == "token_refresh" || id == "miando_token" {
+            Some(json!([]))
+        } else if path.starts_with("/miando/") {
+            Some(json!([{"miandoOAuth": []}]))
+        } else {
+            None // the document default, bearerAuth
+        };
+        assert_eq!(op.get("security").cloned(), expected, "{method} {path} ({id})");
+    }
+}
+
+#[test]
+fn listed_only_operations_are_open_and_the_rest_are_typed() {
+    let spec = raw();
+    let mut listed_only = 0;
+    for (method, _, path, op) in operations(&spec) {
+        let detail = op["x-vandar-detail"].as_str();
+        let success = op["responses"].as_object().unwrap().iter().find(|(c, _)| c.starts_with('2'));
+        let Some((_, response)) = success else { continue }; // browser redirects
+        let open = response["$ref"] == "#/components/responses/Undocumented";
+        match detail {
+            Some("listed-only") => {
+                listed_only += 1;
+                assert!(open, "{method} {path}: listed-only but its answer is typed");
+            }
+            Some("request-only") => assert!(open, "{method} {path}: request-only but its answer is typed"),
+            None => assert!(!open, "{method} {path}: answer is open but the operation is not marked"),
+            Some(other) => panic!("{method} {path}: unknown x-vandar-detail {other}"),
+        }
+    }
+    assert!(listed_only >= 35, "{listed_only} listed-only operations");
+}
+
+#[test]
+fn every_amount_states_its_unit() {
+    fn walk(schema: &Value, at: &str, missing: &mut Vec<String>) {
+        for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+            let money = ["amount", "wage", "balance", "price", "limit"].iter().any(|w| name.contains(w)) && !name.starts_with("time_");
+            let described = prop["description"].as_str().unwrap_or_default();
+            let is_enum = prop.get("$ref").is_some() && prop.get("description").is_none() && name.contains("type");
+            if money && !is_enum && !["Rial", "Toman", "unit"].iter().any(|u| described.contains(u)) && prop["type"] != "object" {
+                missing.push(format!("{at}.{name}"));
+            }
+            walk(prop, &format!("{at}.{name}"), missing);
+        }
+        if schema["items"].is_object() {
+            walk(&schema["items"], &format!("{at}[]"), missing);
+        }
+        for key in ["allOf", "oneOf"] {
+            for part in schema[key].as_array().into_iter().flatten() {
+                walk(part, at, missing);
+            }
+        }
+    }
+    let spec = raw();
+    let mut missing = Vec::new();
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        walk(schema, name, &mut missing);
+    }
+    assert!(missing.is_empty(), "amounts without a unit: {missing:#?}");
+}
+
+#[test]
+fn browser_redirects_answer_302_with_location() {
+    let spec = raw();
+    let mut redirects: Vec<&str> = operations(&spec)
+        .into_iter()
+        .filter(|(_, _, _, op)| op["responses"].get("302").is_some())
+        .map(|(_, _, _, op)| op["operationId"].as_str().unwrap())
+        .collect();
+    redirects.sort();
+    assert_eq!(redirects, ["authorization_redirect", "ipg_redirect", "ravand_redirect"]);
+    let location = &spec["components"]["responses"]["BrowserRedirect"]["headers"]["Location"];
+    assert_eq!(location["$ref"], "#/components/headers/Location");
+}
+
+#[test]
+fn miando_webhooks_are_described() {
+    let spec = raw();
+    let hook = &spec["x-webhooks"]["miando_event"]["post"];
+    assert_eq!(hook["parameters"][0]["$ref"], "#/components/parameters/XSignature");
+    let event = &spec["components"]["schemas"]["MiandoWebhookEvent"];
+    assert_eq!(event["required"], json!(["created", "type", "data"]));
+    let slugs = spec["components"]["schemas"]["MiandoWebhookEventType"]["enum"].as_array().unwrap();
+    assert_eq!(slugs.len(), 13);
+}

@@ -1,7 +1,40 @@
-//! Typed Rust client for Vandar.
+//! Typed Rust client for [Vandar](https://vandar.io): payment gateway (IPG), settlements, customer
+//! wallets, direct debit, batch settlements, Ravand and Miando escrow.
+//!
+//! Every documented endpoint is generated from `spec/vandar.yaml` (one module per host:
+//! [`api`], [`ipg`], [`batch`], [`subscription`]); [`Client`] adds authentication, token refresh,
+//! rate limiting, safe retries and one [`Error`] type around them.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), vandar::Error> {
+//! let vandar = vandar::Client::builder().ipg_api_key("gateway-key").build()?;
+//! let sent = vandar
+//!     .ipg()
+//!     .ipg_send()
+//!     .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback"))
+//!     .send()
+//!     .await?;
+//! println!("send the payer to {}", vandar::redirects::ipg_payment_page(&vandar, &sent.token));
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs)]
+
+pub mod auth;
+mod client;
 pub mod enums;
-pub mod generated;
+mod error;
+mod generated;
+pub mod mask;
+pub mod rate_limit;
+pub mod redirects;
+mod secret;
 pub mod transport;
+
+pub use auth::TokenPair;
+pub use client::{Client, ClientBuilder, REFRESH_MARGIN};
+pub use error::{ApiError, Error, Result};
+pub use secret::Secret;
+pub use transport::{Host, RetryPolicy};
 
 #[cfg(feature = "api")]
 pub use generated::api;

@@ -1,14 +1,96 @@
-//! The send path of every generated call: progenitor's `ClientHooks::exec` owns the send.
+//! The send path of every generated call. progenitor's `ClientHooks::exec` owns the send, so
+//! credentials, rate limits, retries and error decoding all live here, once for all 119 operations.
+//!
+//! Retry rules (money is never moved twice by accident):
+//! * every method: a connect failure (the request never left) and a 429 (Vandar rejected it
+//!   unprocessed) are retried, after Retry-After or a backoff;
+//! * GET, PUT, DELETE: also timeouts and 502/503/504, with exponential backoff and jitter;
+//! * POST (and PATCH): never after the request may have reached Vandar. Money-moving calls with a
+//!   tracking id reconcile through their documented lookup instead (see `crate::tracked`).
+//! * a 401 on a token-authenticated call renews the token once and repeats the request once.
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// State shared by the generated clients of every host (tokens, limiter, configuration).
-#[derive(Clone, Default)]
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::{Method, Request, Response, StatusCode};
+use tracing::Instrument;
+
+use crate::auth::TokenManager;
+use crate::error::Failure;
+use crate::rate_limit::RateLimits;
+use crate::Secret;
+
+/// Vandar's hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// `https://api.vandar.io`
+    Api,
+    /// `https://ipg.vandar.io`
+    Ipg,
+    /// `https://batch.vandar.io`
+    Batch,
+    /// `https://subscription.vandar.io`
+    Subscription,
+}
+
+impl Host {
+    /// Every host.
+    pub const ALL: [Host; 4] = [Host::Api, Host::Ipg, Host::Batch, Host::Subscription];
+
+    /// The production base URL.
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            Host::Api => "https://api.vandar.io",
+            Host::Ipg => "https://ipg.vandar.io",
+            Host::Batch => "https://batch.vandar.io",
+            Host::Subscription => "https://subscription.vandar.io",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Host::Api => "api",
+            Host::Ipg => "ipg",
+            Host::Batch => "batch",
+            Host::Subscription => "subscription",
+        }
+    }
+}
+
+/// How often and how patiently failed requests are repeated (see the module docs for which).
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts in all, the first included.
+    pub max_attempts: u32,
+    /// Backoff before the second attempt; doubled for each further one.
+    pub base_delay: Duration,
+    /// Longest single wait (also caps Retry-After).
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 3, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with jitter: a random wait in [d/2, d], d = base * 2^(retry-1), capped.
+    fn backoff(&self, retry: u32) -> Duration {
+        let full = self.base_delay.saturating_mul(1 << retry.saturating_sub(1).min(16)).min(self.max_delay);
+        full / 2 + full.mul_f64(fastrand::f64() / 2.0)
+    }
+}
+
+/// State shared by the generated clients of every host and every clone of [`crate::Client`].
+#[derive(Clone)]
 pub struct Inner {
     pub(crate) shared: Arc<Shared>,
 }
-
-#[derive(Default)]
-pub(crate) struct Shared {}
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -16,10 +98,197 @@ impl std::fmt::Debug for Inner {
     }
 }
 
+pub(crate) struct Shared {
+    pub(crate) http: reqwest::Client,
+    /// Base URL of each host, indexed by [`Host::index`].
+    pub(crate) base_urls: [String; 4],
+    pub(crate) ipg_api_key: Option<Secret>,
+    pub(crate) business: Option<TokenManager>,
+    pub(crate) miando: Option<TokenManager>,
+    pub(crate) limits: Arc<RateLimits>,
+    pub(crate) retry: RetryPolicy,
+}
+
+enum Credential<'a> {
+    None,
+    ApiKey(&'a Secret),
+    Bearer(&'a TokenManager),
+}
+
+impl Shared {
+    fn credential(&self, host: Host, request: &Request, operation: &str) -> Result<Credential<'_>, String> {
+        let missing = |what: &str| format!("{operation} needs {what}, which this Client was not configured with");
+        match host {
+            Host::Ipg => self.ipg_api_key.as_ref().map(Credential::ApiKey).ok_or_else(|| missing("an IPG api_key")),
+            Host::Api if matches!(operation, "token_refresh" | "miando_token") => Ok(Credential::None),
+            Host::Api if request.url().path().contains("/miando/api/") => {
+                self.miando.as_ref().map(Credential::Bearer).ok_or_else(|| missing("Miando client credentials"))
+            }
+            Host::Api | Host::Batch => {
+                self.business.as_ref().map(Credential::Bearer).ok_or_else(|| missing("business tokens"))
+            }
+            Host::Subscription => Ok(Credential::None),
+        }
+    }
+
+    /// Sends one generated call: see the module docs.
+    pub(crate) async fn execute(&self, host: Host, mut request: Request, operation: &'static str) -> reqwest::Result<Response> {
+        let span = tracing::info_span!(
+            "vandar.request",
+            operation,
+            host = host.name(),
+            method = %request.method(),
+            status = tracing::field::Empty,
+            attempt = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        );
+        async move {
+            let started = Instant::now();
+            // progenitor sends `api-version: <info.version>`; Vandar documents no such header.
+            request.headers_mut().remove("api-version");
+            // Credentials go only to the configured base URL of this host (and redirects are never followed).
+            if !request.url().as_str().starts_with(&self.base_urls[host.index()]) {
+                return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(
+                    "refusing to send credentials outside the configured Vandar host".into(),
+                )));
+            }
+            let credential = match self.credential(host, &request, operation) {
+                Ok(credential) => credential,
+                Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
+            };
+            if let Credential::ApiKey(key) = credential {
+                add_api_key(&mut request, key);
+            }
+            let result = self.send_with_retries(&credential, request).await;
+            let span = tracing::Span::current();
+            span.record("latency_ms", started.elapsed().as_millis() as u64);
+            match result {
+                Ok(response) => {
+                    span.record("status", response.status().as_u16());
+                    Ok(decode_failure(response).await)
+                }
+                Err(error) => {
+                    // URLs carry customer ids and IBANs: errors leave without them.
+                    let error = error.without_url();
+                    tracing::warn!(%error, "request failed");
+                    Err(error)
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn send_with_retries(&self, credential: &Credential<'_>, request: Request) -> reqwest::Result<Response> {
+        let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
+        let mut token = match credential {
+            Credential::Bearer(manager) => match manager.token().await {
+                Ok(token) => Some(token),
+                Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
+            },
+            _ => None,
+        };
+        let mut renewed = false;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            tracing::Span::current().record("attempt", attempt);
+            // Generated bodies are buffered JSON, so a request can always be cloned for a repeat.
+            let Some(mut this) = request.try_clone() else { return self.http.execute(request).await };
+            if let Some(token) = &token {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).expect("token is header-safe");
+                value.set_sensitive(true);
+                this.headers_mut().insert(AUTHORIZATION, value);
+            }
+            self.limits.acquire(this.method()).await;
+            let outcome = self.http.execute(this).await;
+            let last = attempt >= self.retry.max_attempts;
+            let wait = match &outcome {
+                Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !renewed => {
+                    if let (Credential::Bearer(manager), Some(stale)) = (credential, &token) {
+                        renewed = true;
+                        attempt -= 1; // the repeat after renewal is not a retry
+                        match manager.renew_after_401(stale).await {
+                            Ok(fresh) => {
+                                token = Some(fresh);
+                                continue;
+                            }
+                            Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
+                        }
+                    }
+                    return outcome;
+                }
+                Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS && !last => {
+                    retry_after(response).map(|d| d.min(self.retry.max_delay)).unwrap_or_else(|| self.retry.backoff(attempt))
+                }
+                Ok(response)
+                    if idempotent
+                        && !last
+                        && matches!(response.status().as_u16(), 502..=504) =>
+                {
+                    self.retry.backoff(attempt)
+                }
+                Err(error) if !last && (error.is_connect() || (idempotent && (error.is_timeout() || error.is_request()))) => {
+                    self.retry.backoff(attempt)
+                }
+                _ => return outcome,
+            };
+            tracing::info!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// IPG calls carry the gateway key in their JSON body; callers never pass it.
+fn add_api_key(request: &mut Request, key: &Secret) {
+    let body = request.body().and_then(|b| b.as_bytes()).unwrap_or(b"{}");
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(body) else { return };
+    fields.insert("api_key".into(), serde_json::Value::String(key.expose().to_string()));
+    let bytes = serde_json::to_vec(&fields).expect("a JSON object serializes");
+    request.headers_mut().remove(CONTENT_LENGTH);
+    *request.body_mut() = Some(bytes.into());
+}
+
+fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response.headers().get(RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// Reads a non-success answer's body and attaches how it reads ([`Failure`]), so converting it
+/// into [`crate::Error`] needs no I/O. Success answers pass through untouched.
+async fn decode_failure(response: Response) -> Response {
+    let status = response.status();
+    if status.is_success() || response.extensions().get::<Failure>().is_some() {
+        return response;
+    }
+    let headers = response.headers().clone();
+    let retry = retry_after(&response);
+    let body = response.bytes().await.unwrap_or_default();
+    let failure = Failure::from_body(status.as_u16(), &body, retry);
+    let mut rebuilt = http::Response::builder().status(status).body(body).expect("status and body are valid");
+    *rebuilt.headers_mut() = headers;
+    rebuilt.extensions_mut().insert(failure);
+    Response::from(rebuilt)
+}
+
+fn synthesized(status: StatusCode, failure: Failure) -> Response {
+    let mut response = http::Response::builder().status(status).body(Vec::new()).expect("valid");
+    response.extensions_mut().insert(failure);
+    Response::from(response)
+}
+
 macro_rules! hooks {
-    ($($feature:literal => $module:ident),*) => {$(
+    ($($feature:literal => $module:ident => $host:expr),*) => {$(
         #[cfg(feature = $feature)]
-        impl progenitor_client::ClientHooks<Inner> for crate::generated::$module::Client {}
+        impl progenitor_client::ClientHooks<Inner> for crate::generated::$module::Client {
+            async fn exec(
+                &self,
+                request: reqwest::Request,
+                info: &progenitor_client::OperationInfo,
+            ) -> reqwest::Result<reqwest::Response> {
+                self.inner.shared.execute($host, request, info.operation_id).await
+            }
+        }
     )*};
 }
-hooks!("api" => api, "ipg" => ipg, "batch" => batch, "subscription" => subscription);
+hooks!("api" => api => Host::Api, "ipg" => ipg => Host::Ipg, "batch" => batch => Host::Batch, "subscription" => subscription => Host::Subscription);

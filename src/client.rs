@@ -1,0 +1,272 @@
+//! [`Client`]: configure once, call any of the 119 generated operations through it.
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{Clock, MemoryTokenStore, Source, SystemClock, TokenManager, TokenPair, TokenStore};
+use crate::rate_limit::RateLimits;
+use crate::transport::{Host, Inner, RetryPolicy, Shared};
+use crate::{Error, Secret};
+
+/// Renew the business access token this long before it expires (it lives 432000 s = 5 days).
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
+
+/// The Vandar client: the generated client of every host, sharing one connection pool, one set of
+/// tokens and one rate limiter. Cheap to clone, `Send + Sync`.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), vandar::Error> {
+/// let vandar = vandar::Client::builder()
+///     .business("my-shop")
+///     .business_tokens(vandar::TokenPair::new("access", "refresh", None))
+///     .ipg_api_key("gateway-key")
+///     .build()?;
+/// let balance = vandar.api().balance().business(vandar.business()?).send().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Hosts>,
+}
+
+struct Hosts {
+    transport: Inner,
+    business: Option<String>,
+    #[cfg(feature = "api")]
+    api: crate::api::Client,
+    #[cfg(feature = "ipg")]
+    ipg: crate::ipg::Client,
+    #[cfg(feature = "batch")]
+    batch: crate::batch::Client,
+    #[cfg(feature = "subscription")]
+    subscription: crate::subscription::Client,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shared = &self.inner.transport.shared;
+        f.debug_struct("Client")
+            .field("business", &self.inner.business)
+            .field("base_urls", &shared.base_urls)
+            .field("ipg_api_key", &shared.ipg_api_key.as_ref().map(|_| "***"))
+            .field("business_tokens", &shared.business.as_ref().map(|_| "***"))
+            .field("miando_credentials", &shared.miando.as_ref().map(|_| "***"))
+            .field("retry", &shared.retry)
+            .finish()
+    }
+}
+
+impl Client {
+    /// Starts configuring a client.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The business slug (English name) this client was configured with.
+    pub fn business(&self) -> Result<&str, Error> {
+        self.inner.business.as_deref().ok_or_else(|| Error::invalid("business", "no business slug configured"))
+    }
+
+    /// `api.vandar.io`: business API, Ravand and Miando.
+    #[cfg(feature = "api")]
+    pub fn api(&self) -> &crate::api::Client {
+        &self.inner.api
+    }
+
+    /// `ipg.vandar.io`: the payment gateway (the configured api_key is added to every body).
+    #[cfg(feature = "ipg")]
+    pub fn ipg(&self) -> &crate::ipg::Client {
+        &self.inner.ipg
+    }
+
+    /// `batch.vandar.io`: batch settlements.
+    #[cfg(feature = "batch")]
+    pub fn batch(&self) -> &crate::batch::Client {
+        &self.inner.batch
+    }
+
+    /// `subscription.vandar.io` (only browser redirects: see [`crate::redirects`]).
+    #[cfg(feature = "subscription")]
+    pub fn subscription(&self) -> &crate::subscription::Client {
+        &self.inner.subscription
+    }
+
+    /// Base URL in use for `host`.
+    pub fn base_url(&self, host: Host) -> &str {
+        &self.inner.transport.shared.base_urls[host.index()]
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.transport.shared.http
+    }
+
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.inner.transport.shared
+    }
+}
+
+/// Configuration of a [`Client`].
+pub struct ClientBuilder {
+    business: Option<String>,
+    tokens: Option<TokenPair>,
+    store: Option<Arc<dyn TokenStore>>,
+    ipg_api_key: Option<Secret>,
+    miando: Option<(i64, Secret)>,
+    base_urls: [String; 4],
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+    clock: Arc<dyn Clock>,
+    retry: RetryPolicy,
+    limits: Option<RateLimits>,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            business: None,
+            tokens: None,
+            store: None,
+            ipg_api_key: None,
+            miando: None,
+            base_urls: Host::ALL.map(|h| h.default_base_url().to_string()),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            user_agent: concat!("vandar-rust/", env!("CARGO_PKG_VERSION")).into(),
+            clock: Arc::new(SystemClock),
+            retry: RetryPolicy::default(),
+            limits: None,
+            http: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The business's English name (dashboard: Settings > Basic info), used in business API paths.
+    pub fn business(mut self, slug: impl Into<String>) -> Self {
+        self.business = Some(slug.into());
+        self
+    }
+
+    /// The business API token pair (dashboard: Settings > Tokens).
+    pub fn business_tokens(mut self, pair: TokenPair) -> Self {
+        self.tokens = Some(pair);
+        self
+    }
+
+    /// Where renewed token pairs are saved before use (default: in memory only).
+    pub fn token_store(mut self, store: impl TokenStore) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// The payment gateway's api_key.
+    pub fn ipg_api_key(mut self, key: impl Into<Secret>) -> Self {
+        self.ipg_api_key = Some(key.into());
+        self
+    }
+
+    /// Miando client credentials.
+    pub fn miando_credentials(mut self, client_id: i64, client_secret: impl Into<Secret>) -> Self {
+        self.miando = Some((client_id, client_secret.into()));
+        self
+    }
+
+    /// Sends `host`'s calls to `base_url` instead (mock servers, tests). Credentials go to this URL only.
+    pub fn base_url(mut self, host: Host, base_url: impl Into<String>) -> Self {
+        self.base_urls[host.index()] = base_url.into().trim_end_matches('/').to_string();
+        self
+    }
+
+    /// Whole-request timeout (default 30 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Connection timeout (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// User-Agent header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// The clock token expiry is measured with (tests inject [`crate::auth::ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Retry attempts and backoff.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Client-side rate limits (default: Vandar's documented 30 POST / 100 other per 3 s).
+    pub fn rate_limits(mut self, limits: RateLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client, Error> {
+        let http = match self.http {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .timeout(self.timeout)
+                .connect_timeout(self.connect_timeout)
+                .user_agent(self.user_agent)
+                // Never follow redirects: credentials must not travel to another host.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(Error::transport)?,
+        };
+        for (host, url) in Host::ALL.iter().zip(&self.base_urls) {
+            url::Url::parse(url).map_err(|e| Error::invalid(format!("base_url({host:?})"), e.to_string()))?;
+        }
+        let limits = Arc::new(self.limits.unwrap_or_else(RateLimits::vandar));
+        let api_base = self.base_urls[Host::Api.index()].clone();
+        let manager = |source, initial| {
+            TokenManager::new(source, initial, self.clock.clone(), REFRESH_MARGIN, http.clone(), api_base.clone(), limits.clone())
+        };
+        let business = self.tokens.map(|pair| {
+            let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
+            manager(Source::Refresh { store }, Some(pair))
+        });
+        let miando = self
+            .miando
+            .map(|(client_id, client_secret)| manager(Source::ClientCredentials { client_id, client_secret }, None));
+        let transport = Inner {
+            shared: Arc::new(Shared {
+                http: http.clone(),
+                base_urls: self.base_urls.clone(),
+                ipg_api_key: self.ipg_api_key,
+                business,
+                miando,
+                limits,
+                retry: self.retry,
+            }),
+        };
+        let url = |host: Host| self.base_urls[host.index()].as_str();
+        Ok(Client {
+            inner: Arc::new(Hosts {
+                business: self.business,
+                #[cfg(feature = "api")]
+                api: crate::api::Client::new_with_client(url(Host::Api), http.clone(), transport.clone()),
+                #[cfg(feature = "ipg")]
+                ipg: crate::ipg::Client::new_with_client(url(Host::Ipg), http.clone(), transport.clone()),
+                #[cfg(feature = "batch")]
+                batch: crate::batch::Client::new_with_client(url(Host::Batch), http.clone(), transport.clone()),
+                #[cfg(feature = "subscription")]
+                subscription: crate::subscription::Client::new_with_client(url(Host::Subscription), http.clone(), transport.clone()),
+                transport,
+            }),
+        })
+    }
+}

@@ -24,10 +24,16 @@ mod client;
 pub mod enums;
 mod error;
 mod generated;
+#[cfg(feature = "ipg")]
+pub mod ipg_helpers;
 pub mod mask;
 pub mod rate_limit;
+#[cfg(feature = "api")]
+mod ravand;
 pub mod redirects;
 mod secret;
+#[cfg(feature = "api")]
+pub mod tracked;
 pub mod transport;
 
 pub use auth::TokenPair;
@@ -35,6 +41,8 @@ pub use client::{Client, ClientBuilder, REFRESH_MARGIN};
 pub use error::{ApiError, Error, Result};
 pub use secret::Secret;
 pub use transport::{Host, RetryPolicy};
+#[cfg(feature = "ipg")]
+pub use ipg_helpers::VerifyOutcome;
 
 #[cfg(feature = "api")]
 pub use generated::api;

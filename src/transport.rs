@@ -179,7 +179,7 @@ impl Shared {
         .await
     }
 
-    async fn send_with_retries(&self, credential: &Credential<'_>, request: Request) -> reqwest::Result<Response> {
+    async fn send_with_retries(&self, credential: &Credential<'_>, mut request: Request) -> reqwest::Result<Response> {
         let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
         let mut token = match credential {
             Credential::Bearer(manager) => match manager.token().await {
@@ -193,14 +193,18 @@ impl Shared {
         loop {
             attempt += 1;
             tracing::Span::current().record("attempt", attempt);
-            // Generated bodies are buffered JSON, so a request can always be cloned for a repeat.
-            let Some(mut this) = request.try_clone() else { return self.http.execute(request).await };
             if let Some(token) = &token {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).expect("token is header-safe");
+                let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", token.expose())) else {
+                    let failure = Failure::Authentication("the access token holds characters a header cannot".into());
+                    return Ok(synthesized(StatusCode::UNAUTHORIZED, failure));
+                };
                 value.set_sensitive(true);
-                this.headers_mut().insert(AUTHORIZATION, value);
+                request.headers_mut().insert(AUTHORIZATION, value);
             }
-            self.limits.acquire(this.method()).await;
+            self.limits.acquire(request.method()).await;
+            // Generated bodies are buffered JSON and clone for a repeat; a streamed body (multipart
+            // upload) is sent once.
+            let Some(this) = request.try_clone() else { return self.http.execute(request).await };
             let outcome = self.http.execute(this).await;
             let last = attempt >= self.retry.max_attempts;
             let wait = match &outcome {

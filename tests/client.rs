@@ -1,0 +1,658 @@
+//! vandar::Client against scripted HTTP servers on 127.0.0.1: what goes on the wire, how many
+//! calls are made, what comes back.
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::json;
+use support::{client_for, json, raw, serve, Seen};
+use vandar::auth::{FileTokenStore, ManualClock, MemoryTokenStore, TokenStore};
+use vandar::{Error, TokenPair};
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn pair(access: &str, refresh: &str, expires_at: Option<SystemTime>) -> TokenPair {
+    TokenPair::new(access, refresh, expires_at)
+}
+
+fn balance_ok() -> axum::response::Response {
+    json(200, json!({"status": 1, "data": {"wallet": 100000, "currency": "Toman"}}))
+}
+
+/// A business API that issues `new-access`/`new-refresh` for `refresh-1` and accepts only the token it last issued.
+async fn business_api() -> support::Server {
+    let current = Arc::new(Mutex::new("access-1".to_string()));
+    serve(move |seen: Seen| {
+        let current = current.clone();
+        async move {
+            if seen.path == "/v3/refreshtoken" {
+                if seen.json()["refreshtoken"] != "refresh-1" {
+                    return json(401, json!({"status": 0, "error": "Unauthenticated"}));
+                }
+                *current.lock().unwrap() = "new-access".into();
+                return json(200, json!({"token_type": "Bearer", "expires_in": 432000, "access_token": "new-access", "refresh_token": "new-refresh"}));
+            }
+            if seen.bearer().as_deref() != Some(current.lock().unwrap().as_str()) {
+                return json(401, json!({"status": 0, "error": "Unauthenticated"}));
+            }
+            balance_ok()
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn ipg_calls_carry_the_configured_api_key_in_the_body() {
+    let server = serve(|_| async { json(200, json!({"status": 1, "token": "TOKEN-1"})) }).await;
+    let vandar = client_for(&server).ipg_api_key("gateway-key").build().unwrap();
+    let sent = vandar
+        .ipg()
+        .ipg_send()
+        .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback").factor_number(Some("A-1".to_string())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.token, "TOKEN-1");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].path, "/api/v4/send");
+    assert_eq!(
+        seen[0].json(),
+        json!({"api_key": "gateway-key", "amount": 10000, "callback_url": "https://shop.example/callback", "factorNumber": "A-1"})
+    );
+    assert!(seen[0].headers.get("authorization").is_none(), "IPG uses no bearer header");
+    assert!(seen[0].headers.get("api-version").is_none(), "progenitor's api-version header is stripped");
+}
+
+#[tokio::test]
+async fn business_calls_carry_the_bearer_token() {
+    let server = business_api().await;
+    let vandar = client_for(&server).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
+    let balance = vandar.api().balance().business("shop").send().await.unwrap();
+    assert_eq!(balance.data.as_ref().unwrap().wallet, Some(100000));
+    assert_eq!(server.seen()[0].bearer().as_deref(), Some("access-1"));
+    assert_eq!(server.seen()[0].path, "/v2/business/shop/balance");
+}
+
+#[tokio::test]
+async fn a_token_near_expiry_is_refreshed_before_the_call_and_stored_first() {
+    let server = business_api().await;
+    let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+    let store = Arc::new(MemoryTokenStore::default());
+    let vandar = client_for(&server)
+        .clock(clock.clone())
+        .token_store(SharedStore(store.clone()))
+        .business_tokens(pair("access-1", "refresh-1", Some(clock.now_plus(HOUR))))
+        .build()
+        .unwrap();
+    vandar.api().balance().business("shop").send().await.unwrap();
+    assert_eq!(server.count("POST", "/v3/refreshtoken"), 0, "an hour left: no refresh");
+
+    clock.advance(HOUR - Duration::from_secs(60)); // inside the refresh margin
+    vandar.api().balance().business("shop").send().await.unwrap();
+    let paths: Vec<String> = server.seen().iter().map(|s| format!("{} {}", s.method, s.path)).collect();
+    assert_eq!(paths, ["GET /v2/business/shop/balance", "POST /v3/refreshtoken", "GET /v2/business/shop/balance"]);
+    assert_eq!(server.seen()[1].json(), json!({"refreshtoken": "refresh-1"}));
+    assert_eq!(server.seen()[2].bearer().as_deref(), Some("new-access"));
+    let stored = store.load().await.unwrap().unwrap();
+    assert_eq!(stored.refresh_token.expose(), "new-refresh");
+    assert_eq!(stored.expires_at, Some(clock.now_plus(Duration::from_secs(432000))));
+}
+
+/// Lets a test keep a handle on the store it gives the client.
+struct SharedStore<S>(Arc<S>);
+impl<S: TokenStore> TokenStore for SharedStore<S> {
+    fn save<'a>(&'a self, pair: &'a TokenPair) -> futures::future::BoxFuture<'a, std::io::Result<()>> {
+        self.0.save(pair)
+    }
+    fn load(&self) -> futures::future::BoxFuture<'_, std::io::Result<Option<TokenPair>>> {
+        self.0.load()
+    }
+}
+
+trait NowPlus {
+    fn now_plus(&self, d: Duration) -> SystemTime;
+}
+impl NowPlus for ManualClock {
+    fn now_plus(&self, d: Duration) -> SystemTime {
+        vandar::auth::Clock::now(self) + d
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_calls_with_an_expired_token_make_one_refresh() {
+    let server = business_api().await;
+    let clock = Arc::new(ManualClock::new(SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)));
+    let expired = clock.now_plus(Duration::ZERO);
+    let vandar = client_for(&server).clock(clock).business_tokens(pair("access-1", "refresh-1", Some(expired))).build().unwrap();
+    let calls = (0..50).map(|_| {
+        let vandar = vandar.clone();
+        tokio::spawn(async move { vandar.api().balance().business("shop").send().await.map(|_| ()) })
+    });
+    for call in futures::future::join_all(calls).await {
+        call.unwrap().unwrap();
+    }
+    assert_eq!(server.count("POST", "/v3/refreshtoken"), 1);
+    assert_eq!(server.count("GET", "/v2/business/shop/balance"), 50);
+    assert!(server.seen().iter().filter(|s| s.method == "GET").all(|s| s.bearer().as_deref() == Some("new-access")));
+}
+
+#[tokio::test]
+async fn a_401_renews_the_token_once_and_repeats_the_request_once() {
+    let server = business_api().await;
+    // The client believes its token is fresh; the server says otherwise.
+    let vandar = client_for(&server).business_tokens(pair("revoked", "refresh-1", None)).build().unwrap();
+    vandar.api().balance().business("shop").send().await.unwrap();
+    let seen: Vec<(String, Option<String>)> = server.seen().iter().map(|s| (s.path.clone(), s.bearer())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("/v2/business/shop/balance".into(), Some("revoked".into())),
+            ("/v3/refreshtoken".into(), None),
+            ("/v2/business/shop/balance".into(), Some("new-access".into())),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_is_a_clear_authentication_error() {
+    let server = business_api().await;
+    let vandar = client_for(&server).business_tokens(pair("revoked", "expired-refresh", None)).build().unwrap();
+    let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
+    let Error::Authentication { message, .. } = &error else { panic!("{error:?}") };
+    assert!(message.contains("Issue a new token pair in the Vandar dashboard"), "{message}");
+    assert_eq!(server.count("GET", "/v2/business/shop/balance"), 1, "not repeated with a token that was not renewed");
+}
+
+#[tokio::test]
+async fn a_pair_the_store_refuses_is_not_used_and_not_lost() {
+    struct Refusing(AtomicUsize);
+    impl TokenStore for Refusing {
+        fn save<'a>(&'a self, _: &'a TokenPair) -> futures::future::BoxFuture<'a, std::io::Result<()>> {
+            let attempt = self.0.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move { if attempt == 0 { Err(std::io::Error::other("disk full")) } else { Ok(()) } })
+        }
+        fn load(&self) -> futures::future::BoxFuture<'_, std::io::Result<Option<TokenPair>>> {
+            Box::pin(async { Ok(None) })
+        }
+    }
+    let server = business_api().await;
+    let vandar = client_for(&server).token_store(Refusing(AtomicUsize::new(0))).business_tokens(pair("revoked", "refresh-1", None)).build().unwrap();
+    let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
+    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("token store refused")), "{error}");
+    assert_eq!(server.count("GET", "/v2/business/shop/balance"), 1, "the unsaved pair is not used");
+    // The next call saves the kept pair first, then uses it: no second refresh (the old refresh token is spent).
+    vandar.api().balance().business("shop").send().await.unwrap();
+    assert_eq!(server.count("POST", "/v3/refreshtoken"), 1);
+    assert_eq!(server.seen().last().unwrap().bearer().as_deref(), Some("new-access"));
+}
+
+#[tokio::test]
+async fn file_token_store_replaces_the_pair_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let store = FileTokenStore::new(&path);
+    assert!(store.load().await.unwrap().is_none());
+    let first = pair("a1", "r1", Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
+    store.save(&first).await.unwrap();
+    store.save(&pair("a2", "r2", None)).await.unwrap();
+    assert_eq!(store.load().await.unwrap().unwrap(), pair("a2", "r2", None));
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["tokens.json"], "no temporary file left behind");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+}
+
+#[tokio::test]
+async fn miando_token_is_fetched_once_cached_and_renewed_on_401() {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let counter = issued.clone();
+    let server = serve(move |seen: Seen| {
+        let issued = counter.clone();
+        async move {
+            if seen.path == "/sso/oauth/token" {
+                let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+                return json(201, json!({"token_type": "Bearer", "expires_in": 31536000, "access_token": format!("jwt-{n}")}));
+            }
+            // jwt-1 is revoked by the time page 3 is asked for.
+            match seen.bearer().as_deref() {
+                Some("jwt-2") => json(200, json!({"data": [], "message": "ok"})),
+                Some("jwt-1") if seen.query != "page=3" => json(200, json!({"data": [], "message": "ok"})),
+                _ => json(401, json!({"error": "Unauthenticated"})),
+            }
+        }
+    })
+    .await;
+    let vandar = client_for(&server).miando_credentials(7, "client-secret").build().unwrap();
+    for page in 1..=3 {
+        vandar.api().agreement_list().page(std::num::NonZeroU64::new(page).unwrap()).send().await.unwrap();
+    }
+    assert_eq!(server.seen()[0].json(), json!({"grant_type": "client_credentials", "client_id": 7, "client_secret": "client-secret"}));
+    let flow: Vec<String> = server.seen().iter().map(|s| format!("{} {}", s.path, s.bearer().unwrap_or_default())).collect();
+    assert_eq!(
+        flow,
+        [
+            "/sso/oauth/token ",
+            "/miando/api/v1/agreements jwt-1",
+            "/miando/api/v1/agreements jwt-1",
+            "/miando/api/v1/agreements jwt-1",
+            "/sso/oauth/token ",
+            "/miando/api/v1/agreements jwt-2",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_rate_limiter_makes_calls_wait_for_their_permit() {
+    let server = serve(|_| async { balance_ok() }).await;
+    // 2 POSTs per 600 ms: the 3rd and 4th POST wait about 300 ms each; GETs have their own budget.
+    let vandar = client_for(&server)
+        .business_tokens(pair("access-1", "refresh-1", None))
+        .rate_limits(vandar::rate_limit::RateLimits::new(2, 100, Duration::from_millis(600)))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    for _ in 0..4 {
+        let _ = vandar.api().customer_logs().business("shop").customer(uuid_like()).send().await;
+    }
+    let posts = started.elapsed();
+    let started = Instant::now();
+    for _ in 0..4 {
+        vandar.api().balance().business("shop").send().await.unwrap();
+    }
+    let gets = started.elapsed();
+    assert_eq!(server.seen().len(), 8, "waiting, not rejecting");
+    assert!(posts >= Duration::from_millis(550), "4 POSTs took {posts:?}");
+    assert!(gets < Duration::from_millis(300), "4 GETs took {gets:?}");
+}
+
+fn uuid_like() -> uuid::Uuid {
+    "35e431e0-210c-11ec-9200-79b42496d8e0".parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_429_is_retried_after_retry_after_even_for_a_post() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = serve(move |_| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if n == 0 {
+                axum::response::IntoResponse::into_response((axum::http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], "slow down"))
+            } else {
+                json(200, json!({"status": 1, "token": "T"}))
+            }
+        }
+    })
+    .await;
+    let vandar = client_for(&server).ipg_api_key("k").build().unwrap();
+    let started = Instant::now();
+    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap();
+    assert_eq!(sent.token, "T");
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+    // Retry-After: 1 is capped by the policy's max_delay (200 ms in tests).
+    assert!(started.elapsed() >= Duration::from_millis(190));
+}
+
+#[tokio::test]
+async fn a_429_burst_beyond_the_retries_is_a_rate_limited_error() {
+    let server = serve(|_| async {
+        axum::response::IntoResponse::into_response((axum::http::StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")], ""))
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
+    let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
+    assert!(matches!(error, Error::RateLimited { retry_after: Some(d) } if d == Duration::ZERO), "{error:?}");
+    assert_eq!(server.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_get_is_retried_on_503_and_a_post_is_not() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let server = serve(move |seen: Seen| {
+        let n = counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if seen.method == "GET" && n >= 2 {
+                return balance_ok();
+            }
+            raw(503, "text/html", "<html><body><h1>503 Service Unavailable</h1></body></html>")
+        }
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
+    vandar.api().balance().business("shop").send().await.unwrap();
+    assert_eq!(server.count("GET", "/v2/business/shop/balance"), 3);
+
+    let error = vandar
+        .api()
+        .settlement_store()
+        .business("shop")
+        .body_map(|b| b.amount(5000).iban("IR670120020000002353697200").track_id("t-1"))
+        .send()
+        .await
+        .map_err(Error::from)
+        .unwrap_err();
+    assert_eq!(server.count("POST", "/v3/business/shop/settlement/store"), 1, "a POST is never repeated after it reached Vandar");
+    let Error::Undecodable { status: Some(503), snippet, .. } = &error else { panic!("{error:?}") };
+    assert!(snippet.contains("503 Service Unavailable"), "{snippet}");
+}
+
+#[tokio::test]
+async fn a_post_is_not_retried_after_a_timeout() {
+    let server = serve(|_| async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        json(200, json!({"status": 1}))
+    })
+    .await;
+    let vandar = client_for(&server).ipg_api_key("k").timeout(Duration::from_millis(150)).build().unwrap();
+    let error = vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.map_err(Error::from).unwrap_err();
+    assert!(matches!(error, Error::Transport { timeout: true, .. }), "{error:?}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(server.count("POST", "/api/v4/verify"), 1);
+}
+
+#[tokio::test]
+async fn a_connect_failure_is_retried_even_for_a_post() {
+    // Reserve a port, close it, and open it only after the first attempt has failed to connect.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}");
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(80)).await;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let app = axum::Router::new().fallback(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { json(200, json!({"status": 1, "token": "late"})) }
+        });
+        axum::serve(listener, app).await.unwrap();
+    });
+    let vandar = vandar::Client::builder()
+        .base_url(vandar::Host::Ipg, &url)
+        .ipg_api_key("k")
+        .retry_policy(vandar::RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(150), max_delay: Duration::from_millis(400) })
+        .build()
+        .unwrap();
+    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap();
+    assert_eq!(sent.token, "late");
+    assert_eq!(seen.load(Ordering::SeqCst), 1, "the request reached the server exactly once");
+}
+
+#[tokio::test]
+async fn every_documented_error_shape_becomes_a_typed_error() {
+    let server = serve(|seen: Seen| async move {
+        match seen.path.as_str() {
+            "/v3/business/shop/settlement/store" => json(422, json!({"message": "The given data was invalid.", "errors": {"iban": ["شبا IR670120020000002353697200 معتبر نیست"]}})),
+            "/api/v4/send" => json(422, json!({"status": 0, "errors": ["amount must not be below 1000"]})),
+            "/v3/business/shop/cash-in/account/deposit" => json(422, json!({"status": 0, "errors": {"error": "cash-in tool not active"}})),
+            "/sso/oauth/token" => json(201, json!({"token_type": "Bearer", "expires_in": 31536000, "access_token": "jwt"})),
+            p if p.ends_with("/finalize") => json(400, json!({"message": "وضعیت قرارداد نامعتبر است!", "code": "invalid_state_agreement"})),
+            _ => json(404, json!({"status": 0, "message": "no such authorization"})),
+        }
+    })
+    .await;
+    let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).miando_credentials(1, "s").build().unwrap();
+
+    let error = Error::from(
+        vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR670120020000002353697200").track_id("t")).send().await.unwrap_err(),
+    );
+    let Error::Api(api) = &error else { panic!("{error:?}") };
+    assert_eq!(api.status, 422);
+    assert_eq!(api.message, "The given data was invalid.");
+    assert_eq!(api.fields["iban"], ["شبا IR67******************7200 معتبر نیست"], "IBANs are masked in errors");
+
+    let error = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err());
+    let Error::Api(api) = &error else { panic!("{error:?}") };
+    assert_eq!((api.status, api.message.as_str()), (422, "amount must not be below 1000"));
+    assert_eq!(api.fields[""], ["amount must not be below 1000"]);
+
+    let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR670120020000002353697200").amount(std::num::NonZeroU64::new(10).unwrap()).track_id("x"));
+    let Error::Api(api) = Error::from(deposit.send().await.unwrap_err()) else { panic!() };
+    assert_eq!(api.message, "cash-in tool not active");
+
+    let error = Error::from(vandar.api().agreement_finalize().tracking_code("1").body_map(|b| b.buyer_mobile("09123456789")).send().await.unwrap_err());
+    assert_eq!(error.code(), Some("invalid_state_agreement"));
+    assert_eq!(error.status(), Some(400));
+
+    let error = Error::from(vandar.api().authorization_revoke().business("shop").authorization_id(uuid_like()).send().await.unwrap_err());
+    assert!(matches!(&error, Error::Api(api) if api.status == 404 && api.message == "no such authorization"), "{error:?}");
+}
+
+#[tokio::test]
+async fn broken_answers_are_typed_errors_not_panics() {
+    let server = serve(|seen: Seen| async move {
+        match seen.path.as_str() {
+            "/api/v4/send" => raw(200, "application/json", r#"{"status": 1, "tok"#),
+            "/api/v4/transaction" => raw(200, "text/html", "<!DOCTYPE html><html><title>Maintenance</title></html>"),
+            _ => raw(500, "application/json", "{not json"),
+        }
+    })
+    .await;
+    let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).build().unwrap();
+    let truncated = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err());
+    assert!(matches!(&truncated, Error::Undecodable { status: None, snippet, .. } if snippet == r#"{"status": 1, "tok"#), "{truncated:?}");
+    let html = Error::from(vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err());
+    assert!(matches!(&html, Error::Undecodable { snippet, .. } if snippet.contains("Maintenance")), "{html:?}");
+    let garbage = Error::from(vandar.api().balance().business("shop").send().await.unwrap_err());
+    assert!(matches!(&garbage, Error::Undecodable { status: Some(500), .. }), "{garbage:?}");
+}
+
+#[tokio::test]
+async fn an_unknown_enum_value_does_not_break_a_successful_answer() {
+    let server = serve(|_| async {
+        json(200, json!({"status": 1, "data": {"wallet": 10, "currency": "Toman", "settlements": {"current_page": 1, "data": [
+            {"id": "94f5e3a4-1f37-4f5b-b6a5-8a4d0d7b4a11", "status": "DONE", "amount": 50000},
+            {"id": "94f5e3a4-1f37-4f5b-b6a5-8a4d0d7b4a12", "status": "REVERSED", "amount": 50000}
+        ]}}}))
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
+    let list = vandar.api().settlement_list().business("shop").send().await.unwrap().into_inner();
+    let statuses: Vec<_> = list.data.unwrap().settlements.unwrap().data.into_iter().map(|s| s.status.unwrap()).collect();
+    use vandar::enums::SettlementStatus;
+    assert_eq!(statuses, [SettlementStatus::Done, SettlementStatus::Unknown("REVERSED".into())]);
+    assert_eq!(statuses[1].to_string(), "REVERSED");
+}
+
+#[tokio::test]
+async fn credentials_never_follow_a_redirect_to_another_host() {
+    let elsewhere = serve(|_| async { json(200, json!({})) }).await;
+    let target = format!("{}/steal", elsewhere.url);
+    let server = serve(move |_| {
+        let target = target.clone();
+        async move { axum::response::IntoResponse::into_response((axum::http::StatusCode::TEMPORARY_REDIRECT, [("location", target)], "")) }
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("access-secret", "r", None)).build().unwrap();
+    let error = Error::from(vandar.api().balance().business("shop").send().await.unwrap_err());
+    assert_eq!(error.status(), Some(307));
+    assert!(elsewhere.seen().is_empty(), "the other host received nothing");
+}
+
+#[tokio::test]
+async fn missing_credentials_fail_before_anything_is_sent() {
+    let server = serve(|_| async { json(200, json!({})) }).await;
+    let vandar = client_for(&server).build().unwrap();
+    let error = Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err());
+    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("IPG api_key")), "{error:?}");
+    let error = Error::from(vandar.api().balance().business("shop").send().await.unwrap_err());
+    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("business tokens")), "{error:?}");
+    assert!(server.seen().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_input_is_refused_before_anything_is_sent() {
+    let server = serve(|_| async { json(200, json!({"status": 1, "token": "T"})) }).await;
+    let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).build().unwrap();
+    // Constrained strings are newtypes: a description over 255 characters cannot even be built.
+    use vandar::ipg::types::IpgSendRequestDescription;
+    let too_long = "x".repeat(256).parse::<IpgSendRequestDescription>();
+    assert!(too_long.unwrap_err().to_string().contains("longer than 255"));
+    let fine: IpgSendRequestDescription = "پرداخت سفارش".parse().unwrap();
+    vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb").description(Some(fine))).send().await.unwrap();
+    assert_eq!(server.seen().len(), 1);
+    let error = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000)).send().await.unwrap_err());
+    assert!(matches!(&error, Error::InvalidInput { reason, .. } if reason.contains("callback_url")), "{error:?}");
+    let error = Error::from(
+        vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR12").track_id("t")).send().await.unwrap_err(),
+    );
+    assert!(matches!(&error, Error::InvalidInput { .. }), "malformed IBAN: {error:?}");
+    assert_eq!(server.seen().len(), 1, "only the valid send went out");
+}
+
+#[tokio::test]
+async fn secrets_appear_in_no_debug_error_or_trace() {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Buffer::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let server = business_api().await;
+    let secrets = ["SECRET-ACCESS", "refresh-1", "SECRET-API-KEY", "SECRET-MIANDO"];
+    let vandar = client_for(&server)
+        .business_tokens(pair("SECRET-ACCESS", "refresh-1", None))
+        .ipg_api_key("SECRET-API-KEY")
+        .miando_credentials(3, "SECRET-MIANDO")
+        .build()
+        .unwrap();
+    vandar.api().balance().business("shop").send().await.unwrap(); // 401 -> refresh -> repeat
+    let errors = [
+        Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err()),
+        Error::from(vandar.api().agreement_list().send().await.unwrap_err()),
+    ];
+    let mut seen = format!("{vandar:?}");
+    for error in &errors {
+        seen += &format!("{error:?} {error}");
+    }
+    seen += &String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(seen.contains("vandar.request") && seen.contains("operation=\"balance\""), "spans are emitted: {seen}");
+    for secret in secrets.iter().chain(&["new-access", "new-refresh"]) {
+        assert!(!seen.contains(secret), "{secret} leaked: {seen}");
+    }
+    assert_eq!(format!("{:?}", vandar::Secret::new("x")), "***");
+}
+
+#[test]
+fn the_client_is_send_sync_and_cheap_to_clone() {
+    fn assert_send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    assert_send_sync_clone::<vandar::Client>();
+}
+
+#[tokio::test]
+async fn verify_payment_recovers_through_the_transaction_lookup() {
+    let verified = Arc::new(AtomicUsize::new(0));
+    let counter = verified.clone();
+    let server = serve(move |seen: Seen| {
+        let counter = counter.clone();
+        async move {
+            let token = seen.json()["token"].as_str().unwrap_or_default().to_string();
+            match (seen.path.as_str(), token.as_str()) {
+                ("/api/v4/verify", "fresh") => json(200, json!({"status": 1, "amount": "1000.00", "realAmount": 500, "transId": 159178352177i64})),
+                ("/api/v4/verify", "twice") => json(422, json!({"status": 0, "errors": ["تراکنش قبلا تایید شده است"]})),
+                ("/api/v4/verify", _) => {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(400)).await; // answer lost: the client times out
+                    json(200, json!({"status": 1}))
+                }
+                ("/api/v4/transaction", "failed") => json(200, json!({"status": 0, "message": "failed"})),
+                ("/api/v4/transaction", _) => json(200, json!({"status": 1, "amount": "1000", "transId": 155058785697i64, "code": 1})),
+                _ => json(404, json!({})),
+            }
+        }
+    })
+    .await;
+    let vandar = client_for(&server).ipg_api_key("k").timeout(Duration::from_millis(150)).build().unwrap();
+    let outcome = vandar.verify_payment("fresh").await.unwrap();
+    assert!(matches!(&outcome, vandar::VerifyOutcome::Verified(v) if v.amount.as_deref() == Some("1000.00")));
+    let outcome = vandar.verify_payment("twice").await.unwrap();
+    assert!(matches!(&outcome, vandar::VerifyOutcome::PaidPerLookup(t) if t.trans_id == Some(155058785697)), "{outcome:?}");
+    let outcome = vandar.verify_payment("lost").await.unwrap();
+    assert!(outcome.is_paid());
+    assert_eq!(verified.load(Ordering::SeqCst), 1, "verify is not sent a second time");
+    let outcome = vandar.verify_payment("failed").await.unwrap();
+    assert!(matches!(outcome, vandar::VerifyOutcome::NotPaid(_)));
+    let lookups = server.seen().iter().filter(|s| s.path == "/api/v4/transaction").count();
+    assert_eq!(lookups, 3);
+}
+
+#[tokio::test]
+async fn tracked_calls_fill_in_a_track_id_and_reconcile_a_lost_answer() {
+    let server = serve(|seen: Seen| async move {
+        match seen.path.as_str() {
+            "/v3/business/shop/subscription/withdrawal/store" => {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                json(200, json!({"status": 1}))
+            }
+            p if p.starts_with("/v3/business/shop/subscription/withdrawal/track-id/") => {
+                let track_id = p.rsplit('/').next().unwrap();
+                json(200, json!({"status": 1, "message": "ok", "result": {"withdrawal": {"track_id": track_id, "status": "INIT"}}}))
+            }
+            "/v3/business/shop/settlement/store" => json(200, json!({"status": 1, "data": {"settlement": []}})),
+            _ => json(404, json!({})),
+        }
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
+
+    let stored = vandar
+        .settlement_store(vandar::api::types::SettlementStoreRequest::builder().amount(5000).iban("IR670120020000002353697200"))
+        .await
+        .unwrap();
+    let sent = server.seen().last().unwrap().json();
+    assert_eq!(sent["track_id"], stored.track_id(), "the generated track_id is sent and returned");
+    assert!(uuid::Uuid::parse_str(stored.track_id()).is_ok());
+
+    let withdrawal = vandar
+        .withdrawal_store(
+            vandar::api::types::WithdrawalStoreRequest::builder()
+                .authorization_id(uuid_like())
+                .amount(std::num::NonZeroU64::new(10_000).unwrap())
+                .track_id(Some("my-own-id".to_string())),
+        )
+        .await
+        .unwrap();
+    let vandar::tracked::Tracked::Reconciled { track_id, found } = withdrawal else { panic!("{withdrawal:?}") };
+    assert_eq!(track_id, "my-own-id");
+    assert_eq!(found.result.unwrap().withdrawal.unwrap().track_id.as_deref(), Some("my-own-id"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(server.count("POST", "/v3/business/shop/subscription/withdrawal/store"), 1, "never sent twice");
+}
+
+#[tokio::test]
+async fn ravand_upload_is_sent_as_multipart_with_the_bearer_token() {
+    let server = serve(|_| async { json(200, json!({"message": "uploaded"})) }).await;
+    let vandar = client_for(&server).business_tokens(pair("access-1", "r", None)).build().unwrap();
+    let form = reqwest::multipart::Form::new().part("national_card", reqwest::multipart::Part::bytes(b"PNG...".to_vec()).file_name("card.png"));
+    let answer = vandar.ravand_cardholder_upload("tejarat", "42", form).await.unwrap();
+    assert_eq!(answer["message"], "uploaded");
+    let seen = &server.seen()[0];
+    assert_eq!(seen.path, "/v1/business/shop/ravand/provider/tejarat/cardholder/42/upload");
+    assert_eq!(seen.bearer().as_deref(), Some("access-1"));
+    assert!(seen.headers["content-type"].to_str().unwrap().starts_with("multipart/form-data; boundary="));
+    assert!(String::from_utf8_lossy(&seen.body).contains("filename=\"card.png\""));
+}
+
+#[tokio::test]
+async fn redirect_urls_point_at_the_configured_hosts() {
+    let vandar = vandar::Client::builder().build().unwrap();
+    assert_eq!(vandar::redirects::ipg_payment_page(&vandar, "ABC"), "https://ipg.vandar.io/v4/ABC");
+    assert_eq!(vandar::redirects::authorization_page(&vandar, "t/1"), "https://subscription.vandar.io/authorizations/t%2F1");
+    assert_eq!(vandar::redirects::ravand_activation_page(&vandar, "x"), "https://api.vandar.io/v1/redirect/x");
+}

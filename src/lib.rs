@@ -27,6 +27,8 @@ mod generated;
 #[cfg(feature = "ipg")]
 pub mod ipg_helpers;
 pub mod mask;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod rate_limit;
 #[cfg(feature = "api")]
 mod ravand;

@@ -1,0 +1,155 @@
+//! The payment gateway: send -> payment page (302 to the callback) -> transaction -> verify (once).
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::{typed, Shared};
+use crate::ipg::types;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PaymentState {
+    Created,
+    Paid,
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Payment {
+    request: types::IpgSendRequest,
+    state: PaymentState,
+    verified: bool,
+    trans_id: i64,
+}
+
+/// Fee the mock charges on each payment, in Rials.
+const WAGE: i64 = 500;
+
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/api/v4/send", post(send))
+        .route("/v4/{token}", get(payment_page))
+        .route("/api/v4/transaction", post(transaction))
+        .route("/api/v4/verify", post(verify))
+}
+
+/// IPG's error shape: `{status: 0, errors: [..]}`.
+fn ipg_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"status": 0, "errors": [message]}))).into_response()
+}
+
+fn check_key(data: &super::Data, body: &Value) -> Result<(), Response> {
+    if body["api_key"].as_str() == Some(data.credentials.ipg_api_key.as_str()) {
+        Ok(())
+    } else {
+        Err(ipg_error(StatusCode::UNAUTHORIZED, "api_key is invalid"))
+    }
+}
+
+async fn send(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
+    let mut data = data.lock().expect("mock state");
+    if let Err(refused) = check_key(&data, &body) {
+        return refused;
+    }
+    // The request must match the spec's schema (IpgSendRequest); serde names the field at fault.
+    let request: types::IpgSendRequest = match serde_json::from_value(body) {
+        Ok(request) => request,
+        Err(e) => return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    };
+    if request.amount < 1000 {
+        return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "amount must not be below 1000");
+    }
+    if request.valid_card_number.len() > 10 {
+        return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "valid_card_number may hold at most 10 cards");
+    }
+    let token: String = (0..32).map(|_| fastrand::alphanumeric().to_ascii_uppercase()).collect();
+    let trans_id = data.next_id();
+    data.payments.insert(token.clone(), Payment { request, state: PaymentState::Created, verified: false, trans_id });
+    typed::<types::IpgSendResponse>(json!({"status": 1, "token": token}))
+}
+
+/// The payer's browser: pays (or declines) and is sent back to callback_url.
+async fn payment_page(State(data): State<Shared>, Path(token): Path<String>) -> Response {
+    let mut data = data.lock().expect("mock state");
+    let declines = data.payer_declines;
+    let Some(payment) = data.payments.get_mut(&token) else {
+        return (StatusCode::NOT_FOUND, "<html><body>تراکنش یافت نشد</body></html>").into_response();
+    };
+    if payment.state == PaymentState::Created {
+        payment.state = if declines { PaymentState::Failed } else { PaymentState::Paid };
+    }
+    let outcome = if payment.state == PaymentState::Paid { "OK" } else { "FAILED" };
+    let separator = if payment.request.callback_url.contains('?') { '&' } else { '?' };
+    let location = format!("{}{separator}token={token}&payment_status={outcome}", payment.request.callback_url);
+    (StatusCode::FOUND, [("location", location)]).into_response()
+}
+
+fn details(token: &str, payment: &Payment) -> Value {
+    let paid = payment.state == PaymentState::Paid;
+    json!({
+        "status": if paid { 1 } else { 0 },
+        "amount": payment.request.amount.to_string(),
+        "wage": WAGE.to_string(),
+        "shaparakWage": "0",
+        "transId": payment.trans_id,
+        "refnumber": format!("REF{token}"),
+        "trackingCode": format!("{}", payment.trans_id % 1_000_000),
+        "factorNumber": payment.request.factor_number,
+        "mobile": payment.request.mobile_number.as_ref().map(|m| m.to_string()),
+        "description": payment.request.description.as_ref().map(|d| d.to_string()),
+        "cardNumber": if paid { "603799******6299" } else { "" },
+        "CID": if paid { Some("ECC1F6931DDC1B8A0892293774836F3FFAC4A3C9D34997405F340FCC1BDDED82") } else { None },
+        "createdAt": "2026-11-23 10:00:00",
+        "paymentDate": if paid { Some("2026-11-23 10:01:00") } else { None },
+        "code": if payment.verified { 2 } else if paid { 1 } else { 0 },
+        "message": match (&payment.state, payment.verified) {
+            (PaymentState::Paid, true) => "verified",
+            (PaymentState::Paid, false) => "Confirm requierd",
+            (PaymentState::Failed, _) => "failed",
+            (PaymentState::Created, _) => "waiting for payment",
+        },
+    })
+}
+
+fn lookup<'a>(data: &'a mut super::Data, body: &Value) -> Result<(String, &'a mut Payment), Response> {
+    check_key(data, body)?;
+    let token = body["token"].as_str().unwrap_or_default().to_string();
+    match data.payments.get_mut(&token) {
+        Some(payment) => Ok((token, payment)),
+        None => Err(ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "token is invalid")),
+    }
+}
+
+async fn transaction(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
+    let mut data = data.lock().expect("mock state");
+    match lookup(&mut data, &body) {
+        Ok((token, payment)) => typed::<types::IpgTransaction>(details(&token, payment)),
+        Err(refused) => refused,
+    }
+}
+
+/// Answers once per transaction: a second call is refused, as Vandar documents.
+async fn verify(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
+    let mut data = data.lock().expect("mock state");
+    let (token, payment) = match lookup(&mut data, &body) {
+        Ok(found) => found,
+        Err(refused) => return refused,
+    };
+    if payment.state != PaymentState::Paid {
+        return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "تراکنش پرداخت نشده است");
+    }
+    if payment.verified {
+        return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "تراکنش قبلا تایید شده است");
+    }
+    payment.verified = true;
+    let amount = payment.request.amount;
+    let mut answer = details(&token, payment);
+    answer["amount"] = json!(format!("{amount}.00"));
+    answer["realAmount"] = json!(amount - WAGE);
+    answer["cid"] = answer["CID"].take();
+    answer["message"] = json!("ok");
+    data.wallet_rials += amount - WAGE;
+    typed::<types::IpgVerifyResponse>(answer)
+}

@@ -1,0 +1,324 @@
+//! An embedded, stateful mock Vandar (feature `mock`): a real HTTP server on 127.0.0.1 with
+//! Vandar's documented behaviour, for the crate's tests and examples and for users' own tests.
+//!
+//! One listener serves every host: the api host at `/`, the others under `/ipg`, `/batch` and
+//! `/subscription`. [`MockVandar::client_builder`] points a [`crate::Client`] at it with the
+//! credentials it accepts.
+//!
+//! Implemented so far: token issue and rotation (a used refresh token is refused), 401 on a wrong or
+//! expired token, Vandar's rate limits answered with 429, the IPG flow (send with Vandar's
+//! validation, payment page 302 to the callback, transaction, verify that answers once), the
+//! business balance, settlements (store in Tomans, list, cancel, lookup by track_id) moving the
+//! balance, and fault knobs ([`Fault`]).
+mod ipg;
+mod settlement;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::{Json, Router};
+use serde_json::json;
+
+use crate::{ClientBuilder, Host, TokenPair};
+
+/// The credentials the mock accepts.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// Business slug used in business API paths.
+    pub business: String,
+    /// The first access token.
+    pub access_token: String,
+    /// The first refresh token.
+    pub refresh_token: String,
+    /// The IPG api_key.
+    pub ipg_api_key: String,
+    /// Miando client id.
+    pub miando_client_id: i64,
+    /// Miando client secret.
+    pub miando_client_secret: String,
+}
+
+impl Default for Credentials {
+    fn default() -> Self {
+        Self {
+            business: "mock-shop".into(),
+            access_token: "mock-access-1".into(),
+            refresh_token: "mock-refresh-1".into(),
+            ipg_api_key: "mock-ipg-key".into(),
+            miando_client_id: 1,
+            miando_client_secret: "mock-miando-secret".into(),
+        }
+    }
+}
+
+/// A fault the mock injects into its next answers (see [`MockVandar::inject`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Fault {
+    /// Wait this long before answering.
+    Latency(Duration),
+    /// Answer with this status and a JSON error body instead.
+    Status(u16),
+    /// Answer 502 with an HTML error page, as a proxy in front of Vandar would.
+    HtmlErrorPage,
+    /// Answer 200 with the body cut in the middle.
+    TruncatedBody,
+    /// Start the answer and drop the connection.
+    DropConnection,
+    /// Answer 429 with Retry-After: 1.
+    RateLimited,
+}
+
+pub(crate) struct Data {
+    pub(crate) credentials: Credentials,
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: String,
+    pub(crate) access_expired: bool,
+    pub(crate) refreshes: u64,
+    /// Business wallet in Rials.
+    pub(crate) wallet_rials: i64,
+    pub(crate) payments: HashMap<String, ipg::Payment>,
+    pub(crate) settlements: Vec<settlement::Settlement>,
+    pub(crate) next_id: i64,
+    pub(crate) payer_declines: bool,
+    faults: VecDeque<Fault>,
+    window: (Instant, u32, u32),
+}
+
+impl Data {
+    pub(crate) fn next_id(&mut self) -> i64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}
+
+pub(crate) type Shared = Arc<Mutex<Data>>;
+
+/// A running mock Vandar. Dropping it stops the server.
+pub struct MockVandar {
+    addr: SocketAddr,
+    data: Shared,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for MockVandar {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl MockVandar {
+    /// Starts on 127.0.0.1 with an OS-chosen port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::start_on(0).await
+    }
+
+    /// Starts on 127.0.0.1:`port` (0 = OS-chosen).
+    pub async fn start_on(port: u16) -> std::io::Result<Self> {
+        let credentials = Credentials::default();
+        let data = Arc::new(Mutex::new(Data {
+            access_token: credentials.access_token.clone(),
+            refresh_token: credentials.refresh_token.clone(),
+            credentials,
+            access_expired: false,
+            refreshes: 0,
+            wallet_rials: 50_000_000,
+            payments: HashMap::new(),
+            settlements: Vec::new(),
+            next_id: 163_553_957_000,
+            payer_declines: false,
+            faults: VecDeque::new(),
+            window: (Instant::now(), 0, 0),
+        }));
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+        let addr = listener.local_addr()?;
+        let app = router(data.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { addr, data, server })
+    }
+
+    /// Base URL of `host` on this mock.
+    pub fn base_url(&self, host: Host) -> String {
+        let prefix = match host {
+            Host::Api => "",
+            Host::Ipg => "/ipg",
+            Host::Batch => "/batch",
+            Host::Subscription => "/subscription",
+        };
+        format!("http://{}{prefix}", self.addr)
+    }
+
+    /// The credentials this mock accepts.
+    pub fn credentials(&self) -> Credentials {
+        self.data.lock().expect("mock state").credentials.clone()
+    }
+
+    /// A client builder pointed at this mock with its credentials.
+    pub fn client_builder(&self) -> ClientBuilder {
+        let c = self.credentials();
+        let mut builder = crate::Client::builder()
+            .business(&c.business)
+            .business_tokens(TokenPair::new(c.access_token, c.refresh_token, None))
+            .ipg_api_key(c.ipg_api_key)
+            .miando_credentials(c.miando_client_id, c.miando_client_secret);
+        for host in Host::ALL {
+            builder = builder.base_url(host, self.base_url(host));
+        }
+        builder
+    }
+
+    /// Makes the next answers misbehave, in order, one fault per answer.
+    pub fn inject(&self, fault: Fault) {
+        self.data.lock().expect("mock state").faults.push_back(fault);
+    }
+
+    /// Makes the current access token expire (the next business call gets 401).
+    pub fn expire_access_token(&self) {
+        self.data.lock().expect("mock state").access_expired = true;
+    }
+
+    /// How many times the refresh token was exchanged.
+    pub fn refreshes(&self) -> u64 {
+        self.data.lock().expect("mock state").refreshes
+    }
+
+    /// The payer declines (payment_status=FAILED) on the payment page from now on, or stops declining.
+    pub fn payer_declines(&self, declines: bool) {
+        self.data.lock().expect("mock state").payer_declines = declines;
+    }
+
+    /// The business wallet, in Rials.
+    pub fn wallet_rials(&self) -> i64 {
+        self.data.lock().expect("mock state").wallet_rials
+    }
+
+    /// Runs until the process is stopped (for the `vandar-mock` binary).
+    pub async fn wait(mut self) {
+        let server = std::mem::replace(&mut self.server, tokio::spawn(async {}));
+        let _ = server.await;
+    }
+}
+
+fn router(data: Shared) -> Router {
+    Router::new()
+        .merge(settlement::routes())
+        .route("/v3/refreshtoken", axum::routing::post(refresh))
+        .nest("/ipg", ipg::routes())
+        .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
+        .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
+        .with_state(data)
+}
+
+/// Answers `value` after checking it against the generated type of the spec's schema.
+pub(crate) fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(value: serde_json::Value) -> Response {
+    match serde_json::from_value::<T>(value) {
+        Ok(body) => Json(body).into_response(),
+        Err(e) => vandar_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("mock answer does not match the spec: {e}")),
+    }
+}
+
+/// Vandar's general error shape.
+pub(crate) fn vandar_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"status": 0, "message": message}))).into_response()
+}
+
+/// Laravel's validation shape, naming the field.
+pub(crate) fn validation_error(field: &str, message: &str) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "The given data was invalid.", "errors": {field: [message]}}))).into_response()
+}
+
+/// 401 unless the request carries the current, unexpired access token (and the business slug is ours).
+pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Result<(), Response> {
+    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if data.access_expired || bearer != Some(data.access_token.as_str()) {
+        return Err((StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response());
+    }
+    if business != data.credentials.business {
+        return Err((StatusCode::NOT_FOUND, Json(json!({"status": 0, "error": "business not found"}))).into_response());
+    }
+    Ok(())
+}
+
+/// POST /v3/refreshtoken: rotates the pair; a used refresh token is refused.
+async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>) -> Response {
+    let mut data = data.lock().expect("mock state");
+    if body["refreshtoken"].as_str() != Some(data.refresh_token.as_str()) {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response();
+    }
+    data.refreshes += 1;
+    let n = data.refreshes + 1;
+    data.access_token = format!("mock-access-{n}");
+    data.refresh_token = format!("mock-refresh-{n}");
+    data.access_expired = false;
+    let issued = json!({"token_type": "Bearer", "expires_in": 432000, "access_token": data.access_token, "refresh_token": data.refresh_token});
+    Json(issued).into_response()
+}
+
+/// Vandar's rate limits (POST 30 / other 100 per 3 s) and the injected faults.
+async fn faults_and_limits(State(data): State<Shared>, request: Request, next: Next) -> Response {
+    let (fault, limited) = {
+        let mut data = data.lock().expect("mock state");
+        let post = request.method() == axum::http::Method::POST;
+        let (started, posts, others) = &mut data.window;
+        if started.elapsed() >= crate::rate_limit::WINDOW {
+            *started = Instant::now();
+            *posts = 0;
+            *others = 0;
+        }
+        let (count, budget) = if post { (posts, crate::rate_limit::POST_PER_WINDOW) } else { (others, crate::rate_limit::OTHER_PER_WINDOW) };
+        *count += 1;
+        let limited = *count > budget;
+        (data.faults.pop_front(), limited)
+    };
+    if limited {
+        return rate_limited();
+    }
+    match fault {
+        None => next.run(request).await,
+        Some(Fault::Latency(delay)) => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        Some(Fault::Status(status)) => {
+            vandar_error(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "injected fault")
+        }
+        Some(Fault::HtmlErrorPage) => (
+            StatusCode::BAD_GATEWAY,
+            [("content-type", "text/html")],
+            "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>",
+        )
+            .into_response(),
+        Some(Fault::TruncatedBody) => {
+            let answer = next.run(request).await;
+            let (parts, body) = answer.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let cut = bytes.slice(..bytes.len() / 2);
+            let mut parts = parts;
+            parts.headers.remove("content-length");
+            Response::from_parts(parts, Body::from(cut))
+        }
+        Some(Fault::DropConnection) => {
+            let broken = futures::stream::once(async { Err::<axum::body::Bytes, _>(std::io::Error::other("connection dropped")) });
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/json")
+                .header("content-length", "64")
+                .body(Body::from_stream(broken))
+                .expect("valid response")
+        }
+        Some(Fault::RateLimited) => rate_limited(),
+    }
+}
+
+fn rate_limited() -> Response {
+    (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"status": 0, "message": "Too Many Attempts."}))).into_response()
+}

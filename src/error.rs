@@ -139,6 +139,8 @@ impl Error {
 /// generated code, so the conversion below needs no I/O.
 #[derive(Debug, Clone)]
 pub(crate) enum Failure {
+    /// Refused by the client before sending.
+    Invalid { field: String, reason: String },
     Api(ApiError),
     Authentication(String),
     RateLimited(Option<Duration>),
@@ -225,6 +227,7 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
     let status = response.status().as_u16();
     let failure = response.extensions().get::<Failure>().cloned();
     match failure {
+        Some(Failure::Invalid { field, reason }) => Error::InvalidInput { field: Some(field), reason },
         Some(Failure::Api(api)) => Error::Api(Box::new(api)),
         Some(Failure::Authentication(message)) => Error::Authentication { status: Some(status), message },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },

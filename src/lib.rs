@@ -37,6 +37,7 @@ mod secret;
 #[cfg(feature = "api")]
 pub mod tracked;
 pub mod transport;
+mod validate;
 
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};

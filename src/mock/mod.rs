@@ -62,7 +62,7 @@ impl Default for Credentials {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Fault {
-    /// Wait this long before answering.
+    /// Carry the request out, then wait this long before answering (an answer slow or lost in transit).
     Latency(Duration),
     /// Answer with this status and a JSON error body instead.
     Status(u16),
@@ -285,8 +285,9 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
     match fault {
         None => next.run(request).await,
         Some(Fault::Latency(delay)) => {
+            let answer = next.run(request).await;
             tokio::time::sleep(delay).await;
-            next.run(request).await
+            answer
         }
         Some(Fault::Status(status)) => {
             vandar_error(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "injected fault")

@@ -1,0 +1,93 @@
+//! Tokens, balance and settlements end to end against the embedded mock Vandar on 127.0.0.1.
+#![cfg(feature = "mock")]
+
+use std::time::Duration;
+
+use vandar::api::types::SettlementStoreRequest;
+use vandar::mock::{Fault, MockVandar};
+use vandar::tracked::Tracked;
+use vandar::{Error, RetryPolicy, TokenPair};
+
+const IBAN: &str = "IR670120020000002353697200";
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
+}
+
+async fn wallet_tomans(vandar: &vandar::Client) -> i64 {
+    vandar.api().balance().business(vandar.business().unwrap()).send().await.unwrap().into_inner().data.unwrap().wallet.unwrap()
+}
+
+#[tokio::test]
+async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let before = wallet_tomans(&vandar).await;
+
+    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban(IBAN)).await.unwrap();
+    let Tracked::Answered { track_id, answer } = stored else { panic!("answered") };
+    let record = &answer.data.unwrap().settlement[0];
+    assert_eq!((record.amount, record.amount_toman), (Some(1_200_000), Some(120_000)), "answer in Rials and Tomans");
+    assert_eq!(wallet_tomans(&vandar).await, before - 120_000);
+
+    // The transaction lookup finds it by track_id.
+    let found = vandar.api().transaction_list().business("mock-shop").track_id(&track_id).send().await.unwrap();
+    assert_eq!(found.data.len(), 1);
+
+    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    assert_eq!(list.data.unwrap().settlements.unwrap().data.len(), 1);
+
+    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id.unwrap()).send().await.unwrap();
+    assert_eq!(wallet_tomans(&vandar).await, before);
+}
+
+#[tokio::test]
+async fn the_mock_enforces_vandars_rules_with_its_error_shape() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let too_much = vandar.settlement_store(SettlementStoreRequest::builder().amount(900_000_000).iban(IBAN)).await.unwrap_err();
+    assert!(matches!(&too_much, Error::Api(api) if api.status == 422 && api.fields.contains_key("amount")), "{too_much:?}");
+
+    let body = SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("same");
+    vandar.settlement_store(body.clone()).await.unwrap();
+    let twice = vandar.settlement_store(body).await.unwrap_err();
+    assert!(matches!(&twice, Error::Api(api) if api.fields.contains_key("track_id")), "a repeated track_id is refused: {twice:?}");
+}
+
+#[tokio::test]
+async fn an_expired_token_is_renewed_and_the_used_refresh_token_is_refused_afterwards() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    wallet_tomans(&vandar).await;
+    mock.expire_access_token();
+    wallet_tomans(&vandar).await;
+    assert_eq!(mock.refreshes(), 1);
+
+    // A second process still holding the first pair: its refresh token was rotated away.
+    let c = mock.credentials();
+    let stale = mock.client_builder().business_tokens(TokenPair::new("mock-access-1", c.refresh_token, None)).build().unwrap();
+    let error = Error::from(stale.api().balance().business("mock-shop").send().await.unwrap_err());
+    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("dashboard")), "{error:?}");
+}
+
+#[tokio::test]
+async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().retry_policy(fast_retries()).build().unwrap();
+    for fault in [Fault::HtmlErrorPage, Fault::DropConnection, Fault::Status(503), Fault::RateLimited] {
+        mock.inject(fault);
+        wallet_tomans(&vandar).await; // retried: a GET is safe to repeat
+    }
+
+    // The settlement fails with a 503 before the mock stores it: nothing found by track_id, and no second POST.
+    mock.inject(Fault::Status(503));
+    let error = vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("t-503")).await.unwrap_err();
+    assert!(matches!(&error, Error::Indeterminate { track_id, .. } if track_id == "t-503"), "{error:?}");
+    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
+
+    // Stored, but the answer is cut off: reconciled through the lookup.
+    mock.inject(Fault::TruncatedBody);
+    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("t-cut")).await.unwrap();
+    assert!(matches!(&stored, Tracked::Reconciled { found, .. } if found.len() == 1), "{stored:?}");
+}

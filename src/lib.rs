@@ -38,6 +38,7 @@ mod secret;
 pub mod tracked;
 pub mod transport;
 mod validate;
+pub mod webhook;
 
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};

@@ -153,3 +153,8 @@ async fn verify(State(data): State<Shared>, Json(body): Json<Value>) -> Response
     data.wallet_rials += amount - WAGE;
     typed::<types::IpgVerifyResponse>(answer)
 }
+
+/// The amount (Rials) of a verified payment, for refunds.
+pub(crate) fn verified_amount(data: &super::Data, trans_id: i64) -> Option<i64> {
+    data.payments.values().find(|p| p.trans_id == trans_id && p.verified).map(|p| p.request.amount)
+}

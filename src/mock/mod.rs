@@ -10,8 +10,12 @@
 //! validation, payment page 302 to the callback, transaction, verify that answers once), the
 //! business balance, settlements (store in Tomans, list, cancel, lookup by track_id) moving the
 //! balance, and fault knobs ([`Fault`]).
+mod business;
+mod customers;
 mod ipg;
+mod miando;
 mod settlement;
+mod subscription;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -88,6 +92,10 @@ pub(crate) struct Data {
     pub(crate) settlements: Vec<settlement::Settlement>,
     pub(crate) next_id: i64,
     pub(crate) payer_declines: bool,
+    /// Collections of the other sections, as the JSON objects the mock answers with.
+    pub(crate) records: HashMap<&'static str, Vec<serde_json::Value>>,
+    /// Where webhooks registered for `https://…` URLs are delivered instead (tests on loopback).
+    pub(crate) webhook_route: Option<String>,
     faults: VecDeque<Fault>,
     window: (Instant, u32, u32),
 }
@@ -96,6 +104,16 @@ impl Data {
     pub(crate) fn next_id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
+    }
+
+    /// The collection `name`.
+    pub(crate) fn records(&mut self, name: &'static str) -> &mut Vec<serde_json::Value> {
+        self.records.entry(name).or_default()
+    }
+
+    /// The record of `name` whose `key` equals `value`.
+    pub(crate) fn find(&mut self, name: &'static str, key: &str, value: &str) -> Option<&mut serde_json::Value> {
+        self.records(name).iter_mut().find(|r| r[key].as_str().map(String::from).or_else(|| r[key].as_i64().map(|n| n.to_string())).as_deref() == Some(value))
     }
 }
 
@@ -134,6 +152,8 @@ impl MockVandar {
             settlements: Vec::new(),
             next_id: 163_553_957_000,
             payer_declines: false,
+            records: HashMap::new(),
+            webhook_route: None,
             faults: VecDeque::new(),
             window: (Instant::now(), 0, 0),
         }));
@@ -196,6 +216,11 @@ impl MockVandar {
         self.data.lock().expect("mock state").payer_declines = declines;
     }
 
+    /// Delivers webhooks registered for `https://host/path` to `base/path` instead (a receiver on loopback).
+    pub fn route_webhooks_to(&self, base: impl Into<String>) {
+        self.data.lock().expect("mock state").webhook_route = Some(base.into());
+    }
+
     /// The business wallet, in Rials.
     pub fn wallet_rials(&self) -> i64 {
         self.data.lock().expect("mock state").wallet_rials
@@ -211,8 +236,14 @@ impl MockVandar {
 fn router(data: Shared) -> Router {
     Router::new()
         .merge(settlement::routes())
+        .merge(business::routes())
+        .merge(customers::routes())
+        .merge(subscription::routes())
+        .merge(miando::routes())
         .route("/v3/refreshtoken", axum::routing::post(refresh))
         .nest("/ipg", ipg::routes())
+        .nest("/batch", business::batch_routes())
+        .nest("/subscription", subscription::redirect_routes())
         .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
         .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
         .with_state(data)
@@ -224,6 +255,42 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(value: se
         Ok(body) => Json(body).into_response(),
         Err(e) => vandar_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("mock answer does not match the spec: {e}")),
     }
+}
+
+/// Parses a request body into the spec's generated type, or answers 422 naming the field (Laravel shape).
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let message = e.inner().to_string();
+        let path = e.path().to_string();
+        let field = if path == "." {
+            message.split('`').nth(1).unwrap_or("body").to_string()
+        } else {
+            path
+        };
+        validation_error(&field, &message)
+    })
+}
+
+/// A listed-only operation: the documents give no shape, so the mock answers a minimal success.
+pub(crate) fn listed_only(operation: &str) -> Response {
+    Json(json!({"status": 1, "message": format!("mock: the documents give no answer shape for {operation}")})).into_response()
+}
+
+/// Laravel API-resource paging over `items`.
+pub(crate) fn page_of(items: Vec<serde_json::Value>, path: &str) -> serde_json::Value {
+    let total = items.len();
+    json!({
+        "data": items,
+        "links": {"first": format!("{path}?page=1"), "last": format!("{path}?page=1"), "prev": null, "next": null},
+        "meta": {"current_page": 1, "from": if total == 0 { serde_json::Value::Null } else { json!(1) }, "last_page": 1,
+                 "path": path, "per_page": 15, "to": if total == 0 { serde_json::Value::Null } else { json!(total) }, "total": total}
+    })
+}
+
+/// Seconds since the epoch, for the answers that use unix time.
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
 }
 
 /// Vandar's general error shape.

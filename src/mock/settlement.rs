@@ -2,7 +2,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -25,7 +25,6 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v2/business/{business}/balance", get(balance))
         .route("/v3/business/{business}/settlement/store", post(store))
         .route("/v2.1/business/{business}/settlement", get(list))
-        .route("/v2.1/business/{business}/settlement/{settlement_id}", delete(cancel))
         .route("/v3/business/{business}/transaction", get(transactions))
 }
 
@@ -102,7 +101,7 @@ async fn list(State(data): State<Shared>, Path(business): Path<String>, headers:
     }}))
 }
 
-async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap) -> Response {
+pub(super) async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
     if let Err(refused) = authorize(&data, &headers, &business) {
         return refused;

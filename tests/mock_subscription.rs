@@ -1,0 +1,120 @@
+//! Direct debit end to end against the embedded mock Vandar: banks, an authorization approved at
+//! the bank and verified once, withdrawals within its limit, lookups, cancellation, refunds.
+#![cfg(feature = "mock")]
+
+use vandar::api::types::{OpenObject, WithdrawalStoreRequest};
+use vandar::mock::MockVandar;
+use vandar::tracked::Tracked;
+use vandar::Error;
+
+/// Starts an authorization, approves it at the (mock) bank and verifies it; returns its id.
+async fn active_authorization(vandar: &vandar::Client) -> uuid::Uuid {
+    let api = vandar.api();
+    let stored = api
+        .authorization_store()
+        .business("mock-shop")
+        .body_map(|b| {
+            b.bank_code("062")
+                .mobile("09123456789")
+                .callback_url("https://shop.example/mandate")
+                .count(std::num::NonZeroU64::new(10).unwrap())
+                .limit(std::num::NonZeroU64::new(50_000).unwrap())
+                .expiration_date(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap())
+        })
+        .send()
+        .await
+        .unwrap();
+    let token = stored.into_inner().result.unwrap().authorization.unwrap().token.unwrap();
+
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let back = browser.get(vandar::redirects::authorization_page(vandar, &token)).send().await.unwrap();
+    assert_eq!(back.status(), 302);
+    let callback = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    assert_eq!(query["status"], "SUCCEED");
+    let id: uuid::Uuid = query["authorization_id"].parse().unwrap();
+
+    api.authorization_verify().business("mock-shop").authorization_id(id).send().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn an_authorization_is_approved_verified_once_and_revoked() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let api = vandar.api();
+    let banks = api.subscription_banks_actives().business("mock-shop").send().await.unwrap().into_inner();
+    assert_eq!(banks.result.unwrap().banks[0].code.as_deref(), Some("062"));
+
+    let id = active_authorization(&vandar).await;
+    let twice = Error::from(api.authorization_verify().business("mock-shop").authorization_id(id).send().await.unwrap_err());
+    assert!(matches!(&twice, Error::Api(api) if api.message == "authorization already verified"), "{twice:?}");
+
+    let listed = api.authorization_list().business("mock-shop").send().await.unwrap().into_inner();
+    assert_eq!(listed.data[0].status.as_ref().map(|s| s.as_str()), Some("ACTIVE"));
+    assert_eq!(listed.data[0].limit.as_ref().map(|l| l.to_string()), Some("50000".to_string()));
+    api.authorization_search().business("mock-shop").authorization_id(id).send().await.unwrap();
+    api.authorization_calculation().business("mock-shop").authorization_id(id).send().await.unwrap();
+
+    let revoked = api.authorization_revoke().business("mock-shop").authorization_id(id).send().await.unwrap().into_inner();
+    assert_eq!(revoked.result.unwrap().authorization.unwrap().id, Some(id));
+    assert!(api.authorization_list().business("mock-shop").send().await.unwrap().data.is_empty());
+}
+
+#[tokio::test]
+async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let api = vandar.api();
+    let id = active_authorization(&vandar).await;
+
+    let instant = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(std::num::NonZeroU64::new(20_000).unwrap())).await.unwrap();
+    let Tracked::Answered { track_id, answer } = instant else { panic!("answered") };
+    let withdrawal = answer.result.unwrap().withdrawal.unwrap();
+    assert_eq!(withdrawal.track_id.as_deref(), Some(track_id.as_str()), "the client's track_id was sent");
+    assert_eq!(withdrawal.status.as_ref().map(|s| s.as_str()), Some("DONE"));
+
+    let found = api.withdrawal_show_by_track_id().business("mock-shop").track_id(&track_id).send().await.unwrap().into_inner();
+    let withdrawal_id = found.result.unwrap().withdrawal.unwrap().id.unwrap();
+    let shown = api.withdrawal_show().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap().into_inner();
+    assert_eq!(shown.result.unwrap().withdrawal.unwrap().amount.map(|a| a.to_string()), Some("20000".into()));
+
+    let over = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(std::num::NonZeroU64::new(60_000).unwrap())).await.unwrap_err();
+    assert!(matches!(&over, Error::Api(api) if api.fields.contains_key("amount")), "above the limit: {over:?}");
+
+    // A scheduled withdrawal can be canceled; an instant one cannot.
+    let scheduled = api
+        .withdrawal_store()
+        .business("mock-shop")
+        .body_map(|b| {
+            b.authorization_id(id)
+                .amount(std::num::NonZeroU64::new(5_000).unwrap())
+                .is_instant(Some(0.try_into().unwrap()))
+                .withdrawal_date(Some(chrono::NaiveDate::from_ymd_opt(2030, 1, 2).unwrap()))
+                .track_id(Some("scheduled-1".to_string()))
+        })
+        .send()
+        .await
+        .unwrap();
+    let scheduled_id = scheduled.into_inner().result.unwrap().withdrawal.unwrap().id.unwrap();
+    api.withdrawal_cancel().business("mock-shop").withdrawal_id(scheduled_id).send().await.unwrap();
+    let refused = Error::from(api.withdrawal_cancel().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap_err());
+    assert_eq!(refused.status(), Some(422));
+
+    let of_mandate = api.withdrawal_list().business("mock-shop").q(id).send().await.unwrap().into_inner();
+    assert_eq!(of_mandate.data.len(), 2);
+    let statuses: Vec<String> = of_mandate.data.iter().map(|w| w.status.as_ref().unwrap().to_string()).collect();
+    assert_eq!(statuses, ["DONE", "CANCELED"]);
+    assert!(api.withdrawal_list().business("mock-shop").q(uuid::Uuid::new_v4()).send().await.unwrap().data.is_empty());
+}
+
+#[tokio::test]
+async fn subscription_refunds_answer_as_listed_only() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let api = vandar.api();
+    api.subscription_refund_store().business("mock-shop").body(OpenObject(serde_json::Map::new())).send().await.unwrap();
+    api.subscription_refund_list().business("mock-shop").send().await.unwrap();
+    let shown = api.subscription_refund_show().business("mock-shop").refund_id("r-1").send().await.unwrap();
+    assert!(shown.0["message"].as_str().unwrap().contains("subscription_refund_show"));
+}

@@ -3,11 +3,11 @@
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
-use support::{client_for, json, raw, serve, Seen};
+use support::{balance_ok, business_api, client_for, json, raw, serve, Seen};
 use vandar::auth::{FileTokenStore, ManualClock, MemoryTokenStore, TokenStore};
 use vandar::{Error, TokenPair};
 
@@ -15,32 +15,6 @@ const HOUR: Duration = Duration::from_secs(3600);
 
 fn pair(access: &str, refresh: &str, expires_at: Option<SystemTime>) -> TokenPair {
     TokenPair::new(access, refresh, expires_at)
-}
-
-fn balance_ok() -> axum::response::Response {
-    json(200, json!({"status": 1, "data": {"wallet": 100000, "currency": "Toman"}}))
-}
-
-/// A business API that issues `new-access`/`new-refresh` for `refresh-1` and accepts only the token it last issued.
-async fn business_api() -> support::Server {
-    let current = Arc::new(Mutex::new("access-1".to_string()));
-    serve(move |seen: Seen| {
-        let current = current.clone();
-        async move {
-            if seen.path == "/v3/refreshtoken" {
-                if seen.json()["refreshtoken"] != "refresh-1" {
-                    return json(401, json!({"status": 0, "error": "Unauthenticated"}));
-                }
-                *current.lock().unwrap() = "new-access".into();
-                return json(200, json!({"token_type": "Bearer", "expires_in": 432000, "access_token": "new-access", "refresh_token": "new-refresh"}));
-            }
-            if seen.bearer().as_deref() != Some(current.lock().unwrap().as_str()) {
-                return json(401, json!({"status": 0, "error": "Unauthenticated"}));
-            }
-            balance_ok()
-        }
-    })
-    .await
 }
 
 #[tokio::test]
@@ -504,49 +478,6 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     );
     assert!(matches!(&error, Error::InvalidInput { .. }), "malformed IBAN: {error:?}");
     assert_eq!(server.seen().len(), 1, "only the valid send went out");
-}
-
-#[tokio::test]
-async fn secrets_appear_in_no_debug_error_or_trace() {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_max_level(tracing::Level::TRACE).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
-    let server = business_api().await;
-    let secrets = ["SECRET-ACCESS", "refresh-1", "SECRET-API-KEY", "SECRET-MIANDO"];
-    let vandar = client_for(&server)
-        .business_tokens(pair("SECRET-ACCESS", "refresh-1", None))
-        .ipg_api_key("SECRET-API-KEY")
-        .miando_credentials(3, "SECRET-MIANDO")
-        .build()
-        .unwrap();
-    vandar.api().balance().business("shop").send().await.unwrap(); // 401 -> refresh -> repeat
-    let errors = [
-        Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err()),
-        Error::from(vandar.api().agreement_list().send().await.unwrap_err()),
-    ];
-    let mut seen = format!("{vandar:?}");
-    for error in &errors {
-        seen += &format!("{error:?} {error}");
-    }
-    seen += &String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(seen.contains("vandar.request") && seen.contains("operation=\"balance\""), "spans are emitted: {seen}");
-    for secret in secrets.iter().chain(&["new-access", "new-refresh"]) {
-        assert!(!seen.contains(secret), "{secret} leaked: {seen}");
-    }
-    assert_eq!(format!("{:?}", vandar::Secret::new("x")), "***");
 }
 
 #[test]

@@ -169,7 +169,7 @@ async fn agreement_action(State(data): State<Shared>, headers: HeaderMap, Path(c
         Err(refused) => return refused,
     };
     let mobile = request.applicant_mobile.to_string();
-    let base = format!("/miando/payment/{code}");
+    let link = format!("{}/miando/payment/{code}", data.base_url);
     let (event, answer) = {
         let found = match agreement(&mut data, &code) {
             Ok(found) => found,
@@ -189,7 +189,7 @@ async fn agreement_action(State(data): State<Shared>, headers: HeaderMap, Path(c
         }
         let verb = if agree { "agreed" } else { "rejected" };
         let answer = if agree {
-            json!({"message": "درخواست ایجاد معامله تایید شد.", "data": {"web_view_link": format!("http://mock.vandar{base}")}})
+            json!({"message": "درخواست ایجاد معامله تایید شد.", "data": {"web_view_link": link}})
         } else {
             json!({"message": "درخواست ایجاد معامله رد شد."})
         };

@@ -96,6 +96,8 @@ pub(crate) struct Data {
     pub(crate) records: HashMap<&'static str, Vec<serde_json::Value>>,
     /// Where webhooks registered for `https://…` URLs are delivered instead (tests on loopback).
     pub(crate) webhook_route: Option<String>,
+    /// This mock's api base URL (links it hands out point back at it).
+    pub(crate) base_url: String,
     faults: VecDeque<Fault>,
     window: (Instant, u32, u32),
 }
@@ -154,11 +156,13 @@ impl MockVandar {
             payer_declines: false,
             records: HashMap::new(),
             webhook_route: None,
+            base_url: String::new(),
             faults: VecDeque::new(),
             window: (Instant::now(), 0, 0),
         }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
+        data.lock().expect("mock state").base_url = format!("http://{addr}");
         let app = router(data.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

@@ -94,3 +94,30 @@ pub fn client_for(server: &Server) -> vandar::ClientBuilder {
     }
     builder
 }
+
+pub fn balance_ok() -> axum::response::Response {
+    json(200, serde_json::json!({"status": 1, "data": {"wallet": 100000, "currency": "Toman"}}))
+}
+
+/// A business API that issues `new-access`/`new-refresh` for `refresh-1` and accepts only the token it last issued.
+pub async fn business_api() -> Server {
+    let current = Arc::new(Mutex::new("access-1".to_string()));
+    serve(move |seen: Seen| {
+        let current = current.clone();
+        async move {
+            if seen.path == "/v3/refreshtoken" {
+                if seen.json()["refreshtoken"] != "refresh-1" {
+                    return json(401, serde_json::json!({"status": 0, "error": "Unauthenticated"}));
+                }
+                *current.lock().unwrap() = "new-access".into();
+                return json(200, serde_json::json!({"token_type": "Bearer", "expires_in": 432000, "access_token": "new-access", "refresh_token": "new-refresh"}));
+            }
+            if seen.bearer().as_deref() != Some(current.lock().unwrap().as_str()) {
+                return json(401, serde_json::json!({"status": 0, "error": "Unauthenticated"}));
+            }
+            balance_ok()
+        }
+    })
+    .await
+}
+

@@ -100,6 +100,8 @@ pub(crate) struct Data {
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
     window: (Instant, u32, u32),
+    /// Requests per window the mock accepts: (POST, other).
+    budget: (u32, u32),
 }
 
 impl Data {
@@ -159,6 +161,7 @@ impl MockVandar {
             base_url: String::new(),
             faults: VecDeque::new(),
             window: (Instant::now(), 0, 0),
+            budget: (crate::rate_limit::POST_PER_WINDOW, crate::rate_limit::OTHER_PER_WINDOW),
         }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
@@ -218,6 +221,11 @@ impl MockVandar {
     /// The payer declines (payment_status=FAILED) on the payment page from now on, or stops declining.
     pub fn payer_declines(&self, declines: bool) {
         self.data.lock().expect("mock state").payer_declines = declines;
+    }
+
+    /// Accepts `post` POST and `other` other requests per 3 s (default: Vandar's 30 and 100).
+    pub fn set_rate_limits(&self, post: u32, other: u32) {
+        self.data.lock().expect("mock state").budget = (post, other);
     }
 
     /// Delivers webhooks registered for `https://host/path` to `base/path` instead (a receiver on loopback).
@@ -339,13 +347,14 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
     let (fault, limited) = {
         let mut data = data.lock().expect("mock state");
         let post = request.method() == axum::http::Method::POST;
+        let (post_budget, other_budget) = data.budget;
         let (started, posts, others) = &mut data.window;
         if started.elapsed() >= crate::rate_limit::WINDOW {
             *started = Instant::now();
             *posts = 0;
             *others = 0;
         }
-        let (count, budget) = if post { (posts, crate::rate_limit::POST_PER_WINDOW) } else { (others, crate::rate_limit::OTHER_PER_WINDOW) };
+        let (count, budget) = if post { (posts, post_budget) } else { (others, other_budget) };
         *count += 1;
         let limited = *count > budget;
         (data.faults.pop_front(), limited)

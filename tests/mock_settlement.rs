@@ -91,3 +91,30 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
     let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("t-cut")).await.unwrap();
     assert!(matches!(&stored, Tracked::Reconciled { found, .. } if found.len() == 1), "{stored:?}");
 }
+
+#[tokio::test]
+async fn an_undocumented_status_from_the_mock_decodes_as_unknown() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN)).await.unwrap();
+    mock.inject(Fault::UnknownEnumValue);
+    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    let status = list.data.unwrap().settlements.unwrap().data[0].status.clone().unwrap();
+    assert_eq!(status, vandar::enums::SettlementStatus::Unknown("UNDOCUMENTED_VALUE".into()));
+    assert!(!status.is_documented());
+}
+
+#[tokio::test]
+async fn a_429_burst_is_ridden_out_by_waiting() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().retry_policy(RetryPolicy { max_attempts: 4, ..fast_retries() }).build().unwrap();
+    for _ in 0..3 {
+        mock.inject(Fault::RateLimited);
+    }
+    assert_eq!(wallet_tomans(&vandar).await, 5_000_000, "three 429s, then the answer");
+    for _ in 0..4 {
+        mock.inject(Fault::RateLimited);
+    }
+    let error = Error::from(vandar.api().balance().business("mock-shop").send().await.unwrap_err());
+    assert!(matches!(error, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(1)), "{error:?}");
+}

@@ -78,6 +78,9 @@ pub enum Fault {
     DropConnection,
     /// Answer 429 with Retry-After: 1.
     RateLimited,
+    /// Answer normally, but with every string `status` and `state` replaced by a value the spec does
+    /// not document (`UNDOCUMENTED_VALUE`), as when Vandar adds one.
+    UnknownEnumValue,
 }
 
 pub(crate) struct Data {
@@ -397,6 +400,32 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
                 .expect("valid response")
         }
         Some(Fault::RateLimited) => rate_limited(),
+        Some(Fault::UnknownEnumValue) => {
+            let (mut parts, body) = next.run(request).await.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+            let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+                return Response::from_parts(parts, Body::from(bytes));
+            };
+            undocumented_values(&mut value);
+            parts.headers.remove("content-length");
+            Response::from_parts(parts, Body::from(serde_json::to_vec(&value).expect("serializes")))
+        }
+    }
+}
+
+fn undocumented_values(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, inner) in map.iter_mut() {
+                if (key == "status" || key == "state") && inner.is_string() {
+                    *inner = json!("UNDOCUMENTED_VALUE");
+                } else {
+                    undocumented_values(inner);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(undocumented_values),
+        _ => {}
     }
 }
 

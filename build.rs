@@ -271,6 +271,13 @@ fn constraint_table(spec: &Value) -> String {
 }
 
 fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows: &mut Vec<String>, depth: usize) {
+    let identifier = match schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
+        Some(name @ ("Iban" | "NationalCode" | "Mobile" | "CardNumber")) => Some(name),
+        _ => None,
+    };
+    if let Some(kind) = identifier {
+        rows.push(format!("({id:?}, {path:?}, Constraint::Id(IdKind::{kind}))"));
+    }
     let schema = resolve(spec, schema);
     if depth > 8 {
         return;

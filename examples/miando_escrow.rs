@@ -44,7 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     api.webhook_create().body_map(|b| b.url("https://shop.example/miando/webhook").events(vec!["agreement".into(), "payment".into()])).send().await?;
     println!("1. webhook_create   -> agreement and payment events");
 
-    for (mobile, code) in [(BUYER, "1271234567"), (SELLER, "1167723051")] {
+    for (mobile, code) in [(BUYER, "1271234564"), (SELLER, "1167723058")] {
         api.miando_customer_create().body_map(|b| b.first_name("رضا").last_name("رضایی").national_code(code).mobile(mobile).birth_date("13700502")).send().await?;
     }
     println!("2. customers        -> buyer {BUYER}, seller {SELLER}");
@@ -65,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .redirect_url("https://shop.example/escrow/return")
         .description("موبایل y8s")
         .creator("buyer")
-        .parties(vec![party("buyer", BUYER, "IR670120020000002353697200")?, party("seller", SELLER, "IR040120020000002343697300")?])
+        .parties(vec![party("buyer", BUYER, "IR330120020000002353697200")?, party("seller", SELLER, "IR640120020000002343697300")?])
         .items(vec![item]);
     let created = api.agreement_create().body(draft).send().await?.into_inner().data;
     let code = created.tracking_code;

@@ -14,7 +14,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("balance           -> {:?} Tomans", balance.data.as_ref().and_then(|d| d.wallet));
 
     // settlement_store takes Tomans. No track_id given: the client makes one and returns it.
-    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban("IR670120020000002353697200")).await?;
+    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban("IR330120020000002353697200")).await?;
     println!("settlement_store  -> track_id {}", stored.track_id());
     let vandar::tracked::Tracked::Answered { answer, .. } = stored else { unreachable!("the mock answered") };
     let record = &answer.data.as_ref().expect("data").settlement[0];

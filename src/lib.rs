@@ -37,7 +37,7 @@ mod secret;
 #[cfg(feature = "api")]
 pub mod tracked;
 pub mod transport;
-mod validate;
+pub mod validate;
 pub mod webhook;
 
 pub use auth::TokenPair;

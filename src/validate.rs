@@ -1,7 +1,133 @@
-//! Checks a request body against the spec's bounds before it is sent (amount >= 1000 Rials for
-//! ipg_send, >= 5000 Tomans for settlement_store, at most 10 cards, ...). Patterns and lengths are
-//! enforced by the generated types themselves; typify does not enforce these.
+//! Iranian identifiers, checked before anything is sent and public for your own forms: IBAN (Sheba,
+//! ISO 13616 mod-97), national code (check digit), mobile (normalized to `09…`), card number (Luhn).
+//! Persian (۰-۹) and Arabic-Indic (٠-٩) digits are read as ASCII digits first, and spaces and dashes
+//! are ignored.
+//!
+//! ```
+//! use vandar::validate;
+//! assert_eq!(validate::mobile("+98 912 345 6789")?, "09123456789");
+//! assert_eq!(validate::iban("ir33 0120 0200 0000 2353 6972 00")?, "IR330120020000002353697200");
+//! assert!(validate::national_code("۰۰۱۳۵۴۲۴۱۹").is_ok());
+//! assert!(validate::card_number("6037-9912-3456-7890").is_err()); // Luhn fails
+//! # Ok::<(), vandar::validate::InvalidId>(())
+//! ```
+//!
+//! The Client also checks every request body against the spec's numeric bounds (amount >= 1000
+//! Rials for ipg_send, >= 5000 Tomans for settlement_store, at most 10 cards, ...) and runs these
+//! validators on every body field the spec types as `Iban`, `Mobile`, `NationalCode` or `CardNumber`.
 use serde_json::Value;
+
+/// Which identifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdKind {
+    /// IBAN (Sheba)
+    Iban,
+    /// National code (کد ملی)
+    NationalCode,
+    /// Mobile number
+    Mobile,
+    /// Bank card number
+    CardNumber,
+}
+
+/// An identifier that does not pass its check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {kind:?}: {reason}")]
+pub struct InvalidId {
+    /// Which identifier.
+    pub kind: IdKind,
+    /// Why.
+    pub reason: &'static str,
+}
+
+fn invalid(kind: IdKind, reason: &'static str) -> InvalidId {
+    InvalidId { kind, reason }
+}
+
+/// Persian and Arabic-Indic digits to ASCII; everything else unchanged.
+pub fn normalize_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '۰'..='۹' => char::from(b'0' + (c as u32 - '۰' as u32) as u8),
+            '٠'..='٩' => char::from(b'0' + (c as u32 - '٠' as u32) as u8),
+            other => other,
+        })
+        .collect()
+}
+
+/// Normalized digits without spaces, dashes or other separators.
+fn compact(text: &str) -> String {
+    normalize_digits(text).chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '\u{200c}').collect()
+}
+
+/// An Iranian IBAN: `IR` + 24 digits whose ISO 13616 check (mod 97) holds. Returns it compact and upper case.
+pub fn iban(text: &str) -> Result<String, InvalidId> {
+    let iban = compact(text).to_ascii_uppercase();
+    let digits = iban.strip_prefix("IR").ok_or(invalid(IdKind::Iban, "must start with IR"))?;
+    if digits.len() != 24 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(IdKind::Iban, "must be IR followed by 24 digits"));
+    }
+    // Move "IR" and the check digits to the end; I = 18, R = 27; the remainder mod 97 must be 1.
+    let rearranged = format!("{}1827{}", &digits[2..], &digits[..2]);
+    let remainder = rearranged.bytes().fold(0u32, |r, b| (r * 10 + u32::from(b - b'0')) % 97);
+    if remainder != 1 {
+        return Err(invalid(IdKind::Iban, "check digits do not match (mod 97)"));
+    }
+    Ok(iban)
+}
+
+/// An Iranian national code: 10 digits with a valid check digit (not all the same digit).
+pub fn national_code(text: &str) -> Result<String, InvalidId> {
+    let code = compact(text);
+    if code.len() != 10 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(IdKind::NationalCode, "must be 10 digits"));
+    }
+    let d: Vec<u32> = code.bytes().map(|b| u32::from(b - b'0')).collect();
+    if d.iter().all(|x| *x == d[0]) {
+        return Err(invalid(IdKind::NationalCode, "cannot be one repeated digit"));
+    }
+    let sum: u32 = (0..9).map(|i| d[i] * (10 - i as u32)).sum();
+    let r = sum % 11;
+    let check = if r < 2 { r } else { 11 - r };
+    if d[9] != check {
+        return Err(invalid(IdKind::NationalCode, "check digit does not match"));
+    }
+    Ok(code)
+}
+
+/// An Iranian mobile number, returned as `09xxxxxxxxx`; accepts `+98…`, `0098…`, `98…` and `9…` too.
+pub fn mobile(text: &str) -> Result<String, InvalidId> {
+    let number = compact(text);
+    let number = number.strip_prefix('+').unwrap_or(&number);
+    let national = ["0098", "98", "0"].iter().find_map(|p| number.strip_prefix(p).filter(|rest| rest.len() == 10)).unwrap_or(number);
+    if national.len() != 10 || !national.starts_with('9') || !national.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(IdKind::Mobile, "must be 09 followed by 9 digits"));
+    }
+    Ok(format!("0{national}"))
+}
+
+/// A 16-digit bank card number passing the Luhn check.
+pub fn card_number(text: &str) -> Result<String, InvalidId> {
+    let card = compact(text);
+    if card.len() != 16 || !card.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(IdKind::CardNumber, "must be 16 digits"));
+    }
+    let sum: u32 = card
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+        })
+        .sum();
+    if sum % 10 != 0 {
+        return Err(invalid(IdKind::CardNumber, "check digit does not match (Luhn)"));
+    }
+    Ok(card)
+}
+
 
 /// A bound from the spec.
 #[derive(Debug, Clone, Copy)]
@@ -10,6 +136,8 @@ pub(crate) enum Constraint {
     Maximum(f64),
     MinItems(usize),
     MaxItems(usize),
+    /// The field is one of the identifier schemas.
+    Id(IdKind),
 }
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
@@ -25,6 +153,15 @@ pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String
                 (Constraint::Maximum(max), Value::Number(n)) => n.as_f64().is_some_and(|n| n > *max).then(|| format!("must be at most {max}")),
                 (Constraint::MinItems(min), Value::Array(items)) => (items.len() < *min).then(|| format!("needs at least {min} items")),
                 (Constraint::MaxItems(max), Value::Array(items)) => (items.len() > *max).then(|| format!("takes at most {max} items")),
+                (Constraint::Id(kind), Value::String(text)) => {
+                    let checked = match kind {
+                        IdKind::Iban => iban(text),
+                        IdKind::NationalCode => national_code(text),
+                        IdKind::Mobile => mobile(text),
+                        IdKind::CardNumber => card_number(text),
+                    };
+                    checked.err().map(|e| e.reason.to_string())
+                }
                 _ => None,
             };
             if let Some(reason) = broken {

@@ -307,7 +307,7 @@ async fn a_get_is_retried_on_503_and_a_post_is_not() {
         .api()
         .settlement_store()
         .business("shop")
-        .body_map(|b| b.amount(5000).iban("IR670120020000002353697200").track_id("t-1"))
+        .body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t-1"))
         .send()
         .await
         .map_err(Error::from)
@@ -362,7 +362,7 @@ async fn a_connect_failure_is_retried_even_for_a_post() {
 async fn every_documented_error_shape_becomes_a_typed_error() {
     let server = serve(|seen: Seen| async move {
         match seen.path.as_str() {
-            "/v3/business/shop/settlement/store" => json(422, json!({"message": "The given data was invalid.", "errors": {"iban": ["شبا IR670120020000002353697200 معتبر نیست"]}})),
+            "/v3/business/shop/settlement/store" => json(422, json!({"message": "The given data was invalid.", "errors": {"iban": ["شبا IR330120020000002353697200 معتبر نیست"]}})),
             "/api/v4/send" => json(422, json!({"status": 0, "errors": ["amount must not be below 1000"]})),
             "/v3/business/shop/cash-in/account/deposit" => json(422, json!({"status": 0, "errors": {"error": "cash-in tool not active"}})),
             "/sso/oauth/token" => json(201, json!({"token_type": "Bearer", "expires_in": 31536000, "access_token": "jwt"})),
@@ -374,19 +374,19 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).miando_credentials(1, "s").build().unwrap();
 
     let error = Error::from(
-        vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR670120020000002353697200").track_id("t")).send().await.unwrap_err(),
+        vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t")).send().await.unwrap_err(),
     );
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!(api.status, 422);
     assert_eq!(api.message, "The given data was invalid.");
-    assert_eq!(api.fields["iban"], ["شبا IR67******************7200 معتبر نیست"], "IBANs are masked in errors");
+    assert_eq!(api.fields["iban"], ["شبا IR33******************7200 معتبر نیست"], "IBANs are masked in errors");
 
     let error = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err());
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!((api.status, api.message.as_str()), (422, "amount must not be below 1000"));
     assert_eq!(api.fields[""], ["amount must not be below 1000"]);
 
-    let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR670120020000002353697200").amount(std::num::NonZeroU64::new(10).unwrap()).track_id("x"));
+    let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR330120020000002353697200").amount(std::num::NonZeroU64::new(10).unwrap()).track_id("x"));
     let Error::Api(api) = Error::from(deposit.send().await.unwrap_err()) else { panic!() };
     assert_eq!(api.message, "cash-in tool not active");
 
@@ -543,7 +543,7 @@ async fn tracked_calls_fill_in_a_track_id_and_reconcile_a_lost_answer() {
     let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
 
     let stored = vandar
-        .settlement_store(vandar::api::types::SettlementStoreRequest::builder().amount(5000).iban("IR670120020000002353697200"))
+        .settlement_store(vandar::api::types::SettlementStoreRequest::builder().amount(5000).iban("IR330120020000002353697200"))
         .await
         .unwrap();
     let sent = server.seen().last().unwrap().json();

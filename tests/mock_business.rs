@@ -9,7 +9,7 @@ use vandar::batch::types::BatchSettlementItem;
 use vandar::mock::MockVandar;
 use vandar::Error;
 
-const IBAN: &str = "IR670120020000002353697200";
+const IBAN: &str = "IR330120020000002353697200";
 
 async fn started() -> (MockVandar, vandar::Client) {
     let mock = MockVandar::start().await.unwrap();

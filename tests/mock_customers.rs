@@ -6,8 +6,8 @@ use vandar::api::types::{CustomerRequest, OpenObject};
 use vandar::mock::MockVandar;
 use vandar::Error;
 
-const IBAN: &str = "IR040120020000002343697300";
-const CARD: &str = "6037991234567890";
+const IBAN: &str = "IR640120020000002343697300";
+const CARD: &str = "6037991234567893";
 
 async fn started() -> (MockVandar, vandar::Client) {
     let mock = MockVandar::start().await.unwrap();

@@ -17,7 +17,7 @@ const SELLER: &str = "09023456789";
 async fn with_customers() -> (MockVandar, vandar::Client) {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
-    for (mobile, code) in [(BUYER, "1271234567"), (SELLER, "1167723051")] {
+    for (mobile, code) in [(BUYER, "1271234564"), (SELLER, "1167723058")] {
         vandar
             .api()
             .miando_customer_create()
@@ -37,8 +37,8 @@ fn agreement() -> vandar::api::types::builder::AgreementCreateRequest {
         .description("موبایل y8s")
         .creator("buyer")
         .parties(vec![
-            AgreementPartyInput::builder().role("buyer").mobile(BUYER).iban("IR670120020000002353697200").try_into().unwrap(),
-            AgreementPartyInput::builder().role("seller").mobile(SELLER).iban("IR040120020000002343697300").try_into().unwrap(),
+            AgreementPartyInput::builder().role("buyer").mobile(BUYER).iban("IR330120020000002353697200").try_into().unwrap(),
+            AgreementPartyInput::builder().role("seller").mobile(SELLER).iban("IR640120020000002343697300").try_into().unwrap(),
         ])
         .items(vec![AgreementItemInput::builder()
             .title("موبایل y8s")
@@ -79,7 +79,7 @@ async fn customers_are_registered_listed_and_shown() {
     assert_eq!(shown.data.unwrap().mobile.as_deref(), Some(BUYER));
     let missing = Error::from(vandar.api().miando_customer_show().customer_uid(1).send().await.unwrap_err());
     assert_eq!(missing.code(), Some("user_not_found"));
-    let invalid = Error::from(vandar.api().miando_customer_create().body_map(|b| b.first_name("x").last_name("y").national_code("1271234567").mobile(BUYER)).send().await.unwrap_err());
+    let invalid = Error::from(vandar.api().miando_customer_create().body_map(|b| b.first_name("x").last_name("y").national_code("1271234564").mobile(BUYER)).send().await.unwrap_err());
     assert!(matches!(invalid, Error::InvalidInput { .. }), "birth_date missing: refused before sending");
 }
 

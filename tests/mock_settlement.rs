@@ -8,7 +8,7 @@ use vandar::mock::{Fault, MockVandar};
 use vandar::tracked::Tracked;
 use vandar::{Error, RetryPolicy, TokenPair};
 
-const IBAN: &str = "IR670120020000002353697200";
+const IBAN: &str = "IR330120020000002353697200";
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }

@@ -124,7 +124,7 @@ async fn settlement_banks(State(data): State<Shared>, Path(business): Path<Strin
     ]}))
 }
 
-const CASH_IN_IBAN: &str = "IR670120020000002353697200";
+const CASH_IN_IBAN: &str = "IR330120020000002353697200";
 
 async fn cash_in_accounts(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");

@@ -21,12 +21,14 @@
 
 pub mod auth;
 mod client;
+pub mod dates;
 pub mod enums;
 mod error;
 mod generated;
 #[cfg(feature = "ipg")]
 pub mod ipg_helpers;
 pub mod mask;
+pub mod money;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod rate_limit;
@@ -46,7 +48,7 @@ pub use error::{ApiError, Error, Result};
 pub use secret::Secret;
 pub use transport::{Host, RetryPolicy};
 #[cfg(feature = "ipg")]
-pub use ipg_helpers::VerifyOutcome;
+pub use ipg_helpers::{cid_matches, Callback, StartedPayment, VerifyOutcome};
 
 #[cfg(feature = "api")]
 pub use generated::api;

@@ -29,6 +29,13 @@ pub struct Callback {
 impl Callback {
     /// Reads the callback from a query string (`token=..&payment_status=..`, with or without `?`)
     /// or from the whole callback URL.
+    ///
+    /// ```
+    /// let back = vandar::Callback::parse("https://shop.example/cb?token=6ZTL4EPC&payment_status=OK")?;
+    /// assert!(back.says_paid());
+    /// assert_eq!(back.token, "6ZTL4EPC");
+    /// # Ok::<(), vandar::Error>(())
+    /// ```
     pub fn parse(query_or_url: &str) -> Result<Self, Error> {
         let query = match url::Url::parse(query_or_url) {
             Ok(url) => url.query().unwrap_or_default().to_string(),
@@ -57,6 +64,13 @@ impl Callback {
 
 /// Whether `cid` (the SHA-256 of the payer's card that `ipg_transaction` returns) is the hash of
 /// `card_number` (16 digits; spaces, dashes and Persian digits are fine). Compared in constant time.
+///
+/// ```
+/// // ipg_transaction's CID for a payment made with card 6037 9912 3456 7893:
+/// let cid = "1ACA1776678D9C50CC3F119318AACD16A7B4D757C73BB280ACDE5FEB8DAF3E7B";
+/// assert!(vandar::cid_matches("6037 9912 3456 7893", cid));   // the card the customer registered
+/// assert!(!vandar::cid_matches("6037991234567885", cid));     // another card
+/// ```
 pub fn cid_matches(card_number: &str, cid: &str) -> bool {
     let Ok(card) = crate::validate::card_number(card_number).or_else(|_| {
         // A card registered before Luhn checks still hashes the same: use its digits.

@@ -122,7 +122,7 @@ pub fn card_number(text: &str) -> Result<String, InvalidId> {
             if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
         })
         .sum();
-    if sum % 10 != 0 {
+    if !sum.is_multiple_of(10) {
         return Err(invalid(IdKind::CardNumber, "check digit does not match (Luhn)"));
     }
     Ok(card)

@@ -235,7 +235,7 @@ async fn field_delete(State(data): State<Shared>, Path((business, id)): Path<(St
     if let Err(refused) = field(&mut data, &headers, &business, &id) {
         return refused;
     }
-    data.records("fields").retain(|f| f["id"].to_string() != id);
+    data.records("fields").retain(|f| f["id"].as_i64().map(|n| n.to_string()).as_deref() != Some(id.as_str()));
     typed::<types::StatusMessage>(json!({"status": 1, "message": "فیلد حذف شد"}))
 }
 

@@ -408,7 +408,7 @@ async fn webhook_delete(State(data): State<Shared>, headers: HeaderMap, Path(id)
     if let Err(refused) = webhook(&mut data, &id) {
         return refused;
     }
-    data.records("webhooks").retain(|w| w["id"].to_string() != id);
+    data.records("webhooks").retain(|w| w["id"].as_i64().map(|n| n.to_string()).as_deref() != Some(id.as_str()));
     typed::<types::MiandoMessage>(json!({"message": "وبهوک با موفقیت حذف شد."}))
 }
 

@@ -105,8 +105,16 @@ impl VerifyOutcome {
 }
 
 impl Client {
-    /// Registers a payment of `amount` Rials (at least 1000) returning to `callback_url`; `extra`
-    /// sets the optional fields (description, mobile, factor number, cards, port, ...).
+    /// Registers a payment of `amount` Rials (at least 1000) returning to `callback_url`.
+    ///
+    /// ```no_run
+    /// # async fn checkout(vandar: vandar::Client) -> Result<(), vandar::Error> {
+    /// use vandar::money::{Rials, Tomans};
+    /// let payment = vandar.start_payment(Rials::from(Tomans(2_500)), "https://shop.example/callback").await?;
+    /// // store payment.token with the order, then redirect the payer's browser:
+    /// println!("Location: {}", payment.payment_page);
+    /// # Ok(()) }
+    /// ```
     pub async fn start_payment(
         &self,
         amount: Rials,
@@ -132,6 +140,15 @@ impl Client {
     /// Vandar's `verify` answers only once per transaction. If it fails in transit, or answers with
     /// an error (such as "already verified"), this asks `POST /api/v4/transaction` for the true state
     /// instead of calling `verify` again, so a checkout never ships twice and never loses a paid order.
+    ///
+    /// ```no_run
+    /// # async fn callback(vandar: vandar::Client, url: &str) -> Result<(), vandar::Error> {
+    /// let back = vandar::Callback::parse(url)?;
+    /// if back.says_paid() && vandar.verify_payment(&back.token).await?.is_paid() {
+    ///     // ship the order (once: check your own order state first)
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn verify_payment(&self, token: &str) -> Result<VerifyOutcome, Error> {
         let verified = self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await.map_err(Error::from);
         match verified {

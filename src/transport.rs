@@ -131,6 +131,12 @@ impl Shared {
         }
     }
 
+    /// Whether `url` is on the configured base URL of `host` (same scheme, host and port, under its path).
+    fn is_configured_host(&self, host: Host, url: &url::Url) -> bool {
+        let Ok(base) = url::Url::parse(&self.base_urls[host.index()]) else { return false };
+        url.origin() == base.origin() && url.path().starts_with(base.path().trim_end_matches('/'))
+    }
+
     /// Sends one generated call: see the module docs.
     pub(crate) async fn execute(&self, host: Host, mut request: Request, operation: &'static str) -> reqwest::Result<Response> {
         let span = tracing::info_span!(
@@ -147,7 +153,7 @@ impl Shared {
             // progenitor sends `api-version: <info.version>`; Vandar documents no such header.
             request.headers_mut().remove("api-version");
             // Credentials go only to the configured base URL of this host (and redirects are never followed).
-            if !request.url().as_str().starts_with(&self.base_urls[host.index()]) {
+            if !self.is_configured_host(host, request.url()) {
                 return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(
                     "refusing to send credentials outside the configured Vandar host".into(),
                 )));
@@ -302,3 +308,28 @@ macro_rules! hooks {
     )*};
 }
 hooks!("api" => api => Host::Api, "ipg" => ipg => Host::Ipg, "batch" => batch => Host::Batch, "subscription" => subscription => Host::Subscription);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_stay_on_the_configured_origin() {
+        let shared = Shared {
+            http: reqwest::Client::new(),
+            base_urls: ["https://api.vandar.io", "http://127.0.0.1:8080/ipg", "https://batch.vandar.io", "https://subscription.vandar.io"].map(String::from),
+            ipg_api_key: None,
+            business: None,
+            miando: None,
+            limits: Arc::new(RateLimits::vandar()),
+            retry: RetryPolicy::default(),
+        };
+        let url = |u: &str| url::Url::parse(u).unwrap();
+        assert!(shared.is_configured_host(Host::Api, &url("https://api.vandar.io/v2/business/x/balance")));
+        assert!(!shared.is_configured_host(Host::Api, &url("https://api.vandar.io.evil.example/v2/business/x/balance")));
+        assert!(!shared.is_configured_host(Host::Api, &url("http://api.vandar.io/v2/business/x/balance")));
+        assert!(shared.is_configured_host(Host::Ipg, &url("http://127.0.0.1:8080/ipg/api/v4/send")));
+        assert!(!shared.is_configured_host(Host::Ipg, &url("http://127.0.0.1:8081/ipg/api/v4/send")));
+        assert!(!shared.is_configured_host(Host::Ipg, &url("http://127.0.0.1:8080/batch/api/v4/send")));
+    }
+}

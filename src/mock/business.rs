@@ -89,9 +89,7 @@ pub(super) fn batch_routes() -> Router<Shared> {
 
 async fn business_show(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     typed::<types::BusinessResponse>(json!({"status": 1, "data": {
         "id": 662, "active": 1, "business_name": business, "business_name_fa": "فروشگاه آزمایشی", "legal_business_name": null,
         "national_id": null, "business_type": "personal", "phone_number": "02112345678", "postal_code": "1234567890", "city_id": "8-6",
@@ -105,9 +103,7 @@ async fn business_show(State(data): State<Shared>, Path(business): Path<String>,
 
 async fn business_users(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     typed::<types::BusinessUsersResponse>(json!({"status": 1, "data": {"users": [
         {"name": "مالک کسب و کار", "avatar": null, "role": "business owner", "status": 1, "role_id": 0, "id": null}
     ]}}))
@@ -115,9 +111,7 @@ async fn business_users(State(data): State<Shared>, Path(business): Path<String>
 
 async fn settlement_banks(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     typed::<types::SettlementBanksResponse>(json!({"message": "ok", "data": [
         {"name": "بانک آینده", "code": "062", "a2a": {"limit": {"time_limit": [], "amount_limit": {"total": 1000000000, "used": 0, "remained": 1000000000}},
             "is_active": true, "has_ability": true, "is_healthy": true}}
@@ -128,22 +122,15 @@ const CASH_IN_IBAN: &str = "IR330120020000002353697200";
 
 async fn cash_in_accounts(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     typed::<types::CashInAccountsResponse>(json!({"data": [{"account_number": "0201234567", "account_description": "حساب جاری",
         "id": null, "IBAN": CASH_IN_IBAN, "account_owner": [{"firstName": "فروشگاه", "lastName": "آزمایشی"}], "bank_name": "بانک آینده"}]}))
 }
 
 async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
-    let request: types::CashInDepositRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&data, &headers, &business));
+    let request: types::CashInDepositRequest = check!(parse(&body));
     if request.iban.to_string() != CASH_IN_IBAN {
         return validation_error("iban", "IBAN not found");
     }
@@ -161,9 +148,7 @@ async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String
 
 async fn cash_in_balance(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     match parse::<types::IbanRequest>(&body) {
         Ok(request) if request.iban.to_string() == CASH_IN_IBAN => typed::<types::CashInBalanceResponse>(json!({"balance": 4_525_586, "available_balance": 3_200_000})),
         Ok(_) => validation_error("iban", "IBAN not found"),
@@ -173,9 +158,7 @@ async fn cash_in_balance(State(data): State<Shared>, Path(business): Path<String
 
 async fn transaction_refund(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let request: types::RefundRequest = if body.is_empty() {
         types::RefundRequest::default()
     } else {
@@ -203,9 +186,7 @@ async fn transaction_refund(State(data): State<Shared>, Path((business, transact
 
 async fn ravand_upload(State(data): State<Shared>, Path(params): Params, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, params.get("business").map(String::as_str).unwrap_or_default()) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, params.get("business").map(String::as_str).unwrap_or_default()));
     let multipart = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
         return vandar_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the upload is multipart/form-data");
@@ -219,13 +200,8 @@ async fn ravand_redirect(Path(token): Path<String>) -> Response {
 
 async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
-    let request: crate::batch::types::BatchSettlementStoreRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&data, &headers, &business));
+    let request: crate::batch::types::BatchSettlementStoreRequest = check!(parse(&body));
     let batch_id = request.batch_id.to_string();
     if data.find("batches", "batch_id", &batch_id).is_some() {
         return validation_error("batch_id", "batch_id تکراری است");
@@ -252,9 +228,7 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
 
 async fn batch_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items = data.records("batches").clone();
     typed::<crate::batch::types::BatchListResponse>(page_of(items, "/api/v2/batches"))
 }
@@ -266,9 +240,7 @@ struct BatchQuery {
 
 async fn batch_show(State(data): State<Shared>, Path((business, batch_id)): Path<(String, String)>, headers: HeaderMap, Query(query): Query<BatchQuery>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     if data.find("batches", "batch_id", &batch_id).is_none() {
         return vandar_error(StatusCode::NOT_FOUND, "batch not found");
     }

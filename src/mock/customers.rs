@@ -103,9 +103,7 @@ fn check_customer(request: &types::CustomerRequest) -> Result<(), Response> {
 
 async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data
         .records("customers")
         .iter()
@@ -119,16 +117,9 @@ async fn list(State(data): State<Shared>, Path(business): Path<String>, headers:
 
 async fn store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
-    let request: types::CustomerRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = check_customer(&request) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
+    let request: types::CustomerRequest = check!(parse(&body));
+    check!(check_customer(&request));
     let id = uuid::Uuid::new_v4().to_string();
     let mut record = serde_json::to_value(&request).expect("serializes");
     record["id"] = json!(id);
@@ -148,13 +139,8 @@ async fn show(State(data): State<Shared>, Path((business, id)): Path<Customer>, 
 
 async fn update(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::CustomerRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = check_customer(&request) {
-        return refused;
-    }
+    let request: types::CustomerRequest = check!(parse(&body));
+    check!(check_customer(&request));
     let view = match customer(&mut data, &headers, &business, &id) {
         Ok(record) => {
             let balance = record["balance"].clone();
@@ -171,31 +157,22 @@ async fn update(State(data): State<Shared>, Path((business, id)): Path<Customer>
 
 async fn remove(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     data.records("customers").retain(|c| c["id"] != id);
     typed::<types::StatusMessage>(json!({"status": 1, "message": "مشتری حذف شد"}))
 }
 
 async fn field_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items = data.records("fields").clone();
     typed::<types::CustomerFieldListResponse>(page_of(items, "/v2/customers/fields"))
 }
 
 async fn field_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
-    let request: types::CustomerFieldRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&data, &headers, &business));
+    let request: types::CustomerFieldRequest = check!(parse(&body));
     let id = data.records("fields").len() as i64 + 1;
     let now = unix_now();
     data.records("fields").push(json!({"id": id, "name": request.name, "created_at": now, "updated_at": now}));
@@ -217,10 +194,7 @@ async fn field_show(State(data): State<Shared>, Path((business, id)): Path<(Stri
 
 async fn field_update(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::CustomerFieldRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    let request: types::CustomerFieldRequest = check!(parse(&body));
     match field(&mut data, &headers, &business, &id) {
         Ok(record) => {
             record["name"] = json!(request.name);
@@ -232,9 +206,7 @@ async fn field_update(State(data): State<Shared>, Path((business, id)): Path<(St
 
 async fn field_delete(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = field(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(field(&mut data, &headers, &business, &id));
     data.records("fields").retain(|f| f["id"].as_i64().map(|n| n.to_string()).as_deref() != Some(id.as_str()));
     typed::<types::StatusMessage>(json!({"status": 1, "message": "فیلد حذف شد"}))
 }
@@ -257,10 +229,7 @@ async fn withdraw(state: State<Shared>, path: Path<Customer>, headers: HeaderMap
 
 async fn movement(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes, sign: i64) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::WalletMovementRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    let request: types::WalletMovementRequest = check!(parse(&body));
     let amount: i64 = request.amount.parse().unwrap_or_default();
     if data.records("wallet_movements").iter().any(|m| m["track_id"] == request.track_id) {
         return validation_error("track_id", "track_id تکراری است");
@@ -287,9 +256,7 @@ async fn movement(State(data): State<Shared>, Path((business, id)): Path<Custome
 
 async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     let items: Vec<Value> = owned_by(&mut data, "wallet_movements", &id)
         .into_iter()
         .map(|mut m| {
@@ -304,9 +271,7 @@ async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Cus
 
 async fn logs(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "customer_logs", &id);
     typed::<types::CustomerLogsResponse>(page_of(items, "/v2/customers/logs"))
 }
@@ -327,13 +292,8 @@ fn add_account(data: &mut Data, collection: &'static str, id: &str, record: Valu
 
 async fn iban_store(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::CustomerIbanStoreRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    let request: types::CustomerIbanStoreRequest = check!(parse(&body));
+    check!(customer(&mut data, &headers, &business, &id));
     let now = unix_now();
     let record = json!({"customer": id, "iban": request.iban.to_string(), "is_default": request.is_default, "iban_compatibility": "MATCHED",
         "account_owners": owners(&mut data, &id), "bank_name": "بانک آینده", "account_description": null, "account_number": null, "created_at": now, "updated_at": now});
@@ -343,9 +303,7 @@ async fn iban_store(State(data): State<Shared>, Path((business, id)): Path<Custo
 
 async fn iban_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "ibans", &id);
     typed::<types::CustomerIbanListResponse>(page_of(items, "/v3/customers/ibans"))
 }
@@ -372,18 +330,14 @@ fn account<'a>(data: &'a mut Data, collection: &'static str, key: &str, id: &str
 
 async fn iban_delete(State(data): State<Shared>, Path((business, id, iban)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer_account(&mut data, &headers, &business, &id, "ibans", "iban", &iban).map(|_| ()) {
-        return refused;
-    }
+    check!(customer_account(&mut data, &headers, &business, &id, "ibans", "iban", &iban).map(|_| ()));
     data.records("ibans").retain(|r| !(r["customer"] == id && r["iban"] == iban));
     typed::<types::MessageOnly>(json!({"message": "شبا حذف شد"}))
 }
 
 async fn iban_inquiry(State(data): State<Shared>, Path((business, id, iban)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer_account(&mut data, &headers, &business, &id, "ibans", "iban", &iban).map(|_| ()) {
-        return refused;
-    }
+    check!(customer_account(&mut data, &headers, &business, &id, "ibans", "iban", &iban).map(|_| ()));
     typed::<types::IbanInquiryResponse>(json!({"iban_compatibility": "MATCHED", "account_owners": owners(&mut data, &id)}))
 }
 
@@ -393,9 +347,7 @@ async fn iban_default(State(data): State<Shared>, Path((business, id, iban)): Pa
 
 async fn set_default(data: Shared, business: String, id: String, value: String, headers: HeaderMap, collection: &'static str, key: &str) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer_account(&mut data, &headers, &business, &id, collection, key, &value).map(|_| ()) {
-        return refused;
-    }
+    check!(customer_account(&mut data, &headers, &business, &id, collection, key, &value).map(|_| ()));
     for record in data.records(collection).iter_mut().filter(|r| r["customer"] == id) {
         record["is_default"] = json!(record[key] == value);
     }
@@ -404,13 +356,8 @@ async fn set_default(data: Shared, business: String, id: String, value: String, 
 
 async fn card_store(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::CustomerCardStoreRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    let request: types::CustomerCardStoreRequest = check!(parse(&body));
+    check!(customer(&mut data, &headers, &business, &id));
     let now = unix_now();
     let record = json!({"customer": id, "card": request.card.to_string(), "is_default": request.is_default, "card_compatibility": "MATCHED",
         "name": "مالک کارت", "created_at": now, "updated_at": now});
@@ -420,18 +367,14 @@ async fn card_store(State(data): State<Shared>, Path((business, id)): Path<Custo
 
 async fn card_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "cards", &id);
     typed::<types::CustomerCardListResponse>(page_of(items, "/v3/customers/cards"))
 }
 
 async fn card_delete(State(data): State<Shared>, Path((business, id, card)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer_account(&mut data, &headers, &business, &id, "cards", "card", &card).map(|_| ()) {
-        return refused;
-    }
+    check!(customer_account(&mut data, &headers, &business, &id, "cards", "card", &card).map(|_| ()));
     data.records("cards").retain(|r| !(r["customer"] == id && r["card"] == card));
     typed::<types::MessageOnly>(json!({"message": "کارت حذف شد"}))
 }
@@ -450,13 +393,8 @@ async fn card_default(State(data): State<Shared>, Path((business, id, card)): Pa
 
 async fn card_to_iban(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::CustomerCardStoreRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    let request: types::CustomerCardStoreRequest = check!(parse(&body));
+    check!(customer(&mut data, &headers, &business, &id));
     // A deterministic IBAN for the card: IR + 24 digits.
     let digits: String = format!("{:0>24}", &request.card.to_string()[..16]);
     let now = unix_now();
@@ -468,9 +406,7 @@ async fn card_to_iban(State(data): State<Shared>, Path((business, id)): Path<Cus
 
 async fn registered(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, operation: &'static str) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     let kind = if operation == "customer_kyc" { "CUSTOMER_KYC_AUTHENTICATION_REQUEST" } else { "CUSTOMER_SHAHKAR_AUTHENTICATION_REQUEST" };
     log(&mut data, &id, kind);
     listed_only(operation)
@@ -478,9 +414,7 @@ async fn registered(State(data): State<Shared>, Path((business, id)): Path<Custo
 
 async fn kyc_unregistered(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     match parse::<types::KycRequest>(&body) {
         Ok(_) => listed_only("kyc_unregistered"),
         Err(refused) => refused,
@@ -489,9 +423,7 @@ async fn kyc_unregistered(State(data): State<Shared>, Path(business): Path<Strin
 
 async fn shahkar_unregistered(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     match parse::<types::ShahkarRequest>(&body) {
         Ok(_) => typed::<types::ShahkarResponse>(json!({"status": "1", "authentication_status": "SUCCESSFUL", "message": "احراز هویت با موفقیت انجام شد"})),
         Err(refused) => refused,
@@ -500,18 +432,14 @@ async fn shahkar_unregistered(State(data): State<Shared>, Path(business): Path<S
 
 async fn cash_in_code(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = customer(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(customer(&mut data, &headers, &business, &id));
     let code: String = id.chars().filter(char::is_ascii_digit).take(15).collect();
     typed::<types::CashInCodeResponse>(json!({"status": 1, "code": format!("{code:0>15}"), "message": "شناسه واریز"}))
 }
 
 async fn inquiry(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes, operation: &'static str) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     match serde_json::from_slice::<serde_json::Map<String, Value>>(&body) {
         Ok(_) => listed_only(operation),
         Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"status": 0, "errors": {"body": [e.to_string()]}}))).into_response(),

@@ -50,9 +50,7 @@ fn check_key(data: &super::Data, body: &Value) -> Result<(), Response> {
 
 async fn send(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = check_key(&data, &body) {
-        return refused;
-    }
+    check!(check_key(&data, &body));
     // The request must match the spec's schema (IpgSendRequest); serde names the field at fault.
     let request: types::IpgSendRequest = match serde_json::from_value(body) {
         Ok(request) => request,

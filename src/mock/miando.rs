@@ -58,10 +58,7 @@ fn authorize(data: &mut Data, headers: &HeaderMap) -> Result<(), Response> {
 
 async fn token(State(data): State<Shared>, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    let request: types::ClientCredentialsRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    let request: types::ClientCredentialsRequest = check!(parse(&body));
     let c = &data.credentials;
     if request.client_id != c.miando_client_id || request.client_secret != c.miando_client_secret || request.grant_type.as_str() != "client_credentials" {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "Unauthenticated"}))).into_response();
@@ -74,13 +71,8 @@ async fn token(State(data): State<Shared>, body: Bytes) -> Response {
 
 async fn customer_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::MiandoCustomerCreateRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::MiandoCustomerCreateRequest = check!(parse(&body));
     let uid = data.next_id();
     data.records("miando_customers").push(json!({"uid": uid, "first_name": request.first_name, "last_name": request.last_name,
         "national_code": request.national_code.to_string(), "mobile": request.mobile.to_string()}));
@@ -89,9 +81,7 @@ async fn customer_create(State(data): State<Shared>, headers: HeaderMap, body: B
 
 async fn customer_list(State(data): State<Shared>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
     let mut page = page_of(data.records("miando_customers").clone(), "/miando/api/v1/customers");
     page["message"] = json!("نمایش موفق اطلاعات مشتریان");
     typed::<types::MiandoCustomerListResponse>(page)
@@ -99,9 +89,7 @@ async fn customer_list(State(data): State<Shared>, headers: HeaderMap) -> Respon
 
 async fn customer_show(State(data): State<Shared>, headers: HeaderMap, Path(uid): Path<String>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
     match data.find("miando_customers", "uid", &uid).cloned() {
         Some(customer) => typed::<types::MiandoCustomerResponse>(json!({"message": "نمایش موفق اطلاعات مشتری", "data": customer})),
         None => miando_error(StatusCode::BAD_REQUEST, "user_not_found", "اطلاعات کاربر در سیستم موجود نیست."),
@@ -119,13 +107,8 @@ fn view(agreement: &Value) -> Value {
 
 async fn agreement_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::AgreementCreateRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::AgreementCreateRequest = check!(parse(&body));
     let mut parties = Vec::new();
     for party in &request.parties {
         let Some(customer) = data.find("miando_customers", "mobile", &party.mobile.to_string()).cloned() else {
@@ -161,20 +144,12 @@ fn role_of(agreement: &Value, mobile: &str) -> Option<String> {
 
 async fn agreement_action(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::AgreementActionRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::AgreementActionRequest = check!(parse(&body));
     let mobile = request.applicant_mobile.to_string();
     let link = format!("{}/miando/payment/{code}", data.base_url);
     let (event, answer) = {
-        let found = match agreement(&mut data, &code) {
-            Ok(found) => found,
-            Err(refused) => return refused,
-        };
+        let found = check!(agreement(&mut data, &code));
         let Some(role) = role_of(found, &mobile) else { return invalid_state() };
         let parties = found["parties"].as_array_mut().expect("parties");
         let party = parties.iter_mut().find(|p| p["mobile"] == mobile).expect("a party");
@@ -223,13 +198,8 @@ async fn buyer_pays(State(data): State<Shared>, Path(code): Path<String>) -> Res
 
 async fn agreement_finalize(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::AgreementFinalizeRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::AgreementFinalizeRequest = check!(parse(&body));
     let amount = match agreement(&mut data, &code) {
         Ok(found) if role_of(found, &request.buyer_mobile.to_string()).as_deref() == Some("buyer") && found["paid"] == true && found["state"] == "contract" => {
             found["state"] = json!("finalize");
@@ -245,13 +215,8 @@ async fn agreement_finalize(State(data): State<Shared>, headers: HeaderMap, Path
 
 async fn agreement_cancel(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::AgreementCancelRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::AgreementCancelRequest = check!(parse(&body));
     let (refund, amount) = match agreement(&mut data, &code) {
         Ok(found) => {
             let paid = found["paid"] == true;
@@ -279,9 +244,7 @@ async fn agreement_cancel(State(data): State<Shared>, headers: HeaderMap, Path(c
 
 async fn agreement_show(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
     match agreement(&mut data, &code) {
         Ok(found) => typed::<types::AgreementResponse>(json!({"message": "نمایش موفق اطلاعات معامله", "data": view(found)})),
         Err(refused) => refused,
@@ -290,9 +253,7 @@ async fn agreement_show(State(data): State<Shared>, headers: HeaderMap, Path(cod
 
 async fn agreement_list(State(data): State<Shared>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
     let items: Vec<Value> = data.records("agreements").iter().map(view).collect();
     let mut page = page_of(items, "/miando/api/v1/agreements");
     page["message"] = json!("نمایش موفق اطلاعات معاملات");
@@ -301,13 +262,8 @@ async fn agreement_list(State(data): State<Shared>, headers: HeaderMap) -> Respo
 
 async fn ticket_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::TicketCreateRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::TicketCreateRequest = check!(parse(&body));
     let reporter = request.reporter_mobile.to_string();
     let (role, trace_id) = match agreement(&mut data, &request.agreement_tracking_code) {
         Ok(found) => {
@@ -342,13 +298,8 @@ fn webhook_view(record: &Value) -> Value {
 
 async fn webhook_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::WebhookCreateRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::WebhookCreateRequest = check!(parse(&body));
     let id = data.records("webhooks").iter().filter_map(|w| w["id"].as_i64()).max().unwrap_or(0) + 1;
     let record = json!({"id": id, "url": request.url.to_string(), "is_active": true, "events": request.events});
     data.records("webhooks").push(record.clone());
@@ -362,13 +313,8 @@ fn webhook<'a>(data: &'a mut Data, id: &str) -> Result<&'a mut Value, Response> 
 
 async fn webhook_update(State(data): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    let request: types::WebhookUpdateRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&mut data, &headers));
+    let request: types::WebhookUpdateRequest = check!(parse(&body));
     match webhook(&mut data, &id) {
         Ok(record) => {
             record["url"] = json!(request.url.to_string());
@@ -382,9 +328,7 @@ async fn webhook_update(State(data): State<Shared>, headers: HeaderMap, Path(id)
 
 async fn webhook_show(State(data): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
     match webhook(&mut data, &id) {
         Ok(record) => typed::<types::WebhookResponse>(json!({"message": "نمایش اطلاعات وبهوک با موفقیت انجام شد.", "data": webhook_view(record)})),
         Err(refused) => refused,
@@ -393,21 +337,15 @@ async fn webhook_show(State(data): State<Shared>, headers: HeaderMap, Path(id): 
 
 async fn webhook_list(State(data): State<Shared>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
     let hooks: Vec<Value> = data.records("webhooks").iter().map(webhook_view).collect();
     typed::<types::WebhookListResponse>(json!({"message": "نمایش اطلاعات وبهوک با موفقیت انجام شد.", "data": hooks}))
 }
 
 async fn webhook_delete(State(data): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&mut data, &headers) {
-        return refused;
-    }
-    if let Err(refused) = webhook(&mut data, &id) {
-        return refused;
-    }
+    check!(authorize(&mut data, &headers));
+    check!(webhook(&mut data, &id));
     data.records("webhooks").retain(|w| w["id"].as_i64().map(|n| n.to_string()).as_deref() != Some(id.as_str()));
     typed::<types::MiandoMessage>(json!({"message": "وبهوک با موفقیت حذف شد."}))
 }

@@ -13,6 +13,16 @@
 // Handlers answer errors as ready axum Responses; their size does not matter in a test server.
 #![allow(clippy::result_large_err)]
 
+/// The value of an `Ok`, or answer the refusal in the `Err` from the handler.
+macro_rules! check {
+    ($checked:expr) => {
+        match $checked {
+            Ok(value) => value,
+            Err(refused) => return refused,
+        }
+    };
+}
+
 mod business;
 mod customers;
 mod ipg;

@@ -30,17 +30,13 @@ pub(super) fn routes() -> Router<Shared> {
 
 async fn balance(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     typed::<types::BalanceResponse>(json!({"status": 1, "data": {"wallet": data.wallet_rials / 10, "currency": "Toman"}}))
 }
 
 async fn store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let request: types::SettlementStoreRequest = match serde_json::from_value(body.clone()) {
         Ok(request) => request,
         Err(e) => {
@@ -83,9 +79,7 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
 
 async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data
         .settlements
         .iter()
@@ -103,9 +97,7 @@ async fn list(State(data): State<Shared>, Path(business): Path<String>, headers:
 
 pub(super) async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let Some(index) = data.settlements.iter().position(|s| s.transaction_id == transaction_id) else {
         return vandar_error(StatusCode::NOT_FOUND, "تسویه یافت نشد");
     };
@@ -126,9 +118,7 @@ struct TransactionQuery {
 
 async fn transactions(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, Query(query): Query<TransactionQuery>) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data
         .settlements
         .iter()

@@ -36,9 +36,7 @@ pub(super) fn redirect_routes() -> Router<Shared> {
 
 async fn banks(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     typed::<types::DirectDebitBanksResponse>(json!({"status": 1, "message": "ok", "result": {"banks": [
         {"code": "062", "name": "بانک آینده", "has_direct_debit_ability": true, "is_healthy_on_direct_debit": true, "logo": "https://vandar.io/banks/062.png"},
         {"code": "012", "name": "بانک ملت", "has_direct_debit_ability": true, "is_healthy_on_direct_debit": false, "logo": "https://vandar.io/banks/012.png"}
@@ -47,13 +45,8 @@ async fn banks(State(data): State<Shared>, Path(business): Path<String>, headers
 
 async fn authorization_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
-    let request: types::AuthorizationStoreRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&data, &headers, &business));
+    let request: types::AuthorizationStoreRequest = check!(parse(&body));
     if request.expiration_date <= chrono::Utc::now().date_naive() {
         return validation_error("expiration_date", "The expiration date must be a date after today.");
     }
@@ -109,31 +102,22 @@ async fn authorization_listed(State(data): State<Shared>, Path((business, id)): 
 
 async fn authorization_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data.records("authorizations").iter().filter(|a| !a["id"].is_null()).cloned().collect();
     typed::<types::AuthorizationListResponse>(page_of(items, "/v3/subscription/authorization"))
 }
 
 async fn authorization_revoke(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorization(&mut data, &headers, &business, &id) {
-        return refused;
-    }
+    check!(authorization(&mut data, &headers, &business, &id));
     data.records("authorizations").retain(|a| a["id"] != id);
     typed::<types::AuthorizationRevokeResponse>(json!({"status": 1, "message": "revoked", "result": {"authorization": {"id": id}}}))
 }
 
 async fn withdrawal_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
-    let request: types::WithdrawalStoreRequest = match parse(&body) {
-        Ok(request) => request,
-        Err(refused) => return refused,
-    };
+    check!(authorize(&data, &headers, &business));
+    let request: types::WithdrawalStoreRequest = check!(parse(&body));
     let authorization_id = request.authorization_id.to_string();
     let Some(mandate) = data.find("authorizations", "id", &authorization_id).cloned() else {
         return validation_error("authorization_id", "no such authorization");
@@ -191,9 +175,7 @@ struct ListQuery {
 
 async fn withdrawal_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, Query(query): Query<ListQuery>) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = authorize(&data, &headers, &business) {
-        return refused;
-    }
+    check!(authorize(&data, &headers, &business));
     let items: Vec<Value> =
         data.records("withdrawals").iter().filter(|w| query.q.as_ref().is_none_or(|q| w["authorization_id"] == *q)).cloned().collect();
     typed::<types::WithdrawalListResponse>(page_of(items, "/v3/subscription/withdrawal"))
@@ -201,9 +183,7 @@ async fn withdrawal_list(State(data): State<Shared>, Path(business): Path<String
 
 async fn withdrawal_cancel(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
-    if let Err(refused) = withdrawal(&mut data, &headers, &business, "id", &id) {
-        return refused;
-    }
+    check!(withdrawal(&mut data, &headers, &business, "id", &id));
     let record = data.find("withdrawals", "id", &id).expect("found above");
     if record["status"] != "PENDING" {
         return validation_error("withdrawal_id", "only a scheduled withdrawal can be canceled");

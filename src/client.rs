@@ -148,13 +148,16 @@ impl ClientBuilder {
         self
     }
 
-    /// The business API token pair (dashboard: Settings > Tokens).
+    /// The business API token pair (dashboard: Settings > Tokens). It is a seed: before first use
+    /// the client reads the [`token_store`](Self::token_store), and a pair renewed from it since
+    /// (before a restart, or by another process) wins. See [`TokenStore`].
     pub fn business_tokens(mut self, pair: TokenPair) -> Self {
         self.tokens = Some(pair);
         self
     }
 
-    /// Where renewed token pairs are saved before use (default: in memory only).
+    /// Where renewed token pairs are saved before use, shared by every process that uses the same
+    /// store (default: in memory, this process only). See [`TokenStore`] for which to pick.
     pub fn token_store(mut self, store: impl TokenStore) -> Self {
         self.store = Some(Arc::new(store));
         self
@@ -232,16 +235,14 @@ impl ClientBuilder {
         }
         let limits = Arc::new(self.limits.unwrap_or_else(RateLimits::vandar));
         let api_base = self.base_urls[Host::Api.index()].clone();
-        let manager = |source, initial| {
-            TokenManager::new(source, initial, self.clock.clone(), REFRESH_MARGIN, http.clone(), api_base.clone(), limits.clone())
-        };
-        let business = self.tokens.map(|pair| {
+        let manager =
+            |source| TokenManager::new(source, self.clock.clone(), REFRESH_MARGIN, http.clone(), api_base.clone(), limits.clone());
+        let business = self.tokens.map(|seed| {
             let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
-            manager(Source::Refresh { store }, Some(pair))
+            manager(Source::Refresh { store, seed })
         });
-        let miando = self
-            .miando
-            .map(|(client_id, client_secret)| manager(Source::ClientCredentials { client_id, client_secret }, None));
+        let miando =
+            self.miando.map(|(client_id, client_secret)| manager(Source::ClientCredentials { client_id, client_secret }));
         let transport = Inner {
             shared: Arc::new(Shared {
                 http: http.clone(),

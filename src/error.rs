@@ -61,6 +61,18 @@ pub enum Error {
         snippet: String,
     },
 
+    /// A component the client shares with other processes could not be used: the token store or
+    /// the shared rate limiter (e.g. Redis unreachable). Nothing was sent to Vandar; try again
+    /// when it is back. The client never falls back to local state that could overrun the shared
+    /// budget or use a superseded token.
+    #[error("{component} unavailable: {message}")]
+    Unavailable {
+        /// `"token store"` or `"rate limiter"`.
+        component: &'static str,
+        /// What failed.
+        message: String,
+    },
+
     /// A money-moving request may or may not have been carried out, and no documented lookup could
     /// tell. Look the operation up by `track_id` before sending it again (with the same `track_id`).
     #[error("outcome unknown for {operation} (track_id {track_id}): {reason}")]
@@ -143,6 +155,8 @@ pub(crate) enum Failure {
     Invalid { field: String, reason: String },
     Api(ApiError),
     Authentication(String),
+    /// A shared component (token store, rate limiter) failed before sending.
+    Unavailable { component: &'static str, message: String },
     RateLimited(Option<Duration>),
     Undecodable { reason: String, snippet: String },
 }
@@ -230,6 +244,7 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
         Some(Failure::Invalid { field, reason }) => Error::InvalidInput { field: Some(field), reason },
         Some(Failure::Api(api)) => Error::Api(Box::new(api)),
         Some(Failure::Authentication(message)) => Error::Authentication { status: Some(status), message },
+        Some(Failure::Unavailable { component, message }) => Error::Unavailable { component, message },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },
         Some(Failure::Undecodable { reason, snippet }) => Error::Undecodable { status: Some(status), reason, snippet },
         None if response.status().is_success() => Error::Undecodable {

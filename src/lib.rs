@@ -34,6 +34,8 @@ pub mod mock;
 pub mod rate_limit;
 #[cfg(feature = "api")]
 mod ravand;
+#[cfg(feature = "redis")]
+mod redis_conn;
 pub mod redirects;
 mod secret;
 #[cfg(feature = "api")]

@@ -196,7 +196,7 @@ impl Shared {
         let mut token = match credential {
             Credential::Bearer(manager) => match manager.token().await {
                 Ok(token) => Some(token),
-                Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
+                Err(failure) => return Ok(synthesized(StatusCode::UNAUTHORIZED, failure)),
             },
             _ => None,
         };
@@ -213,7 +213,10 @@ impl Shared {
                 value.set_sensitive(true);
                 request.headers_mut().insert(AUTHORIZATION, value);
             }
-            self.limits.acquire(request.method()).await;
+            if let Err(unavailable) = self.limits.acquire(request.method()).await {
+                let failure = Failure::Unavailable { component: "rate limiter", message: unavailable.0 };
+                return Ok(synthesized(StatusCode::SERVICE_UNAVAILABLE, failure));
+            }
             // Generated bodies are buffered JSON and clone for a repeat; a streamed body (multipart
             // upload) is sent once.
             let Some(this) = request.try_clone() else { return self.http.execute(request).await };
@@ -229,7 +232,7 @@ impl Shared {
                                 token = Some(fresh);
                                 continue;
                             }
-                            Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
+                            Err(failure) => return Ok(synthesized(StatusCode::UNAUTHORIZED, failure)),
                         }
                     }
                     return outcome;

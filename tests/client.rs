@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 use support::{balance_ok, business_api, client_for, json, raw, serve, Seen};
-use vandar::auth::{FileTokenStore, ManualClock, MemoryTokenStore, TokenStore};
+use vandar::auth::{FileTokenStore, ManualClock, MemoryTokenStore, Saved, TokenStore};
 use vandar::{Error, TokenPair};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -57,7 +57,7 @@ async fn a_token_near_expiry_is_refreshed_before_the_call_and_stored_first() {
     let store = Arc::new(MemoryTokenStore::default());
     let vandar = client_for(&server)
         .clock(clock.clone())
-        .token_store(SharedStore(store.clone()))
+        .token_store(store.clone())
         .business_tokens(pair("access-1", "refresh-1", Some(clock.now_plus(HOUR))))
         .build()
         .unwrap();
@@ -73,17 +73,6 @@ async fn a_token_near_expiry_is_refreshed_before_the_call_and_stored_first() {
     let stored = store.load().await.unwrap().unwrap();
     assert_eq!(stored.refresh_token.expose(), "new-refresh");
     assert_eq!(stored.expires_at, Some(clock.now_plus(Duration::from_secs(432000))));
-}
-
-/// Lets a test keep a handle on the store it gives the client.
-struct SharedStore<S>(Arc<S>);
-impl<S: TokenStore> TokenStore for SharedStore<S> {
-    fn save<'a>(&'a self, pair: &'a TokenPair) -> futures::future::BoxFuture<'a, std::io::Result<()>> {
-        self.0.save(pair)
-    }
-    fn load(&self) -> futures::future::BoxFuture<'_, std::io::Result<Option<TokenPair>>> {
-        self.0.load()
-    }
 }
 
 trait NowPlus {
@@ -144,9 +133,9 @@ async fn a_refused_refresh_token_is_a_clear_authentication_error() {
 async fn a_pair_the_store_refuses_is_not_used_and_not_lost() {
     struct Refusing(AtomicUsize);
     impl TokenStore for Refusing {
-        fn save<'a>(&'a self, _: &'a TokenPair) -> futures::future::BoxFuture<'a, std::io::Result<()>> {
+        fn save<'a>(&'a self, _: &'a TokenPair) -> futures::future::BoxFuture<'a, std::io::Result<Saved>> {
             let attempt = self.0.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async move { if attempt == 0 { Err(std::io::Error::other("disk full")) } else { Ok(()) } })
+            Box::pin(async move { if attempt == 0 { Err(std::io::Error::other("disk full")) } else { Ok(Saved::Stored) } })
         }
         fn load(&self) -> futures::future::BoxFuture<'_, std::io::Result<Option<TokenPair>>> {
             Box::pin(async { Ok(None) })
@@ -155,7 +144,10 @@ async fn a_pair_the_store_refuses_is_not_used_and_not_lost() {
     let server = business_api().await;
     let vandar = client_for(&server).token_store(Refusing(AtomicUsize::new(0))).business_tokens(pair("revoked", "refresh-1", None)).build().unwrap();
     let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
-    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("token store refused")), "{error}");
+    assert!(
+        matches!(&error, Error::Unavailable { component: "token store", message } if message.contains("could not be saved") && message.contains("disk full")),
+        "{error}"
+    );
     assert_eq!(server.count("GET", "/v2/business/shop/balance"), 1, "the unsaved pair is not used");
     // The next call saves the kept pair first, then uses it: no second refresh (the old refresh token is spent).
     vandar.api().balance().business("shop").send().await.unwrap();
@@ -169,10 +161,13 @@ async fn file_token_store_replaces_the_pair_atomically() {
     let path = dir.path().join("tokens.json");
     let store = FileTokenStore::new(&path);
     assert!(store.load().await.unwrap().is_none());
-    let first = pair("a1", "r1", Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)));
-    store.save(&first).await.unwrap();
-    store.save(&pair("a2", "r2", None)).await.unwrap();
-    assert_eq!(store.load().await.unwrap().unwrap(), pair("a2", "r2", None));
+    let first = pair("a1", "r1", Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000))).with_generation(1);
+    assert_eq!(store.save(&first).await.unwrap(), Saved::Stored);
+    assert_eq!(store.save(&pair("a2", "r2", None).with_generation(2)).await.unwrap(), Saved::Stored);
+    assert_eq!(store.load().await.unwrap().unwrap(), pair("a2", "r2", None).with_generation(2));
+    // The fence: a pair no newer than the stored one is refused.
+    assert_eq!(store.save(&pair("old", "old", None).with_generation(2)).await.unwrap(), Saved::Superseded);
+    assert_eq!(store.load().await.unwrap().unwrap().access_token.expose(), "a2");
     let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["tokens.json"], "no temporary file left behind");
     #[cfg(unix)]

@@ -4,14 +4,16 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::{Clock, TokenPair, TokenStore};
+use super::{Clock, Saved, TokenPair, TokenStore};
+use crate::error::Failure;
 use crate::rate_limit::RateLimits;
 use crate::Secret;
 
 /// How a token is renewed.
 pub(crate) enum Source {
-    /// Business API: POST /v3/refreshtoken with the (rotating) refresh token; every pair is saved first.
-    Refresh { store: Arc<dyn TokenStore> },
+    /// Business API: POST /v3/refreshtoken with the (rotating) refresh token. `seed` is the
+    /// configured pair; the store holds the lineage renewed from it and wins when newer.
+    Refresh { store: Arc<dyn TokenStore>, seed: TokenPair },
     /// Miando: POST /sso/oauth/token with client credentials.
     ClientCredentials { client_id: i64, client_secret: Secret },
 }
@@ -20,12 +22,27 @@ struct State {
     access: Option<Secret>,
     refresh: Option<Secret>,
     expires_at: Option<SystemTime>,
+    generation: u64,
+    /// Whether the store was read since this process started.
+    loaded: bool,
+    /// Whether the configured pair was tried after the stored lineage was refused.
+    seed_tried: bool,
     /// A pair Vandar issued that the store has not accepted yet: never dropped, never used unsaved.
     unsaved: Option<TokenPair>,
 }
 
-/// One token, renewed ahead of expiry and after a 401, one renewal at a time: callers wait on the
-/// lock while the first of them renews, then all use the new token.
+impl State {
+    fn adopt(&mut self, pair: TokenPair) {
+        self.access = Some(pair.access_token);
+        self.refresh = Some(pair.refresh_token);
+        self.expires_at = pair.expires_at;
+        self.generation = pair.generation;
+    }
+}
+
+/// One token, renewed ahead of expiry and after a 401, one renewal at a time: callers in this
+/// process wait on the mutex while the first of them renews, and processes sharing the store
+/// wait on its lock (see [`TokenStore`] for the protocol).
 pub(crate) struct TokenManager {
     source: Source,
     state: Mutex<State>,
@@ -45,72 +62,196 @@ struct Issued {
     expires_in: Option<u64>,
 }
 
+/// Why the renewal call did not give a pair.
+enum Refusal {
+    /// Vandar refused the refresh token or the client credentials.
+    Refused(reqwest::StatusCode),
+    Failed(Failure),
+}
+
+fn store_unavailable(what: &str, error: std::io::Error) -> Failure {
+    Failure::Unavailable { component: "token store", message: format!("{what}: {error}") }
+}
+
 impl TokenManager {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         source: Source,
-        initial: Option<TokenPair>,
         clock: Arc<dyn Clock>,
         margin: Duration,
         http: reqwest::Client,
         api_base: String,
         limits: Arc<RateLimits>,
     ) -> Self {
+        let seed = match &source {
+            Source::Refresh { seed, .. } => Some(seed.clone()),
+            Source::ClientCredentials { .. } => None,
+        };
         let state = State {
-            access: initial.as_ref().map(|p| p.access_token.clone()),
-            refresh: initial.as_ref().map(|p| p.refresh_token.clone()),
-            expires_at: initial.and_then(|p| p.expires_at),
+            access: seed.as_ref().map(|p| p.access_token.clone()),
+            refresh: seed.as_ref().map(|p| p.refresh_token.clone()),
+            expires_at: seed.as_ref().and_then(|p| p.expires_at),
+            generation: seed.as_ref().map_or(0, |p| p.generation),
+            loaded: seed.is_none(),
+            seed_tried: false,
             unsaved: None,
         };
         Self { source, state: Mutex::new(state), clock, margin, http, api_base, limits }
     }
 
     /// A token good for at least `margin`, renewing it first if needed.
-    pub(crate) async fn token(&self) -> Result<Secret, String> {
+    pub(crate) async fn token(&self) -> Result<Secret, Failure> {
+        let mut state = self.prepare().await?;
+        if !self.fresh(&state) {
+            self.renew(&mut state, None).await?;
+        }
+        Ok(state.access.clone().expect("renew sets the token"))
+    }
+
+    /// After a 401 with `stale`: renew, unless another caller (or process) already did.
+    pub(crate) async fn renew_after_401(&self, stale: &Secret) -> Result<Secret, Failure> {
+        let mut state = self.prepare().await?;
+        if state.access.as_ref() == Some(stale) {
+            self.renew(&mut state, Some(stale)).await?;
+        }
+        Ok(state.access.clone().expect("renew sets the token"))
+    }
+
+    /// The state, with the store read once since start and any unsaved pair saved.
+    async fn prepare(&self) -> Result<tokio::sync::MutexGuard<'_, State>, Failure> {
         let mut state = self.state.lock().await;
+        if !state.loaded {
+            // The configured pair is a seed: a lineage renewed from it (by this service before a
+            // restart, or by another replica) is newer and wins.
+            self.adopt_newer(&mut state).await?;
+            state.loaded = true;
+        }
         self.save_pending(&mut state).await?;
-        let fresh = match (&state.access, state.expires_at) {
+        Ok(state)
+    }
+
+    fn fresh(&self, state: &State) -> bool {
+        match (&state.access, state.expires_at) {
             (Some(_), Some(expires_at)) => self.clock.now() + self.margin < expires_at,
             (Some(_), None) => true,
             (None, _) => false,
-        };
-        if !fresh {
-            self.renew(&mut state).await?;
         }
-        Ok(state.access.clone().expect("renew sets the token"))
     }
 
-    /// After a 401 with `stale`: renew, unless another caller already did.
-    pub(crate) async fn renew_after_401(&self, stale: &Secret) -> Result<Secret, String> {
-        let mut state = self.state.lock().await;
-        self.save_pending(&mut state).await?;
-        if state.access.as_ref() == Some(stale) {
-            self.renew(&mut state).await?;
+    /// Adopts the stored pair if it is newer than the one in use; whether it did.
+    async fn adopt_newer(&self, state: &mut State) -> Result<bool, Failure> {
+        let Source::Refresh { store, .. } = &self.source else { return Ok(false) };
+        let stored = store.load().await.map_err(|e| store_unavailable("could not read the token pair", e))?;
+        match stored {
+            Some(pair) if pair.generation > state.generation => {
+                tracing::debug!(generation = pair.generation, "using the newer token pair found in the store");
+                state.adopt(pair);
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(state.access.clone().expect("renew sets the token"))
     }
 
-    async fn save_pending(&self, state: &mut State) -> Result<(), String> {
-        let (Some(pair), Source::Refresh { store }) = (&state.unsaved, &self.source) else { return Ok(()) };
-        store.save(pair).await.map_err(|e| {
-            format!("Vandar issued a new token pair but the token store refused it ({e}); it is kept in memory and saved before use")
+    async fn save_pending(&self, state: &mut State) -> Result<(), Failure> {
+        let (Some(pair), Source::Refresh { store, .. }) = (&state.unsaved, &self.source) else { return Ok(()) };
+        let saved = store.save(pair).await.map_err(|e| {
+            store_unavailable("Vandar issued a new token pair but it could not be saved; it is kept in memory and saved before use", e)
         })?;
         let pair = state.unsaved.take().expect("checked above");
-        state.access = Some(pair.access_token);
-        state.refresh = Some(pair.refresh_token);
-        state.expires_at = pair.expires_at;
+        match saved {
+            Saved::Stored => state.adopt(pair),
+            Saved::Superseded => {
+                // Only possible when the lock did not exclude another renewal (a lease that ran
+                // out): the store is the truth every process follows.
+                tracing::warn!(generation = pair.generation, "a newer token pair was stored meanwhile; using it");
+                self.adopt_newer(state).await?;
+            }
+        }
         Ok(())
     }
 
-    async fn renew(&self, state: &mut State) -> Result<(), String> {
-        let (path, body) = match &self.source {
-            Source::Refresh { .. } => {
-                let refresh = state.refresh.as_ref().ok_or(
-                    "no business refresh token configured; issue a token pair in the Vandar dashboard (Settings > Tokens)",
-                )?;
-                ("/v3/refreshtoken", serde_json::json!({ "refreshtoken": refresh.expose() }))
+    /// Renews the token (`stale`: the one Vandar answered 401 to, if that is why).
+    async fn renew(&self, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
+        let Source::Refresh { store, .. } = &self.source else {
+            return match self.call_vandar(None).await {
+                Ok(issued) => {
+                    state.access = Some(Secret::new(issued.access_token));
+                    state.expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
+                    Ok(())
+                }
+                Err(Refusal::Refused(status)) => Err(Failure::Authentication(format!(
+                    "Vandar refused the Miando client id or secret (HTTP {status})"
+                ))),
+                Err(Refusal::Failed(failure)) => Err(failure),
+            };
+        };
+        let lock = store.lock().await.map_err(|e| store_unavailable("could not take the token renewal lock", e))?;
+        let renewed = self.renew_locked(state, stale).await;
+        if let Err(error) = lock.release().await {
+            // The lease frees it; the pair is saved either way.
+            tracing::warn!(%error, "could not release the token renewal lock");
+        }
+        renewed
+    }
+
+    /// The critical section: adopt another process's renewal, or renew and save.
+    async fn renew_locked(&self, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
+        // Another process may have renewed while this one waited for the lock.
+        if self.adopt_newer(state).await? {
+            let done = match stale {
+                Some(stale) => state.access.as_ref() != Some(stale),
+                None => self.fresh(state),
+            };
+            if done {
+                return Ok(());
             }
-            Source::ClientCredentials { client_id, client_secret } => (
+        }
+        let tried = state.refresh.clone().ok_or_else(|| {
+            Failure::Authentication(
+                "no business refresh token configured; issue a token pair in the Vandar dashboard (Settings > Tokens)".into(),
+            )
+        })?;
+        let status = match self.call_vandar(Some(&tried)).await {
+            Ok(issued) => return self.save_issued(state, issued).await,
+            Err(Refusal::Failed(failure)) => return Err(failure),
+            Err(Refusal::Refused(status)) => status,
+        };
+        // Rotated by a process this one could not see (or before its lock was respected).
+        if self.adopt_newer(state).await? {
+            return Ok(());
+        }
+        // A pair issued in the dashboard after the stored lineage began: the configuration.
+        if let Source::Refresh { seed, .. } = &self.source {
+            if !state.seed_tried && seed.refresh_token != tried {
+                state.seed_tried = true;
+                if let Ok(issued) = self.call_vandar(Some(&seed.refresh_token)).await {
+                    tracing::info!("the stored token lineage was refused; renewed from the configured pair");
+                    return self.save_issued(state, issued).await;
+                }
+            }
+        }
+        Err(Failure::Authentication(format!(
+            "Vandar refused the refresh token (HTTP {status}): it expired (refresh tokens live about 10 days) or was \
+             already used, and the token store holds no newer pair. Issue a new token pair in the Vandar dashboard \
+             (Settings > Tokens) and configure it"
+        )))
+    }
+
+    async fn save_issued(&self, state: &mut State, issued: Issued) -> Result<(), Failure> {
+        let refresh = issued
+            .refresh_token
+            .ok_or_else(|| Failure::Authentication("token renewal answer has no refresh_token".into()))?;
+        let expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
+        let pair = TokenPair::new(issued.access_token, refresh, expires_at).with_generation(state.generation + 1);
+        tracing::info!(generation = pair.generation, "renewed the business token pair");
+        state.unsaved = Some(pair);
+        self.save_pending(state).await
+    }
+
+    /// POST /v3/refreshtoken with `refresh`, or /sso/oauth/token with the client credentials.
+    async fn call_vandar(&self, refresh: Option<&Secret>) -> Result<Issued, Refusal> {
+        let (path, body) = match (&self.source, refresh) {
+            (Source::Refresh { .. }, Some(refresh)) => ("/v3/refreshtoken", serde_json::json!({ "refreshtoken": refresh.expose() })),
+            (Source::ClientCredentials { client_id, client_secret }, _) => (
                 "/sso/oauth/token",
                 serde_json::json!({
                     "grant_type": "client_credentials",
@@ -118,36 +259,20 @@ impl TokenManager {
                     "client_secret": client_secret.expose(),
                 }),
             ),
+            (Source::Refresh { .. }, None) => unreachable!("a refresh always names its token"),
         };
-        self.limits.acquire(&reqwest::Method::POST).await;
+        let failed = |message: String| Refusal::Failed(Failure::Authentication(message));
+        self.limits
+            .acquire(&reqwest::Method::POST)
+            .await
+            .map_err(|e| Refusal::Failed(Failure::Unavailable { component: "rate limiter", message: e.0 }))?;
         let sent = self.http.post(format!("{}{path}", self.api_base)).json(&body).send().await;
-        let response = sent.map_err(|e| format!("could not reach Vandar to renew the token: {}", e.without_url()))?;
+        let response = sent.map_err(|e| failed(format!("could not reach Vandar to renew the token: {}", e.without_url())))?;
         let status = response.status();
-        if !status.is_success() {
-            return Err(match (&self.source, status.as_u16()) {
-                (Source::Refresh { .. }, 400 | 401 | 403 | 422) => format!(
-                    "Vandar refused the refresh token (HTTP {status}): it expired (refresh tokens live about 10 days) or was \
-                     already used. Issue a new token pair in the Vandar dashboard (Settings > Tokens)"
-                ),
-                (Source::ClientCredentials { .. }, 400 | 401 | 403 | 422) => {
-                    format!("Vandar refused the Miando client id or secret (HTTP {status})")
-                }
-                _ => format!("token renewal failed with HTTP {status}; try again"),
-            });
-        }
-        let issued: Issued = response.json().await.map_err(|e| format!("token renewal answer unreadable: {}", e.without_url()))?;
-        let expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
-        match &self.source {
-            Source::Refresh { .. } => {
-                let refresh = issued.refresh_token.ok_or("token renewal answer has no refresh_token")?;
-                state.unsaved = Some(TokenPair::new(issued.access_token, refresh, expires_at));
-                self.save_pending(state).await
-            }
-            Source::ClientCredentials { .. } => {
-                state.access = Some(Secret::new(issued.access_token));
-                state.expires_at = expires_at;
-                Ok(())
-            }
+        match status.as_u16() {
+            200..=299 => response.json().await.map_err(|e| failed(format!("token renewal answer unreadable: {}", e.without_url()))),
+            400 | 401 | 403 | 422 => Err(Refusal::Refused(status)),
+            _ => Err(failed(format!("token renewal failed with HTTP {status}; try again"))),
         }
     }
 }

@@ -115,9 +115,27 @@ pub(crate) struct Data {
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
-    window: (Instant, u32, u32),
+    /// Arrival times of the requests accepted in the last window: (POST, other).
+    arrivals: (VecDeque<Instant>, VecDeque<Instant>),
     /// Requests per window the mock accepts: (POST, other).
     budget: (u32, u32),
+    pub(crate) stats: MockStats,
+}
+
+/// What the mock counted since it started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MockStats {
+    /// POST requests let through the rate limit.
+    pub accepted_post: u64,
+    /// Other requests let through the rate limit.
+    pub accepted_other: u64,
+    /// Requests answered 429 because they exceeded the budget of a 3-second window.
+    pub rate_limited: u64,
+    /// Refresh tokens exchanged for a new pair.
+    pub refreshes: u64,
+    /// Refresh calls refused (a reused, rotated-away or unknown refresh token).
+    pub refused_refreshes: u64,
 }
 
 impl Data {
@@ -176,7 +194,8 @@ impl MockVandar {
             webhook_route: None,
             base_url: String::new(),
             faults: VecDeque::new(),
-            window: (Instant::now(), 0, 0),
+            arrivals: (VecDeque::new(), VecDeque::new()),
+            stats: MockStats::default(),
             budget: (crate::rate_limit::POST_PER_WINDOW, crate::rate_limit::OTHER_PER_WINDOW),
         }));
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
@@ -234,12 +253,18 @@ impl MockVandar {
         self.data.lock().expect("mock state").refreshes
     }
 
+    /// Counters of accepted, rate-limited and refresh calls.
+    pub fn stats(&self) -> MockStats {
+        let data = self.data.lock().expect("mock state");
+        MockStats { refreshes: data.refreshes, ..data.stats.clone() }
+    }
+
     /// The payer declines (payment_status=FAILED) on the payment page from now on, or stops declining.
     pub fn payer_declines(&self, declines: bool) {
         self.data.lock().expect("mock state").payer_declines = declines;
     }
 
-    /// Accepts `post` POST and `other` other requests per 3 s (default: Vandar's 30 and 100).
+    /// Accepts `post` POST and `other` other requests in any 3 s (default: Vandar's 30 and 100).
     pub fn set_rate_limits(&self, post: u32, other: u32) {
         self.data.lock().expect("mock state").budget = (post, other);
     }
@@ -347,6 +372,7 @@ pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Res
 async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>) -> Response {
     let mut data = data.lock().expect("mock state");
     if body["refreshtoken"].as_str() != Some(data.refresh_token.as_str()) {
+        data.stats.refused_refreshes += 1;
         return (StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response();
     }
     data.refreshes += 1;
@@ -358,21 +384,27 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     Json(issued).into_response()
 }
 
-/// Vandar's rate limits (POST 30 / other 100 per 3 s) and the injected faults.
+/// Vandar's rate limits (POST 30 / other 100 in any 3-second window, a sliding window as Vandar
+/// counts, not fixed windows that reset) and the injected faults.
 async fn faults_and_limits(State(data): State<Shared>, request: Request, next: Next) -> Response {
     let (fault, limited) = {
         let mut data = data.lock().expect("mock state");
         let post = request.method() == axum::http::Method::POST;
-        let (post_budget, other_budget) = data.budget;
-        let (started, posts, others) = &mut data.window;
-        if started.elapsed() >= crate::rate_limit::WINDOW {
-            *started = Instant::now();
-            *posts = 0;
-            *others = 0;
+        let now = Instant::now();
+        let budget = if post { data.budget.0 } else { data.budget.1 };
+        let arrivals = if post { &mut data.arrivals.0 } else { &mut data.arrivals.1 };
+        while arrivals.front().is_some_and(|t| now.duration_since(*t) >= crate::rate_limit::WINDOW) {
+            arrivals.pop_front();
         }
-        let (count, budget) = if post { (posts, post_budget) } else { (others, other_budget) };
-        *count += 1;
-        let limited = *count > budget;
+        let limited = arrivals.len() >= budget as usize;
+        if !limited {
+            arrivals.push_back(now);
+        }
+        match (limited, post) {
+            (true, _) => data.stats.rate_limited += 1,
+            (false, true) => data.stats.accepted_post += 1,
+            (false, false) => data.stats.accepted_other += 1,
+        }
         (data.faults.pop_front(), limited)
     };
     if limited {

@@ -1,0 +1,65 @@
+//! The Redis-backed budget: one sorted set per budget, reserved through `sliding_window.lua`.
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::LimiterUnavailable;
+use crate::redis_conn::RedisConn;
+
+pub(super) struct RedisLimiter {
+    conn: RedisConn,
+    script: redis::Script,
+    post_key: String,
+    other_key: String,
+    post: u32,
+    other: u32,
+    /// Vandar's window.
+    window: Duration,
+    /// Window plus margin, in ms.
+    span_ms: u64,
+    /// Unique members: this limiter's id and a counter.
+    id: String,
+    counter: AtomicU64,
+}
+
+impl RedisLimiter {
+    pub(super) fn new(url: &str, prefix: String, post: u32, other: u32, window: Duration, margin: Duration) -> Result<Self, crate::Error> {
+        Ok(Self {
+            conn: RedisConn::open(url)?,
+            script: redis::Script::new(include_str!("sliding_window.lua")),
+            post_key: format!("{prefix}:rate:post"),
+            other_key: format!("{prefix}:rate:other"),
+            post: post.max(1),
+            other: other.max(1),
+            window,
+            span_ms: (window + margin).as_millis() as u64,
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            counter: AtomicU64::new(0),
+        })
+    }
+
+    pub(super) fn set_margin(&mut self, margin: Duration) {
+        self.span_ms = (self.window + margin).as_millis() as u64;
+    }
+
+    pub(super) async fn acquire(&self, post: bool) -> Result<(), LimiterUnavailable> {
+        let (key, limit) = if post { (&self.post_key, self.post) } else { (&self.other_key, self.other) };
+        let unavailable = |message: String| {
+            LimiterUnavailable(format!("the shared rate limiter could not grant a permit ({message}); nothing was sent"))
+        };
+        let mut connection = self.conn.get().await.map_err(unavailable)?;
+        let member = format!("{}:{}", self.id, self.counter.fetch_add(1, Ordering::Relaxed));
+        let wait_ms: u64 = self
+            .script
+            .key(key)
+            .arg(limit)
+            .arg(self.span_ms)
+            .arg(member)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(|e| unavailable(self.conn.failed(e)))?;
+        if wait_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        }
+        Ok(())
+    }
+}

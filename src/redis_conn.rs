@@ -1,0 +1,46 @@
+//! One lazily opened, self-reconnecting Redis connection (feature `redis`), shared by the
+//! [`crate::auth::RedisTokenStore`] and the Redis-backed [`crate::rate_limit::RateLimits`].
+//!
+//! Lazy, so a process may start before Redis does; every command is bounded by a timeout, so a
+//! Redis that hangs fails the call with a clear error instead of stalling it.
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tokio::sync::OnceCell;
+
+/// How long a Redis command or connection attempt may take before the call fails.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(crate) struct RedisConn {
+    client: redis::Client,
+    connection: OnceCell<ConnectionManager>,
+    /// `host:port/db`, for messages (never the password).
+    shown: String,
+}
+
+impl RedisConn {
+    pub(crate) fn open(url: &str) -> Result<Self, crate::Error> {
+        let client = redis::Client::open(url).map_err(|e| crate::Error::invalid("redis url", e.to_string()))?;
+        let info = client.get_connection_info();
+        let shown = format!("{}/{}", info.addr(), info.redis_settings().db());
+        Ok(Self { client, connection: OnceCell::new(), shown })
+    }
+
+    /// The connection, opened on first use.
+    pub(crate) async fn get(&self) -> Result<ConnectionManager, String> {
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(TIMEOUT))
+            .set_response_timeout(Some(TIMEOUT))
+            .set_number_of_retries(1);
+        self.connection
+            .get_or_try_init(|| ConnectionManager::new_with_config(self.client.clone(), config))
+            .await
+            .cloned()
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Describes a Redis failure: which server, what happened.
+    pub(crate) fn failed(&self, error: redis::RedisError) -> String {
+        format!("Redis at {} failed: {error}", self.shown)
+    }
+}

@@ -46,6 +46,9 @@ impl State {
 pub(crate) struct TokenManager {
     source: Source,
     state: Mutex<State>,
+    /// The token in use and its expiry, readable while a renewal holds `state`: a token that is
+    /// due for renewal but not expired keeps serving other callers meanwhile.
+    current: std::sync::RwLock<Option<(Secret, Option<SystemTime>)>>,
     clock: Arc<dyn Clock>,
     /// Renew this long before expiry.
     margin: Duration,
@@ -95,16 +98,25 @@ impl TokenManager {
             seed_tried: false,
             unsaved: None,
         };
-        Self { source, state: Mutex::new(state), clock, margin, http, api_base, limits }
+        Self { source, state: Mutex::new(state), current: std::sync::RwLock::new(None), clock, margin, http, api_base, limits }
     }
 
-    /// A token good for at least `margin`, renewing it first if needed.
+    /// A token good for at least `margin`, renewing it first if needed. While another caller
+    /// renews, a token that has not expired yet is handed out instead of waiting.
     pub(crate) async fn token(&self) -> Result<Secret, Failure> {
+        if let Some((token, expires_at)) = self.current.read().expect("token cache").clone() {
+            let now = self.clock.now();
+            let fresh = expires_at.is_none_or(|at| now + self.margin < at);
+            let valid = expires_at.is_none_or(|at| now < at);
+            if fresh || (valid && self.state.try_lock().is_err()) {
+                return Ok(token);
+            }
+        }
         let mut state = self.prepare().await?;
         if !self.fresh(&state) {
             self.renew(&mut state, None).await?;
         }
-        Ok(state.access.clone().expect("renew sets the token"))
+        Ok(self.publish(&state))
     }
 
     /// After a 401 with `stale`: renew, unless another caller (or process) already did.
@@ -113,7 +125,14 @@ impl TokenManager {
         if state.access.as_ref() == Some(stale) {
             self.renew(&mut state, Some(stale)).await?;
         }
-        Ok(state.access.clone().expect("renew sets the token"))
+        Ok(self.publish(&state))
+    }
+
+    /// Makes the state's token the one handed out without the lock.
+    fn publish(&self, state: &State) -> Secret {
+        let token = state.access.clone().expect("renew sets the token");
+        *self.current.write().expect("token cache") = Some((token.clone(), state.expires_at));
+        token
     }
 
     /// The state, with the store read once since start and any unsaved pair saved.

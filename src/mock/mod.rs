@@ -101,6 +101,9 @@ pub(crate) struct Data {
     pub(crate) access_token: String,
     pub(crate) refresh_token: String,
     pub(crate) access_expired: bool,
+    /// When the current access token was issued, and how long tokens live (Vandar: 432000 s).
+    access_issued: Instant,
+    token_lifetime: Duration,
     pub(crate) refreshes: u64,
     /// Business wallet in Rials.
     pub(crate) wallet_rials: i64,
@@ -184,6 +187,8 @@ impl MockVandar {
             refresh_token: credentials.refresh_token.clone(),
             credentials,
             access_expired: false,
+            access_issued: Instant::now(),
+            token_lifetime: Duration::from_secs(432_000),
             refreshes: 0,
             wallet_rials: 50_000_000,
             payments: HashMap::new(),
@@ -246,6 +251,14 @@ impl MockVandar {
     /// Makes the current access token expire (the next business call gets 401).
     pub fn expire_access_token(&self) {
         self.data.lock().expect("mock state").access_expired = true;
+    }
+
+    /// Access tokens live `lifetime` (whole seconds; Vandar's are 432000 s), counted for the current
+    /// token from now; refresh answers give it as `expires_in`.
+    pub fn set_token_lifetime(&self, lifetime: Duration) {
+        let mut data = self.data.lock().expect("mock state");
+        data.token_lifetime = lifetime;
+        data.access_issued = Instant::now();
     }
 
     /// How many times the refresh token was exchanged.
@@ -359,7 +372,8 @@ pub(crate) fn validation_error(field: &str, message: &str) -> Response {
 /// 401 unless the request carries the current, unexpired access token (and the business slug is ours).
 pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Result<(), Response> {
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if data.access_expired || bearer != Some(data.access_token.as_str()) {
+    let expired = data.access_expired || data.access_issued.elapsed() >= data.token_lifetime;
+    if expired || bearer != Some(data.access_token.as_str()) {
         return Err((StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response());
     }
     if business != data.credentials.business {
@@ -380,7 +394,8 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     data.access_token = format!("mock-access-{n}");
     data.refresh_token = format!("mock-refresh-{n}");
     data.access_expired = false;
-    let issued = json!({"token_type": "Bearer", "expires_in": 432000, "access_token": data.access_token, "refresh_token": data.refresh_token});
+    data.access_issued = Instant::now();
+    let issued = json!({"token_type": "Bearer", "expires_in": data.token_lifetime.as_secs(), "access_token": data.access_token, "refresh_token": data.refresh_token});
     Json(issued).into_response()
 }
 

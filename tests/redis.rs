@@ -1,0 +1,121 @@
+//! RedisTokenStore and the Redis-backed rate limiter against a real `redis-server` on 127.0.0.1,
+//! started by each test on a free port and stopped by pid.
+#![cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis_server::RedisServer;
+use tokio::time::Instant;
+use vandar::auth::{RedisTokenStore, Saved, TokenStore};
+use vandar::rate_limit::RateLimits;
+use vandar::TokenPair;
+
+fn pair(name: &str, generation: u64) -> TokenPair {
+    TokenPair::new(format!("access-{name}"), format!("refresh-{name}"), None).with_generation(generation)
+}
+
+#[tokio::test]
+async fn the_stored_pair_round_trips_and_saving_is_fenced_by_generation() {
+    let redis = RedisServer::start();
+    let store = RedisTokenStore::new(&redis.url(), "vandar:test").unwrap();
+    assert_eq!(store.load().await.unwrap(), None);
+    let expiring = TokenPair::new("a", "r", Some(std::time::UNIX_EPOCH + Duration::from_secs(1_800_000_000))).with_generation(2);
+    assert_eq!(store.save(&expiring).await.unwrap(), Saved::Stored);
+    assert_eq!(store.load().await.unwrap(), Some(expiring));
+    assert_eq!(store.save(&pair("same", 2)).await.unwrap(), Saved::Superseded);
+    assert_eq!(store.save(&pair("older", 1)).await.unwrap(), Saved::Superseded);
+    assert_eq!(store.load().await.unwrap().unwrap().access_token.expose(), "a");
+    assert_eq!(store.save(&pair("newer", 3)).await.unwrap(), Saved::Stored);
+    // Another prefix is another business.
+    let other = RedisTokenStore::new(&redis.url(), "vandar:other").unwrap();
+    assert_eq!(other.load().await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn the_renewal_lock_excludes_other_holders_until_released() {
+    let redis = RedisServer::start();
+    let a = RedisTokenStore::new(&redis.url(), "vandar:test").unwrap();
+    let b = RedisTokenStore::new(&redis.url(), "vandar:test").unwrap();
+    let held = a.lock().await.unwrap();
+    let waiting = tokio::spawn(async move { b.lock().await.map(|lock| (Instant::now(), lock)) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "B waits while A holds the lock");
+    let released_at = Instant::now();
+    held.release().await.unwrap();
+    let (acquired_at, lock) = waiting.await.unwrap().unwrap();
+    assert!(acquired_at >= released_at);
+    lock.release().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_holder_that_stalls_past_its_lease_neither_releases_nor_overwrites_the_next_holders_work() {
+    let redis = RedisServer::start();
+    let lease = Duration::from_millis(300);
+    let store = |_| RedisTokenStore::new(&redis.url(), "vandar:test").unwrap().lease(lease);
+    let (stalled, next, third) = (store(1), store(2), store(3));
+    stalled.save(&pair("g4", 4)).await.unwrap();
+
+    let stalled_lock = stalled.lock().await.unwrap();
+    // The stalled holder read generation 4 and will renew to 5 ... but stops past its lease.
+    tokio::time::sleep(lease + Duration::from_millis(100)).await;
+    let next_lock = next.lock().await.unwrap();
+    assert_eq!(next.save(&pair("g5-next", 5)).await.unwrap(), Saved::Stored);
+    // The stalled holder comes back: its save is fenced, its release leaves the other's lock alone.
+    assert_eq!(stalled.save(&pair("g5-stalled", 5)).await.unwrap(), Saved::Superseded);
+    stalled_lock.release().await.unwrap();
+    let third_try = tokio::time::timeout(Duration::from_millis(200), third.lock()).await;
+    assert!(third_try.is_err(), "the lock is still the next holder's");
+    assert_eq!(third.load().await.unwrap().unwrap().access_token.expose(), "access-g5-next");
+    next_lock.release().await.unwrap();
+    third.lock().await.unwrap().release().await.unwrap();
+}
+
+/// The largest number of `times` inside any half-open interval of length `window`.
+fn busiest_window(times: &[Instant], window: Duration) -> usize {
+    times.iter().map(|start| times.iter().filter(|t| **t >= *start && **t < *start + window).count()).max().unwrap_or(0)
+}
+
+#[tokio::test]
+async fn limiters_sharing_redis_share_one_budget_and_use_it() {
+    let redis = RedisServer::start();
+    let (limit, window, margin) = (10u32, Duration::from_millis(400), Duration::from_millis(8));
+    // Three limiters, as three processes would hold, with six eager callers each.
+    let limiters: Vec<Arc<RateLimits>> = (0..3)
+        .map(|_| Arc::new(RateLimits::redis_with(&redis.url(), "vandar:test", limit, 1_000, window).unwrap().with_margin(margin)))
+        .collect();
+    let started = Instant::now();
+    let callers = limiters.iter().flat_map(|limiter| {
+        (0..6).map(move |_| {
+            let limiter = limiter.clone();
+            tokio::spawn(async move {
+                let mut granted = Vec::new();
+                for _ in 0..5 {
+                    limiter.acquire(&reqwest::Method::POST).await.unwrap();
+                    granted.push(Instant::now());
+                }
+                granted
+            })
+        })
+    });
+    let mut granted: Vec<Instant> = futures::future::join_all(callers.collect::<Vec<_>>()).await.into_iter().flat_map(Result::unwrap).collect();
+    granted.sort();
+    assert_eq!(granted.len(), 90);
+    assert!(busiest_window(&granted, window) <= limit as usize, "{} in one window", busiest_window(&granted, window));
+    // 90 permits = 9 budgets: the last batch starts 8 spans after the first.
+    let elapsed = *granted.last().unwrap() - started;
+    let ideal = (window + margin) * 8;
+    assert!(elapsed >= ideal && elapsed < ideal + window, "took {elapsed:?}, ideal {ideal:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_the_permit_instead_of_granting_it() {
+    let redis = RedisServer::start();
+    let limits = RateLimits::redis(&redis.url(), "vandar:test").unwrap();
+    limits.acquire(&reqwest::Method::GET).await.unwrap();
+    drop(redis); // stopped by pid
+    let refused = limits.acquire(&reqwest::Method::GET).await.unwrap_err();
+    assert!(refused.to_string().contains("nothing was sent"), "{refused}");
+}

@@ -1,0 +1,193 @@
+//! One token lineage across restarts and clients sharing a store, against the embedded mock
+//! (which refuses a rotated-away refresh token and counts every refresh it answers).
+#![cfg(feature = "mock")]
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use vandar::auth::{FileTokenStore, MemoryTokenStore, Saved, TokenStore};
+use vandar::mock::MockVandar;
+use vandar::{Error, TokenPair};
+
+/// The README's configuration: the dashboard pair from config, renewed pairs in a file.
+fn readme_client(mock: &MockVandar, path: &std::path::Path) -> vandar::Client {
+    mock.client_builder().token_store(FileTokenStore::new(path)).build().unwrap()
+}
+
+async fn balance(vandar: &vandar::Client) -> Result<(), Error> {
+    vandar.api().balance().business(vandar.business()?).send().await.map(drop).map_err(Error::from)
+}
+
+#[tokio::test]
+async fn the_readme_configuration_survives_restarts_and_rotations() {
+    let mock = MockVandar::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vandar-tokens.json");
+    for restart in 1..=5u64 {
+        // A new process: configured with the dashboard pair Vandar rotated away long ago.
+        let vandar = readme_client(&mock, &path);
+        balance(&vandar).await.unwrap_or_else(|e| panic!("after restart {restart}: {e}"));
+        mock.expire_access_token();
+        balance(&vandar).await.unwrap();
+        assert_eq!(mock.stats().refreshes, restart, "one refresh per rotation");
+        let stored = FileTokenStore::new(&path).load().await.unwrap().unwrap();
+        assert_eq!(stored.generation, restart);
+    }
+    assert_eq!(mock.stats().refused_refreshes, 0, "the rotated-away dashboard pair was never sent again");
+}
+
+#[tokio::test]
+async fn a_token_file_written_before_generations_is_read_as_a_renewed_pair() {
+    let mock = MockVandar::start().await.unwrap();
+    // Rotate once, then write the new pair as the previous release wrote files (no generation).
+    let first = mock.client_builder().build().unwrap();
+    mock.expire_access_token();
+    balance(&first).await.unwrap();
+    let (access, refresh) = ("mock-access-2", "mock-refresh-2");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    std::fs::write(&path, format!(r#"{{"access_token":"{access}","refresh_token":"{refresh}","expires_at_unix":null}}"#)).unwrap();
+
+    let restarted = readme_client(&mock, &path);
+    balance(&restarted).await.unwrap();
+    let stats = mock.stats();
+    assert_eq!((stats.refreshes, stats.refused_refreshes), (1, 0), "the stored pair was used as it is");
+    assert_eq!(FileTokenStore::new(&path).load().await.unwrap().unwrap().generation, 1);
+}
+
+#[tokio::test]
+async fn clients_sharing_a_token_file_renew_once_per_rotation() {
+    let mock = MockVandar::start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    // Four rate limiters are four budgets: this test is about tokens, so the mock lets them all in.
+    mock.set_rate_limits(10_000, 10_000);
+    // Four clients, each with its own FileTokenStore (own lock file descriptor), as four processes would.
+    let clients: Vec<_> = (0..4).map(|_| readme_client(&mock, &path)).collect();
+    for rotation in 1..=3u64 {
+        mock.expire_access_token();
+        let calls = clients.iter().flat_map(|c| (0..10).map(move |_| balance(c)));
+        for result in futures::future::join_all(calls).await {
+            result.unwrap();
+        }
+        let stats = mock.stats();
+        assert_eq!((stats.refreshes, stats.refused_refreshes), (rotation, 0));
+    }
+}
+
+/// A store read from a lagging replica: its first `stale` loads miss the newest pair.
+struct Lagging {
+    inner: Arc<MemoryTokenStore>,
+    stale: AtomicUsize,
+}
+
+impl TokenStore for Lagging {
+    fn load(&self) -> BoxFuture<'_, std::io::Result<Option<TokenPair>>> {
+        if self.stale.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+            return Box::pin(async { Ok(None) });
+        }
+        self.inner.load()
+    }
+
+    fn save<'a>(&'a self, pair: &'a TokenPair) -> BoxFuture<'a, std::io::Result<Saved>> {
+        self.inner.save(pair)
+    }
+}
+
+#[tokio::test]
+async fn a_refused_refresh_reads_the_store_again_before_declaring_a_lockout() {
+    let mock = MockVandar::start().await.unwrap();
+    let shared = Arc::new(MemoryTokenStore::default());
+    let a = mock.client_builder().token_store(shared.clone()).build().unwrap();
+    // B's first two reads (before first use, and under the lock) miss what A will store.
+    let b = mock.client_builder().token_store(Lagging { inner: shared.clone(), stale: AtomicUsize::new(2) }).build().unwrap();
+    balance(&b).await.unwrap();
+    mock.expire_access_token();
+    balance(&a).await.unwrap();
+    // B: 401, refresh with the spent token (refused), re-read the store, adopt A's pair.
+    balance(&b).await.unwrap();
+    let stats = mock.stats();
+    assert_eq!((stats.refreshes, stats.refused_refreshes), (1, 1));
+    balance(&b).await.unwrap();
+    assert_eq!(mock.stats().refreshes, 1, "B now holds A's pair");
+}
+
+#[tokio::test]
+async fn a_new_dashboard_pair_takes_over_when_the_stored_lineage_is_refused() {
+    let mock = MockVandar::start().await.unwrap();
+    // The store holds a lineage Vandar no longer knows (revoked), the configuration a pair just
+    // issued in the dashboard.
+    let store = Arc::new(MemoryTokenStore::default());
+    store.save(&TokenPair::new("revoked-access", "revoked-refresh", None).with_generation(7)).await.unwrap();
+    let vandar = mock.client_builder().token_store(store.clone()).build().unwrap();
+    balance(&vandar).await.unwrap();
+    let stats = mock.stats();
+    assert_eq!((stats.refreshes, stats.refused_refreshes), (1, 1), "the revoked lineage once, then the configured pair");
+    let stored = store.load().await.unwrap().unwrap();
+    assert_eq!((stored.generation, stored.refresh_token.expose()), (8, "mock-refresh-2"));
+}
+
+#[tokio::test]
+async fn a_lockout_names_what_to_do() {
+    let mock = MockVandar::start().await.unwrap();
+    let c = mock.credentials();
+    let vandar = mock.client_builder().business_tokens(TokenPair::new("dead", "dead", None)).build().unwrap();
+    let error = balance(&vandar).await.unwrap_err();
+    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("Issue a new token pair")), "{error}");
+    assert!(!error.to_string().contains(&c.refresh_token));
+    assert_eq!(mock.stats().refused_refreshes, 1);
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn an_unreachable_redis_is_a_clear_error_and_nothing_is_sent() {
+    let mock = MockVandar::start().await.unwrap();
+    // Nothing listens on 127.0.0.1:1.
+    let store = vandar::auth::RedisTokenStore::new("redis://127.0.0.1:1/0", "vandar:mock-shop").unwrap();
+    let vandar = mock.client_builder().token_store(store).build().unwrap();
+    let error = balance(&vandar).await.unwrap_err();
+    assert!(matches!(&error, Error::Unavailable { component: "token store", message } if message.contains("127.0.0.1:1")), "{error}");
+
+    let limits = vandar::rate_limit::RateLimits::redis("redis://127.0.0.1:1/0", "vandar:mock-shop").unwrap();
+    let vandar = mock.client_builder().rate_limits(limits).build().unwrap();
+    let error = vandar
+        .ipg()
+        .ipg_send()
+        .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback"))
+        .send()
+        .await
+        .map_err(Error::from)
+        .unwrap_err();
+    assert!(matches!(&error, Error::Unavailable { component: "rate limiter", .. }), "{error}");
+    let stats = mock.stats();
+    assert_eq!(stats.accepted_post + stats.accepted_other + stats.rate_limited, 0, "nothing reached Vandar");
+}
+
+#[tokio::test]
+async fn eight_tasks_never_draw_a_429_from_a_sliding_window_server() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_millis(6_500);
+    let tasks = (0..8).map(|task| {
+        let vandar = vandar.clone();
+        tokio::spawn(async move {
+            let mut sent = 0u32;
+            while tokio::time::Instant::now() < deadline {
+                let result = if task % 2 == 0 {
+                    vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.map(drop)
+                } else {
+                    vandar.api().balance().business("mock-shop").send().await.map(drop)
+                };
+                result.map_err(Error::from).unwrap();
+                sent += 1;
+            }
+            sent
+        })
+    });
+    let sent: u32 = futures::future::join_all(tasks).await.into_iter().map(Result::unwrap).sum();
+    let stats = mock.stats();
+    assert_eq!(stats.rate_limited, 0, "the server never had to refuse");
+    // 6.5 s of demand spans three windows (bursts at 0, 3.05 and 6.1 s).
+    assert!(stats.accepted_post >= 3 * 30 && stats.accepted_other >= 3 * 100, "{stats:?}");
+    assert!(sent as u64 <= stats.accepted_post + stats.accepted_other);
+}

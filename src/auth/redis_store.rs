@@ -125,7 +125,9 @@ impl TokenStore for RedisTokenStore {
                         format!("another process has held the token renewal lock for over {:?}", inner.wait),
                     ));
                 }
-                tokio::time::sleep(Duration::from_millis(10 + fastrand::u64(0..20))).await;
+                // Short polls: while one process renews, the others hand out a token Vandar is about
+                // to replace, so they should adopt the new pair soon after it is saved.
+                tokio::time::sleep(Duration::from_millis(2 + fastrand::u64(0..4))).await;
             }
             Ok(RenewalLock::new(move || {
                 Box::pin(async move {

@@ -29,6 +29,9 @@ pub const WINDOW: Duration = Duration::from_secs(3);
 /// Added to the window by [`RateLimits::vandar`]: latency jitter and clock skew between this
 /// client and Vandar's counter. Costs 1.6 % of the budget.
 pub const DEFAULT_MARGIN: Duration = Duration::from_millis(50);
+/// A caller that wakes this much later than its slot (a busy runtime, a descheduled process)
+/// gives the slot up and reserves another: sending late would squeeze the window behind it.
+pub const LATE_WAKE: Duration = Duration::from_millis(25);
 
 /// The shared limiter could not be asked for a permit (e.g. Redis is unreachable). Nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,9 +111,15 @@ impl RateLimits {
         let post = method == reqwest::Method::POST;
         match &self.backend {
             Backend::Local { post: p, other: o } => {
-                let slot = if post { p } else { o }.reserve(Instant::now());
-                tokio::time::sleep_until(slot).await;
-                Ok(())
+                let window = if post { p } else { o };
+                loop {
+                    let slot = window.reserve(Instant::now());
+                    tokio::time::sleep_until(slot).await;
+                    if Instant::now() <= slot + LATE_WAKE {
+                        return Ok(());
+                    }
+                    // The slot stays counted as used; the send takes the next one.
+                }
             }
             #[cfg(feature = "redis")]
             Backend::Redis(limiter) => limiter.acquire(post).await,

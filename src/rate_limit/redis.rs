@@ -47,19 +47,25 @@ impl RedisLimiter {
             LimiterUnavailable(format!("the shared rate limiter could not grant a permit ({message}); nothing was sent"))
         };
         let mut connection = self.conn.get().await.map_err(unavailable)?;
-        let member = format!("{}:{}", self.id, self.counter.fetch_add(1, Ordering::Relaxed));
-        let wait_ms: u64 = self
-            .script
-            .key(key)
-            .arg(limit)
-            .arg(self.span_ms)
-            .arg(member)
-            .invoke_async(&mut connection)
-            .await
-            .map_err(|e| unavailable(self.conn.failed(e)))?;
-        if wait_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        loop {
+            let member = format!("{}:{}", self.id, self.counter.fetch_add(1, Ordering::Relaxed));
+            // The slot is at least `wait` after the request left; waking later than that plus
+            // LATE_WAKE gives the slot up and reserves again (see `super::LATE_WAKE`).
+            let sent = tokio::time::Instant::now();
+            let wait_ms: u64 = self
+                .script
+                .key(key)
+                .arg(limit)
+                .arg(self.span_ms)
+                .arg(member)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(self.conn.failed(e)))?;
+            let slot = sent + Duration::from_millis(wait_ms);
+            tokio::time::sleep_until(slot).await;
+            if tokio::time::Instant::now() <= slot + super::LATE_WAKE {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 }

@@ -60,14 +60,19 @@ fn merged<'a>(lists: impl Iterator<Item = &'a Vec<u64>>) -> Vec<u64> {
     all
 }
 
-/// Share of the budget used by `times` (sorted, ms): the least time any client within "`limit`
-/// in any `window`" needs to send that many, over the time they took.
+/// Share of the budget used by `times` (sorted completion times, ms): over the whole windows
+/// since the first, the calls completed against the most a client may send there (`limit` per
+/// window, since no window may hold more). 100 % is the ceiling; the limiter's margin and calls
+/// spent on 401s before a token renewal show as less.
 pub fn budget_used(times: &[u64], limit: usize, window: Duration) -> f64 {
-    if times.len() <= limit {
+    let w = window.as_millis() as u64;
+    let Some((first, last)) = times.first().zip(times.last()) else { return 0.0 };
+    let windows = (last - first) / w;
+    if windows == 0 {
         return 0.0;
     }
-    let ideal = (times.len().div_ceil(limit) - 1) as f64 * window.as_millis() as f64;
-    ideal / (times[times.len() - 1] - times[0]) as f64
+    let inside = times.iter().filter(|t| **t < first + windows * w).count();
+    inside as f64 / (windows as usize * limit) as f64
 }
 
 /// The most `times` (ms) inside any window of `window`.

@@ -13,7 +13,12 @@
 //! * `api_key` is removed from the IPG request bodies: the transport adds the configured key, so
 //!   callers never handle it.
 //! * Every named string enum is replaced by an open enum (`crate::enums`) with an `Unknown(String)`
-//!   case, so a value Vandar adds later never breaks decoding of a successful answer.
+//!   case, so a value Vandar adds later never breaks decoding of a successful answer. The spec keeps
+//!   request enums closed (`enum:`) and answer enums open (`type: string` with the documented values
+//!   in `x-extensible-enum`); both become the same kind of Rust enum, and an open form that names its
+//!   closed twin in `x-vandar-request-enum` (e.g. `PartyRoleOpen` -> `PartyRole`) reuses its type.
+//! * The IPG token is typed number-or-string in the spec (the documents type it both ways); the copy
+//!   keeps it a `String`, the value `ipg_send` returned, which is what Rust callers send back.
 //!
 //! A spec mistake stops the build with a message naming the operation and field.
 
@@ -37,6 +42,9 @@ const HOSTS: [(&str, &str); 4] = [
 /// IPG request bodies whose `api_key` the transport fills in.
 const IPG_KEYED_BODIES: [&str; 2] = ["IpgSendRequest", "IpgTokenRequest"];
 
+/// IPG request bodies whose `token` (`IpgToken`, number or string in the spec) Rust sends as a string.
+const IPG_TOKEN_BODIES: [&str; 1] = ["IpgTokenRequest"];
+
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 fn main() {
@@ -54,8 +62,8 @@ fn run(spec_path: &Path, out: &Path) -> Result<(), String> {
     let spec: Value = serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?;
     check(&spec)?;
 
-    let enums = string_enums(&spec);
-    fs::write(out.join("enums.rs"), open_enum_invocations(&enums)).map_err(|e| e.to_string())?;
+    let enums = string_enums(&spec)?;
+    fs::write(out.join("enums.rs"), open_enum_invocations(&enums.values)).map_err(|e| e.to_string())?;
     fs::write(out.join("constraints.rs"), constraint_table(&spec)).map_err(|e| e.to_string())?;
 
     for (host, base_url) in HOSTS {
@@ -201,6 +209,11 @@ fn host_document(spec: &Value, base_url: &str, ipg: bool) -> Value {
     root.insert("paths".into(), Value::Object(paths));
 
     if ipg {
+        for name in IPG_TOKEN_BODIES {
+            if let Some(token) = doc.pointer_mut(&format!("/components/schemas/{name}/properties/token")) {
+                *token = serde_json::json!({"type": "string", "description": "Payment token from ipg_send"});
+            }
+        }
         for name in IPG_KEYED_BODIES {
             if let Some(schema) = doc.pointer_mut(&format!("/components/schemas/{name}")) {
                 schema["properties"].as_object_mut().map(|p| p.remove("api_key"));
@@ -282,6 +295,12 @@ fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows:
     if depth > 8 {
         return;
     }
+    // JSON Schema's dependentRequired, which OpenAPI 3.0 lacks: a field that needs another beside it.
+    for (field, needs) in schema["x-dependentRequired"].as_object().into_iter().flatten() {
+        for needed in needs.as_array().into_iter().flatten().filter_map(Value::as_str) {
+            rows.push(format!("({id:?}, {path:?}, Constraint::Requires {{ field: {field:?}, needs: {needed:?} }})"));
+        }
+    }
     for (keyword, kind) in [("minimum", "Minimum"), ("maximum", "Maximum"), ("minItems", "MinItems"), ("maxItems", "MaxItems")] {
         if let Some(n) = schema.get(keyword).and_then(Value::as_f64) {
             let value = if kind.ends_with("Items") { format!("{}", n as u64) } else { format!("{n:?}") };
@@ -300,16 +319,42 @@ fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows:
     }
 }
 
-/// Named string enums of the spec: schema name -> values.
-fn string_enums(spec: &Value) -> BTreeMap<String, Vec<String>> {
+/// The spec's named string enums, each replaced by one open Rust enum.
+struct Enums {
+    /// Rust enum name -> documented values: closed request enums (`enum`) and open answer enums
+    /// (`x-extensible-enum`) alike.
+    values: BTreeMap<String, Vec<String>>,
+    /// Spec schema name -> Rust enum it is replaced by: every enum by its own, and every open form
+    /// (`x-vandar-request-enum`) by its closed twin's.
+    replacements: BTreeMap<String, String>,
+}
+
+fn string_enums(spec: &Value) -> Result<Enums, String> {
+    let strings = |v: &Value| -> Vec<String> { v.as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect() };
+    let mut enums = Enums { values: BTreeMap::new(), replacements: BTreeMap::new() };
     let schemas = spec["components"]["schemas"].as_object().into_iter().flatten();
-    schemas
-        .filter(|(_, s)| s["type"] == "string")
-        .filter_map(|(name, s)| {
-            let values = s["enum"].as_array()?;
-            Some((name.clone(), values.iter().filter_map(|v| v.as_str().map(String::from)).collect()))
-        })
-        .collect()
+    for (name, schema) in schemas.filter(|(_, s)| s["type"] == "string") {
+        let (closed, open) = (schema.get("enum"), schema.get("x-extensible-enum"));
+        let values = match (closed, open) {
+            (Some(_), Some(_)) => return Err(format!("components.schemas.{name}: both enum and x-extensible-enum")),
+            (Some(values), None) | (None, Some(values)) => strings(values),
+            (None, None) => continue,
+        };
+        match schema["x-vandar-request-enum"].as_str() {
+            Some(twin) => {
+                let twin_values = strings(&spec["components"]["schemas"][twin]["enum"]);
+                if twin_values != values {
+                    return Err(format!("components.schemas.{name}: x-extensible-enum differs from the enum of {twin}, its x-vandar-request-enum"));
+                }
+                enums.replacements.insert(name.clone(), twin.to_string());
+            }
+            None => {
+                enums.values.insert(name.clone(), values);
+                enums.replacements.insert(name.clone(), name.clone());
+            }
+        }
+    }
+    Ok(enums)
 }
 
 fn open_enum_invocations(enums: &BTreeMap<String, Vec<String>>) -> String {
@@ -335,7 +380,7 @@ fn variant_name(value: &str) -> String {
         .collect()
 }
 
-fn generate(host: &str, doc: &Value, enums: &BTreeMap<String, Vec<String>>) -> Result<String, String> {
+fn generate(host: &str, doc: &Value, enums: &Enums) -> Result<String, String> {
     let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
         .map_err(|e| format!("host {host}: not an OpenAPI 3.0 document: {e}"))?;
     let mut settings = GenerationSettings::default();
@@ -345,10 +390,10 @@ fn generate(host: &str, doc: &Value, enums: &BTreeMap<String, Vec<String>>) -> R
         .with_inner_type("crate::transport::Inner".parse().expect("a type path"))
         .with_hooks(HooksMode::Expected);
     let present = doc["components"]["schemas"].as_object();
-    for name in enums.keys().filter(|n| present.is_some_and(|s| s.contains_key(n.as_str()))) {
+    for (name, rust) in enums.replacements.iter().filter(|(n, _)| present.is_some_and(|s| s.contains_key(n.as_str()))) {
         settings.with_replacement(
             name,
-            format!("crate::enums::{name}"),
+            format!("crate::enums::{rust}"),
             [TypeImpl::Display, TypeImpl::FromStr].into_iter(),
         );
     }

@@ -138,6 +138,9 @@ pub(crate) enum Constraint {
     MaxItems(usize),
     /// The field is one of the identifier schemas.
     Id(IdKind),
+    /// In the object at the path, `field` needs `needs` beside it (the spec's `x-dependentRequired`,
+    /// e.g. IPG send's national_code needs mobile_number).
+    Requires { field: &'static str, needs: &'static str },
 }
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
@@ -153,6 +156,10 @@ pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String
                 (Constraint::Maximum(max), Value::Number(n)) => n.as_f64().is_some_and(|n| n > *max).then(|| format!("must be at most {max}")),
                 (Constraint::MinItems(min), Value::Array(items)) => (items.len() < *min).then(|| format!("needs at least {min} items")),
                 (Constraint::MaxItems(max), Value::Array(items)) => (items.len() > *max).then(|| format!("takes at most {max} items")),
+                (Constraint::Requires { field, needs }, Value::Object(map)) => {
+                    let present = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
+                    (present(*field) && !present(*needs)).then(|| format!("needs {needs} beside it"))
+                }
                 (Constraint::Id(kind), Value::String(text)) => {
                     let checked = match kind {
                         IdKind::Iban => iban(text),
@@ -165,7 +172,12 @@ pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String
                 _ => None,
             };
             if let Some(reason) = broken {
-                return Err((path.replace("[]", ""), reason));
+                let at = match constraint {
+                    Constraint::Requires { field, .. } if path.is_empty() => field.to_string(),
+                    Constraint::Requires { field, .. } => format!("{path}.{field}"),
+                    _ => path.to_string(),
+                };
+                return Err((at.replace("[]", ""), reason));
             }
         }
     }
@@ -204,5 +216,14 @@ mod tests {
         let batch = json!({"batches_settlement": []});
         assert_eq!(super::check("batch_settlement_store", &batch).unwrap_err().0, "batches_settlement");
         assert!(super::check("transaction_list", &json!({})).is_ok());
+    }
+
+    #[test]
+    fn ipg_send_national_code_needs_mobile_number() {
+        let alone = json!({"amount": 1000, "national_code": "0013542419"});
+        assert_eq!(super::check("ipg_send", &alone).unwrap_err(), ("national_code".to_string(), "needs mobile_number beside it".to_string()));
+        let paired = json!({"amount": 1000, "national_code": "0013542419", "mobile_number": "09123456789"});
+        assert!(super::check("ipg_send", &paired).is_ok());
+        assert!(super::check("ipg_send", &json!({"amount": 1000, "mobile_number": "09123456789"})).is_ok());
     }
 }

@@ -295,6 +295,142 @@ fn miando_webhooks_are_described() {
     assert_eq!(hook["parameters"][0]["$ref"], "#/components/parameters/XSignature");
     let event = &spec["components"]["schemas"]["MiandoWebhookEvent"];
     assert_eq!(event["required"], json!(["created", "type", "data"]));
-    let slugs = spec["components"]["schemas"]["MiandoWebhookEventType"]["enum"].as_array().unwrap();
+    let slugs = spec["components"]["schemas"]["MiandoWebhookEventType"]["x-extensible-enum"].as_array().unwrap();
     assert_eq!(slugs.len(), 13);
 }
+
+#[test]
+fn every_operation_has_a_description() {
+    let spec = raw();
+    let missing: Vec<&str> = operations(&spec)
+        .into_iter()
+        .filter(|(_, _, _, op)| op["description"].as_str().is_none_or(|d| d.trim().is_empty()))
+        .map(|(_, _, _, op)| op["operationId"].as_str().unwrap())
+        .collect();
+    assert!(missing.is_empty(), "operations without a description: {missing:?}");
+}
+
+/// `#/components/responses/<name>` of an operation's answer `code`, or None.
+fn response_ref<'a>(op: &'a Value, code: &str) -> Option<&'a str> {
+    op["responses"][code]["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/responses/"))
+}
+
+#[test]
+fn every_operation_declares_default_429_and_401_in_its_hosts_shape() {
+    let spec = raw();
+    for (method, host, path, op) in operations(&spec) {
+        let id = op["operationId"].as_str().unwrap();
+        let redirect = op["responses"].get("302").is_some();
+        let miando = path.starts_with("/miando/") || id == "miando_token";
+        let (default, unauthenticated) = match () {
+            _ if redirect => ("BrowserError", None),
+            _ if host == "ipg" => ("IpgDefaultError", Some("IpgError")),
+            _ if miando => ("MiandoDefaultError", Some("MiandoUnauthenticated")),
+            _ => ("DefaultError", Some("Unauthenticated")),
+        };
+        assert_eq!(response_ref(op, "default"), Some(default), "{method} {path} ({id}): default");
+        assert_eq!(response_ref(op, "429"), Some("TooManyRequests"), "{method} {path} ({id}): 429");
+        // Every call that takes a credential (bearer or Miando token, IPG api_key, refresh token, client secret)
+        // can be refused with 401; only the browser redirects take none.
+        assert_eq!(response_ref(op, "401"), unauthenticated, "{method} {path} ({id}): 401");
+    }
+    let responses = &spec["components"]["responses"];
+    assert_eq!(responses["TooManyRequests"]["headers"]["Retry-After"]["$ref"], "#/components/headers/RetryAfter");
+    for (name, schema) in [("DefaultError", "Error"), ("IpgDefaultError", "IpgError"), ("MiandoDefaultError", "MiandoError")] {
+        let shape = &responses[name]["content"]["application/json"]["schema"]["$ref"];
+        assert_eq!(shape, &json!(format!("#/components/schemas/{schema}")), "{name}");
+    }
+}
+
+#[test]
+fn miando_declares_its_documented_refusals() {
+    let spec = raw();
+    let by_id = |id: &str| operations(&spec).into_iter().find(|(_, _, _, op)| op["operationId"] == id).unwrap().3;
+    for (id, code, response) in [
+        ("miando_customer_show", "400", "MiandoUserNotFound"),
+        ("agreement_create", "400", "MiandoUserNotFound"),
+        ("agreement_action", "400", "MiandoBadRequest"),
+        ("agreement_finalize", "400", "MiandoBadRequest"),
+        ("agreement_cancel", "400", "MiandoBadRequest"),
+        ("agreement_show", "404", "MiandoNotFound"),
+        ("webhook_show", "404", "MiandoNotFound"),
+        ("webhook_update", "404", "MiandoNotFound"),
+        ("webhook_delete", "404", "MiandoNotFound"),
+    ] {
+        assert_eq!(response_ref(by_id(id), code), Some(response), "{id} {code}");
+    }
+    let code = |name: &str| spec["components"]["responses"][name]["content"]["application/json"]["example"]["code"].clone();
+    assert_eq!(code("MiandoUserNotFound"), "user_not_found");
+    assert_eq!(code("MiandoBadRequest"), "invalid_state_agreement");
+    assert_eq!(code("MiandoNotFound"), "not_found_error");
+}
+
+/// Every schema node reachable from `node` (following `$ref`s once each), with where it was reached.
+fn reachable<'a>(spec: &'a Value, node: &'a Value, at: String, seen: &mut BTreeSet<String>, out: &mut Vec<(String, &'a Value)>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                if seen.insert(r.to_string()) {
+                    reachable(spec, spec.pointer(r.strip_prefix('#').unwrap()).unwrap(), r.to_string(), seen, out);
+                }
+            }
+            out.push((at.clone(), node));
+            for (k, v) in map {
+                if k != "example" && k != "examples" {
+                    reachable(spec, v, format!("{at}/{k}"), seen, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| reachable(spec, v, at.clone(), seen, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn answers_have_open_enums_and_requests_keep_closed_ones() {
+    let spec = raw();
+    // What Vandar sends: every answer, and what x-webhooks delivers (bodies and callback parameters).
+    let mut sent = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (_, _, _, op) in operations(&spec) {
+        reachable(&spec, &op["responses"], format!("{}/responses", op["operationId"].as_str().unwrap()), &mut seen, &mut sent);
+    }
+    reachable(&spec, &spec["x-webhooks"], "x-webhooks".into(), &mut seen, &mut sent);
+    let closed: Vec<&String> = sent.iter().filter(|(_, node)| node.get("enum").is_some()).map(|(at, _)| at).collect();
+    assert!(closed.is_empty(), "closed enums in what Vandar sends (a new value would break clients): {closed:#?}");
+    let open = sent.iter().filter(|(_, node)| node.get("x-extensible-enum").is_some()).count();
+    assert!(open >= 15, "only {open} open enums reached from the answers");
+
+    // What you send keeps closed enums, so generated clients check the values.
+    let mut sending = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (_, _, _, op) in operations(&spec) {
+        reachable(&spec, &op["requestBody"], "request".into(), &mut seen, &mut sending);
+        reachable(&spec, &op["parameters"], "parameters".into(), &mut seen, &mut sending);
+    }
+    let closed = sending.iter().filter(|(_, node)| node.get("enum").is_some()).count();
+    assert!(closed >= 15, "only {closed} closed enums in requests");
+}
+
+#[test]
+fn open_enums_list_their_values_for_readers_and_tools() {
+    let spec = raw();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let mut open = 0;
+    for (name, schema) in schemas.iter().filter(|(_, s)| s.get("x-extensible-enum").is_some()) {
+        open += 1;
+        assert_eq!(schema["type"], "string", "{name}: an open enum is a plain string");
+        assert!(schema.get("enum").is_none(), "{name}: enum and x-extensible-enum");
+        let values = schema["x-extensible-enum"].as_array().unwrap();
+        assert!(!values.is_empty(), "{name}: no documented values");
+        let description = schema["description"].as_str().unwrap_or_default();
+        for value in values {
+            assert!(description.contains(value.as_str().unwrap()), "{name}: the description does not list {value}");
+        }
+        if let Some(twin) = schema["x-vandar-request-enum"].as_str() {
+            assert_eq!(&schemas[twin]["enum"], &schema["x-extensible-enum"], "{name}: values differ from {twin}'s");
+        }
+    }
+    assert!(open >= 18, "{open} open enums");
+}
+

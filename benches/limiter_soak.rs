@@ -4,7 +4,7 @@
 //!
 //! 1. One process, the in-process limiter, 8 tasks (4 POST, 4 GET) for 9 s against the mock,
 //!    which enforces Vandar's budget over any 3-second window.
-//! 2. Four processes sharing the Redis limiter (and a Redis token store, tokens rotating every 3 s).
+//! 2. Four processes sharing the Redis limiter (and a Redis token store, tokens rotating every 4 s).
 //! 3. Latency of one Redis permit on loopback (an idle budget, so nothing waits for a slot).
 #[path = "../tests/support/fleet.rs"]
 mod fleet;

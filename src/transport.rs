@@ -193,30 +193,36 @@ impl Shared {
 
     async fn send_with_retries(&self, credential: &Credential<'_>, mut request: Request) -> reqwest::Result<Response> {
         let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
-        let mut token: Option<Secret> = None;
         let mut renewed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
             tracing::Span::current().record("attempt", attempt);
+            // The token first: a renewal may make this wait, and waiting after the permit would
+            // send late, squeezing the window behind the permit.
+            let mut token = match credential {
+                Credential::Bearer(manager) => match manager.token().await {
+                    Ok(token) => Some(token),
+                    Err(failure) => return Ok(synthesized(StatusCode::UNAUTHORIZED, failure)),
+                },
+                _ => None,
+            };
             if let Err(unavailable) = self.limits.acquire(request.method()).await {
                 let failure = Failure::Unavailable { component: "rate limiter", message: unavailable.0 };
                 return Ok(synthesized(StatusCode::SERVICE_UNAVAILABLE, failure));
             }
-            // The token is read after the wait for a permit, so one renewed meanwhile (here or by
-            // another process sharing the store) goes out instead of one Vandar already replaced.
-            if let Credential::Bearer(manager) = credential {
-                let current = match manager.token().await {
-                    Ok(current) => current,
-                    Err(failure) => return Ok(synthesized(StatusCode::UNAUTHORIZED, failure)),
-                };
-                let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", current.expose())) else {
+            if let (Credential::Bearer(manager), Some(read)) = (credential, token.as_mut()) {
+                // A pair renewed while this call waited for its permit (here, or in another process
+                // and adopted here) replaces the token read before; this never waits.
+                if let Some(newer) = manager.current() {
+                    *read = newer;
+                }
+                let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", read.expose())) else {
                     let failure = Failure::Authentication("the access token holds characters a header cannot".into());
                     return Ok(synthesized(StatusCode::UNAUTHORIZED, failure));
                 };
                 value.set_sensitive(true);
                 request.headers_mut().insert(AUTHORIZATION, value);
-                token = Some(current);
             }
             // Generated bodies are buffered JSON and clone for a repeat; a streamed body (multipart
             // upload) is sent once.

@@ -1,6 +1,6 @@
 //! Four OS processes (this test binary spawned 4 times) share one mock Vandar, one Redis (the
 //! rate budget) and one token store (Redis, then a file), while the access token rotates every
-//! 3 s. Expected: one refresh per rotation, no refused refresh token, no lockout, no 429, and
+//! 4 s. Expected: one refresh per rotation, no refused refresh token, no lockout, no 429, and
 //! the budget used to at least 95 % over 9 s.
 //!
 //! `harness = false`: the same binary is the orchestrator and, with `VANDAR_FLEET_WORKER` set,

@@ -128,6 +128,11 @@ impl TokenManager {
         Ok(self.publish(&state))
     }
 
+    /// The token in use now, without waiting (`None` before the first call).
+    pub(crate) fn current(&self) -> Option<Secret> {
+        self.current.read().expect("token cache").as_ref().map(|(token, _)| token.clone())
+    }
+
     /// Makes the state's token the one handed out without the lock.
     fn publish(&self, state: &State) -> Secret {
         let token = state.access.clone().expect("renew sets the token");

@@ -11,7 +11,6 @@
 //! The `margin` absorbs what lies between the client's clock and Vandar's: request latency that
 //! varies from one request to the next and, across machines, clock skew. With the default
 //! [`DEFAULT_MARGIN`] of 50 ms a sustained load uses 3 / 3.05 = 98.4 % of the budget.
-use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -29,9 +28,11 @@ pub const WINDOW: Duration = Duration::from_secs(3);
 /// Added to the window by [`RateLimits::vandar`]: latency jitter and clock skew between this
 /// client and Vandar's counter. Costs 1.6 % of the budget.
 pub const DEFAULT_MARGIN: Duration = Duration::from_millis(50);
-/// A caller that wakes this much later than its slot (a busy runtime, a descheduled process)
-/// gives the slot up and reserves another: sending late would squeeze the window behind it.
-pub const LATE_WAKE: Duration = Duration::from_millis(25);
+/// A caller that wakes more than this after its slot (a busy runtime, a descheduled process)
+/// moves its slot to the real send time if every window around it still fits the budget, and
+/// otherwise gives the slot up and reserves another: an unrecorded late send would squeeze the
+/// window after it.
+pub const LATE_WAKE: Duration = Duration::from_millis(5);
 
 /// The shared limiter could not be asked for a permit (e.g. Redis is unreachable). Nothing was sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,12 +114,17 @@ impl RateLimits {
             Backend::Local { post: p, other: o } => {
                 let window = if post { p } else { o };
                 loop {
-                    let slot = window.reserve(Instant::now());
+                    let now = Instant::now();
+                    let slot = window.reserve(now);
+                    if slot == now {
+                        return Ok(()); // a free slot now: no timer (tokio's resolution is 1 ms)
+                    }
                     tokio::time::sleep_until(slot).await;
-                    if Instant::now() <= slot + LATE_WAKE {
+                    let woke = Instant::now();
+                    if woke <= slot + LATE_WAKE || window.rebase(slot, woke) {
                         return Ok(());
                     }
-                    // The slot stays counted as used; the send takes the next one.
+                    // The slot stays counted as used; the send takes another.
                 }
             }
             #[cfg(feature = "redis")]
@@ -140,37 +146,62 @@ impl std::fmt::Debug for RateLimits {
     }
 }
 
-/// A sliding-window log of the last `limit` send slots.
+/// A sliding-window log of send slots: every slot that can still share a window with a new one.
 struct SlidingWindow {
     limit: usize,
     window: Duration,
-    /// `window` plus the margin: no `span` holds more than `limit` slots.
+    /// `window` plus the margin: no interval of `span` holds more than `limit` slots.
     span: Duration,
-    /// The last `limit` reserved slots, oldest first (slots only grow).
-    slots: Mutex<VecDeque<Instant>>,
+    /// Reserved slots, sorted (future ones included: callers are waiting for them).
+    slots: Mutex<Vec<Instant>>,
 }
 
 impl SlidingWindow {
     fn new(limit: u32, window: Duration) -> Self {
         let limit = limit.max(1) as usize;
-        Self { limit, window, span: window, slots: Mutex::new(VecDeque::with_capacity(limit + 1)) }
+        Self { limit, window, span: window, slots: Mutex::new(Vec::with_capacity(2 * limit)) }
     }
 
-    /// Reserves the earliest slot at or after `now` that keeps every `span` within `limit`.
+    /// Reserves the earliest slot at or after `now` that keeps every `span` within `limit`: a
+    /// full span after the `limit`-th latest slot (at most `limit - 1` slots are later than that).
     fn reserve(&self, now: Instant) -> Instant {
         let mut slots = self.slots.lock().expect("limiter lock");
-        // The slot `limit` places back must be a full span ago; slots only grow, so the new one
-        // is also the latest and the log stays sorted.
+        // Slots a span or more before now can no longer share a window with a new one.
+        let stale = slots.partition_point(|s| *s + self.span <= now);
+        slots.drain(..stale);
         let slot = match slots.len().checked_sub(self.limit).map(|i| slots[i]) {
-            Some(oldest) => now.max(oldest + self.span),
+            Some(back) => now.max(back + self.span),
             None => now,
         };
-        slots.push_back(slot);
-        if slots.len() > self.limit {
-            slots.pop_front();
-        }
+        let at = slots.partition_point(|s| *s <= slot);
+        slots.insert(at, slot);
         slot
     }
+
+    /// Moves a slot its caller woke too late for to `actual`, the real send time, if no window
+    /// around `actual` then holds more than `limit`; otherwise the slot stays (counted as used)
+    /// and the caller reserves another. Whether it moved.
+    fn rebase(&self, slot: Instant, actual: Instant) -> bool {
+        let mut slots = self.slots.lock().expect("limiter lock");
+        let Ok(at) = slots.binary_search(&slot) else { return false };
+        slots.remove(at);
+        if fits(&slots, actual, self.span, self.limit) {
+            let to = slots.partition_point(|s| *s <= actual);
+            slots.insert(to, actual);
+            true
+        } else {
+            slots.insert(at, slot);
+            false
+        }
+    }
+}
+
+/// Whether a send at `at` keeps every window of `span` that contains it within `limit`, given
+/// the other (sorted) `slots`. The fullest such window starts at `at` or at a slot before it.
+fn fits(slots: &[Instant], at: Instant, span: Duration, limit: usize) -> bool {
+    let count_from = |start: Instant| slots.iter().filter(|s| **s >= start && **s < start + span).count();
+    let earlier = slots.iter().copied().filter(|s| *s < at && *s + span > at);
+    std::iter::once(at).chain(earlier).all(|start| count_from(start) < limit)
 }
 
 #[cfg(test)]
@@ -204,6 +235,32 @@ mod tests {
         let used = 300.0 / 30.0 * WINDOW.as_secs_f64() / (last + WINDOW + DEFAULT_MARGIN).as_secs_f64();
         assert!(used >= 0.98, "budget used: {used}");
         assert_eq!(busiest_window(&slots, WINDOW + DEFAULT_MARGIN), 30);
+    }
+
+    #[test]
+    fn a_late_send_is_recorded_at_its_real_time_when_every_window_still_fits() {
+        let limiter = SlidingWindow::new(2, WINDOW);
+        let t0 = Instant::now();
+        let first = limiter.reserve(t0);
+        // The caller wakes 1 s late: nothing else is near, so the slot moves to the real send.
+        assert!(limiter.rebase(first, t0 + Duration::from_secs(1)));
+        assert_eq!(limiter.reserve(t0 + Duration::from_secs(1)), t0 + Duration::from_secs(1));
+        // Both slots sit at t0+1 s: the third waits a full window after them, not after t0.
+        assert_eq!(limiter.reserve(t0 + Duration::from_secs(1)), t0 + Duration::from_secs(1) + WINDOW);
+    }
+
+    #[test]
+    fn a_late_send_that_would_overfill_a_window_is_refused() {
+        let limiter = SlidingWindow::new(2, WINDOW);
+        let t0 = Instant::now();
+        let a = limiter.reserve(t0);
+        let _b = limiter.reserve(t0);
+        let c = limiter.reserve(t0); // t0 + 3 s
+        let _d = limiter.reserve(t0); // t0 + 3 s
+        // `a` woke 1 s late: at t0+1 s it would share a window with c and d.
+        assert!(!limiter.rebase(a, t0 + Duration::from_secs(1)));
+        // Its slot stays counted, so the next one still waits for a free window.
+        assert_eq!(limiter.reserve(t0 + Duration::from_secs(1)), c + WINDOW);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::redis_conn::RedisConn;
 pub(super) struct RedisLimiter {
     conn: RedisConn,
     script: redis::Script,
+    rebase: redis::Script,
     post_key: String,
     other_key: String,
     post: u32,
@@ -26,6 +27,7 @@ impl RedisLimiter {
         Ok(Self {
             conn: RedisConn::open(url)?,
             script: redis::Script::new(include_str!("sliding_window.lua")),
+            rebase: redis::Script::new(include_str!("rebase.lua")),
             post_key: format!("{prefix}:rate:post"),
             other_key: format!("{prefix}:rate:other"),
             post: post.max(1),
@@ -49,21 +51,39 @@ impl RedisLimiter {
         let mut connection = self.conn.get().await.map_err(unavailable)?;
         loop {
             let member = format!("{}:{}", self.id, self.counter.fetch_add(1, Ordering::Relaxed));
-            // The slot is at least `wait` after the request left; waking later than that plus
-            // LATE_WAKE gives the slot up and reserves again (see `super::LATE_WAKE`).
+            // Redis chose the slot `wait` after its own "now", which lies somewhere between sending
+            // and receiving: wake at the latest reading (never early, which would squeeze the
+            // window before), and count the round trip as lateness (a late send is moved to its
+            // real time by `rebase.lua`, or its slot given up; see `super::LATE_WAKE`).
             let sent = tokio::time::Instant::now();
             let wait_ms: u64 = self
                 .script
                 .key(key)
                 .arg(limit)
                 .arg(self.span_ms)
-                .arg(member)
+                .arg(&member)
                 .invoke_async(&mut connection)
                 .await
                 .map_err(|e| unavailable(self.conn.failed(e)))?;
-            let slot = sent + Duration::from_millis(wait_ms);
-            tokio::time::sleep_until(slot).await;
+            let wait = Duration::from_millis(wait_ms);
+            if wait_ms == 0 {
+                return Ok(()); // a free slot now: no timer (tokio's resolution is 1 ms)
+            }
+            tokio::time::sleep(wait).await;
+            let slot = sent + wait;
             if tokio::time::Instant::now() <= slot + super::LATE_WAKE {
+                return Ok(());
+            }
+            let moved: i64 = self
+                .rebase
+                .key(key)
+                .arg(&member)
+                .arg(limit)
+                .arg(self.span_ms)
+                .invoke_async(&mut connection)
+                .await
+                .map_err(|e| unavailable(self.conn.failed(e)))?;
+            if moved == 1 {
                 return Ok(());
             }
         }

@@ -19,8 +19,8 @@ pub enum SharedStore {
 }
 
 /// Tokens live this long at the mock: the client renews 10 minutes before expiry, so a rotation
-/// is due 3 s after each issue.
-const TOKEN_LIFETIME: Duration = Duration::from_secs(603);
+/// is due 4 s after each issue.
+const TOKEN_LIFETIME: Duration = Duration::from_secs(604);
 
 /// What one worker reports on stdout.
 #[derive(Serialize, Deserialize, Default)]
@@ -94,7 +94,7 @@ fn unix_ms() -> u64 {
 }
 
 /// Runs `processes` workers for `duration` against a fresh mock, all sharing `redis_url` for the
-/// budget and `store` for the tokens; rotations are due every 3 s.
+/// budget and `store` for the tokens; rotations are due every 4 s.
 pub async fn run_fleet(processes: usize, store: SharedStore, redis_url: &str, duration: Duration) -> FleetOutcome {
     let mock = MockVandar::start().await.unwrap();
     let c = mock.credentials();

@@ -7,6 +7,7 @@
 //! 3. read the transaction (optional: e.g. compare the card hash);
 //! 4. verify it with `verify_payment`, which never verifies twice and never loses a paid order.
 use vandar::mock::MockVandar;
+use vandar::money::Rials;
 use vandar::VerifyOutcome;
 
 #[tokio::main]
@@ -51,17 +52,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 4. Verify. Safe to call again: a second call reads the true state instead of failing.
-    match vandar.verify_payment(&sent.token).await? {
+    let order_total = Rials(25_000);
+    match vandar.verify_payment(&sent.token, order_total).await? {
         VerifyOutcome::Verified(v) => println!(
             "4. verify_payment  -> verified: {} Rials paid, {} Rials to your wallet (transId {})",
-            v.amount.as_deref().unwrap_or("?"),
-            v.real_amount.unwrap_or_default(),
+            v.amount.0,
+            v.real_amount.map_or(0, |r| r.0),
             v.trans_id.unwrap_or_default()
         ),
         other => println!("4. verify_payment  -> {other:?}"),
     }
-    let again = vandar.verify_payment(&sent.token).await?;
-    println!("   verify again    -> paid: {} (read from the transaction lookup, not verified twice)", again.is_paid());
+    let again = vandar.verify_payment(&sent.token, order_total).await?;
+    println!("   verify again    -> {again:?}: paid {} (the lookup shows it verified; not settled twice)", again.is_paid());
     println!("   wallet          -> {} Rials", mock.wallet_rials());
     Ok(())
 }

@@ -84,23 +84,145 @@ pub fn cid_matches(card_number: &str, cid: &str) -> bool {
     expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
-/// What [`Client::verify_payment`] established about a payment.
+/// A payment Vandar verified, with its amounts typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedPayment {
+    /// The payment token.
+    pub token: String,
+    /// What the payer paid: your amount, plus the fee when the payer bears it (Vandar sends it as
+    /// `"1000.00"` from verify and `"1000"` from the lookup).
+    pub amount: Rials,
+    /// What reached your wallet (`realAmount`); only verify's own answer gives it.
+    pub real_amount: Option<Rials>,
+    /// Vandar's payment id (`transId`), for support and refunds.
+    pub trans_id: Option<i64>,
+    /// Your `factorNumber`, as sent.
+    pub factor_number: Option<String>,
+    /// The payer's card, masked (`603799******6299`).
+    pub card_number: Option<String>,
+    /// SHA-256 of the payer's card (see [`cid_matches`]).
+    pub cid: Option<String>,
+    /// When the payer paid, as Vandar writes it (Tehran time).
+    pub payment_date: Option<String>,
+}
+
+/// What [`Client::verify_payment`] established about a payment. Only [`Verified`] and
+/// [`AlreadyVerified`] mean paid ([`VerifyOutcome::is_paid`]); every other case is not.
+///
+/// [`Verified`]: VerifyOutcome::Verified
+/// [`AlreadyVerified`]: VerifyOutcome::AlreadyVerified
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum VerifyOutcome {
-    /// `verify` answered: the payment is settled to your wallet. Ship the order.
-    Verified(IpgVerifyResponse),
-    /// `verify`'s answer was lost, or Vandar said the payment was already verified, and the
-    /// transaction lookup shows it paid. Ship the order (once: check your own order state).
-    PaidPerLookup(IpgTransaction),
-    /// The transaction lookup shows the payment did not succeed. Do not ship.
-    NotPaid(IpgTransaction),
+    /// This call's verify succeeded: the payment is final and settled to your wallet. Ship.
+    Verified(VerifiedPayment),
+    /// Verified before (an earlier call, a worker retry, an answer lost in transit) and the lookup
+    /// confirms it. Ship, once: check your own order state.
+    AlreadyVerified(VerifiedPayment),
+    /// Verified, but for less than the amount you expected. Do not ship (refund or ask for the rest).
+    Underpaid {
+        /// The amount you said the order costs.
+        expected: Rials,
+        /// What was paid.
+        payment: VerifiedPayment,
+    },
+    /// The payer did not pay (or the payment failed). Do not ship.
+    NotPaid {
+        /// Vandar's `message` for the transaction, if any.
+        message: Option<String>,
+    },
+    /// The payment may be paid but is not verified yet, and this call could not finish it (verify
+    /// or the lookup failed in transit, Vandar was unavailable). Not paid yet: call
+    /// `verify_payment` again later; it is safe to repeat.
+    Pending {
+        /// What stood in the way.
+        reason: String,
+    },
+    /// The lookup answered a state the documents do not describe. Not paid: check the dashboard.
+    Unrecognized {
+        /// The transaction's `status` and `code`.
+        status: i64,
+        /// Its `code`, if any.
+        code: Option<i64>,
+        /// Its `message`, if any.
+        message: Option<String>,
+    },
 }
 
 impl VerifyOutcome {
-    /// Whether the money is yours.
+    /// Whether the money is yours: only `Verified` and `AlreadyVerified`.
     pub fn is_paid(&self) -> bool {
-        !matches!(self, VerifyOutcome::NotPaid(_))
+        matches!(self, VerifyOutcome::Verified(_) | VerifyOutcome::AlreadyVerified(_))
+    }
+
+    /// The verified payment, when there is one (also for `Underpaid`).
+    pub fn payment(&self) -> Option<&VerifiedPayment> {
+        match self {
+            VerifyOutcome::Verified(p) | VerifyOutcome::AlreadyVerified(p) | VerifyOutcome::Underpaid { payment: p, .. } => Some(p),
+            _ => None,
+        }
+    }
+
+    /// `Underpaid` in place of a paid outcome whose amount is below `expected`.
+    fn at_least(self, expected: Rials) -> Self {
+        match self {
+            VerifyOutcome::Verified(p) | VerifyOutcome::AlreadyVerified(p) if p.amount < expected => {
+                VerifyOutcome::Underpaid { expected, payment: p }
+            }
+            other => other,
+        }
+    }
+}
+
+/// How many times `verify_payment` sends verify in one call, and the wait before a repeat.
+const VERIFY_ATTEMPTS: u32 = 3;
+const VERIFY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
+
+/// The lookup's `code` for a payment that is paid but not verified (the documents' example:
+/// `status: 1, code: 1, message: "Confirm requierd"`).
+const CODE_AWAITING_VERIFY: i64 = 1;
+/// ASSUMPTION (stated in spec/vandar.yaml too): the documents show the lookup only for a payment
+/// awaiting verify (code 1). We assume a verified payment reads `status: 1` with `code: 2`, and
+/// the mock behaves so. Any other code with `status: 1` is `Unrecognized`, never paid.
+const CODE_VERIFIED: i64 = 2;
+
+/// Reads Vandar's amount strings: `"1000.00"` (verify), `"1000"` (lookup). Rials have no fraction.
+fn parse_rials(field: &str, raw: Option<&str>) -> Result<Rials, Error> {
+    let undecodable = |reason: String| Error::Undecodable { status: None, reason, snippet: raw.unwrap_or_default().chars().take(40).collect() };
+    let raw = raw.ok_or_else(|| undecodable(format!("{field} is missing")))?.trim();
+    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
+    if !fraction.chars().all(|c| c == '0') {
+        return Err(undecodable(format!("{field} has a fraction of a Rial")));
+    }
+    whole.parse::<i64>().map(Rials).map_err(|_| undecodable(format!("{field} is not an amount")))
+}
+
+impl VerifiedPayment {
+    fn from_verify(token: &str, v: IpgVerifyResponse) -> Result<Self, Error> {
+        Ok(Self {
+            token: token.to_string(),
+            amount: parse_rials("amount", v.amount.as_deref())?,
+            real_amount: v.real_amount.map(Rials),
+            trans_id: v.trans_id,
+            factor_number: v.factor_number,
+            card_number: v.card_number,
+            cid: v.cid,
+            payment_date: v.payment_date,
+        })
+    }
+
+    fn from_lookup(token: &str, t: IpgTransaction) -> Result<Self, Error> {
+        Ok(Self {
+            token: token.to_string(),
+            amount: parse_rials("amount", t.amount.as_deref())?,
+            real_amount: None,
+            trans_id: t.trans_id,
+            factor_number: t.factor_number,
+            card_number: t.card_number,
+            cid: t.cid,
+            payment_date: t.payment_date,
+        })
     }
 }
 
@@ -135,35 +257,77 @@ impl Client {
         Ok(StartedPayment { token: sent.token, payment_page })
     }
 
-    /// Verifies a payment after the payer returns to your callback, safely.
+    /// Verifies a payment of `expected` Rials after the payer returns to your callback, and says
+    /// whether it is paid, on this decision table:
     ///
-    /// Vandar's `verify` answers only once per transaction. If it fails in transit, or answers with
-    /// an error (such as "already verified"), this asks `POST /api/v4/transaction` for the true state
-    /// instead of calling `verify` again, so a checkout never ships twice and never loses a paid order.
+    /// | verify answers | then | outcome |
+    /// | --- | --- | --- |
+    /// | success | | `Verified` |
+    /// | refused (e.g. already verified, not paid), or its fate unknown (timeout, connection lost, 5xx, a proxy's 503, 429) | look the transaction up (`POST /api/v4/transaction`) | see below |
+    /// | | lookup: verified (`status 1`, `code 2`, assumed) | `AlreadyVerified` |
+    /// | | lookup: payer did not pay (`status 0`) | `NotPaid` |
+    /// | | lookup: paid, awaiting verify (`code 1`, "Confirm required") | verify again, at most 3 verifies in all with backoff; still unsettled: `Pending` |
+    /// | | lookup fails | `Pending` |
+    /// | | lookup: anything else | `Unrecognized` |
+    ///
+    /// A paid outcome whose amount is below `expected` becomes `Underpaid`. Only `Verified` and
+    /// `AlreadyVerified` are paid. Repeating verify is safe: Vandar answers it once per transaction
+    /// and refuses the rest, so nothing settles twice; so is calling this any number of times for
+    /// one token (a reloaded callback, a retrying worker). Errors (a wrong api_key, a token Vandar
+    /// does not know) are `Err`, never paid.
     ///
     /// ```no_run
     /// # async fn callback(vandar: vandar::Client, url: &str) -> Result<(), vandar::Error> {
+    /// use vandar::money::Rials;
     /// let back = vandar::Callback::parse(url)?;
-    /// if back.says_paid() && vandar.verify_payment(&back.token).await?.is_paid() {
-    ///     // ship the order (once: check your own order state first)
+    /// match vandar.verify_payment(&back.token, Rials(250_000)).await? {
+    ///     outcome if outcome.is_paid() => { /* ship the order, once */ }
+    ///     vandar::VerifyOutcome::Pending { .. } => { /* try again later */ }
+    ///     _ => { /* not paid: do not ship */ }
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn verify_payment(&self, token: &str) -> Result<VerifyOutcome, Error> {
-        let verified = self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await.map_err(Error::from);
-        match verified {
-            Ok(answer) if answer.status == 1 => return Ok(VerifyOutcome::Verified(answer.into_inner())),
-            Ok(_) => {}
-            // Vandar's refusal ("already verified" and the like) or a lost answer: look it up.
-            Err(Error::Api(_) | Error::Transport { .. } | Error::Undecodable { .. }) => {}
-            Err(other) => return Err(other),
+    pub async fn verify_payment(&self, token: &str, expected: Rials) -> Result<VerifyOutcome, Error> {
+        let mut unsettled = String::new();
+        for attempt in 0..VERIFY_ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(VERIFY_BACKOFF * (1 << (attempt - 1))).await;
+            }
+            match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await.map_err(Error::from) {
+                Ok(answer) if answer.status == 1 => {
+                    let payment = VerifiedPayment::from_verify(token, answer.into_inner())?;
+                    return Ok(VerifyOutcome::Verified(payment).at_least(expected));
+                }
+                Ok(answer) => unsettled = format!("verify answered status {}", answer.status),
+                // Refused, or its fate unknown: the lookup decides.
+                Err(error @ (Error::Api(_) | Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })) => {
+                    unsettled = format!("verify: {error}");
+                }
+                Err(other) => return Err(other),
+            }
+            tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
+            let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await.map_err(Error::from) {
+                Ok(transaction) => transaction.into_inner(),
+                // Unreachable, overloaded, or an answer lost: the state is still to be read.
+                Err(error)
+                    if matches!(error, Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })
+                        || error.status().is_some_and(|s| s >= 500) =>
+                {
+                    return Ok(VerifyOutcome::Pending { reason: format!("{unsettled}; transaction lookup: {error}") });
+                }
+                // Vandar refused the lookup (a token it does not know, a wrong api_key).
+                Err(error) => return Err(error),
+            };
+            match (transaction.status, transaction.code) {
+                (1, Some(CODE_VERIFIED)) => {
+                    let payment = VerifiedPayment::from_lookup(token, transaction)?;
+                    return Ok(VerifyOutcome::AlreadyVerified(payment).at_least(expected));
+                }
+                (1, Some(CODE_AWAITING_VERIFY)) => continue, // paid, not verified: verify again
+                (0, _) => return Ok(VerifyOutcome::NotPaid { message: transaction.message }),
+                (status, code) => return Ok(VerifyOutcome::Unrecognized { status, code, message: transaction.message }),
+            }
         }
-        tracing::info!(operation = "ipg_verify", "verify did not answer cleanly; reading the transaction instead");
-        let transaction = self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await?.into_inner();
-        Ok(if transaction.status == 1 {
-            VerifyOutcome::PaidPerLookup(transaction)
-        } else {
-            VerifyOutcome::NotPaid(transaction)
-        })
+        Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {VERIFY_ATTEMPTS} verify calls; last: {unsettled}") })
     }
 }

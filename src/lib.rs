@@ -50,7 +50,7 @@ pub use error::{ApiError, Error, Result};
 pub use secret::Secret;
 pub use transport::{Host, RetryPolicy};
 #[cfg(feature = "ipg")]
-pub use ipg_helpers::{cid_matches, Callback, StartedPayment, VerifyOutcome};
+pub use ipg_helpers::{cid_matches, Callback, StartedPayment, VerifiedPayment, VerifyOutcome};
 
 #[cfg(feature = "api")]
 pub use generated::api;

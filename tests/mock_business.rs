@@ -76,7 +76,7 @@ async fn a_verified_payment_is_refunded_from_the_wallet() {
     let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(40_000).callback_url("https://shop.example/cb")).send().await.unwrap();
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     browser.get(vandar::redirects::ipg_payment_page(&vandar, &sent.token)).send().await.unwrap();
-    let vandar::VerifyOutcome::Verified(paid) = vandar.verify_payment(&sent.token).await.unwrap() else { panic!() };
+    let vandar::VerifyOutcome::Verified(paid) = vandar.verify_payment(&sent.token, vandar::money::Rials(40_000)).await.unwrap() else { panic!() };
     let before = mock.wallet_rials();
     let refund = vandar
         .api()

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use vandar::mock::{Fault, MockVandar};
+use vandar::money::Rials;
 use vandar::{Error, Host, RetryPolicy, VerifyOutcome};
 
 fn fast_retries() -> RetryPolicy {
@@ -36,16 +37,16 @@ async fn a_paid_checkout_verifies_once_and_credits_the_wallet() {
     let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(token.clone())).send().await.unwrap();
     assert_eq!((transaction.status, transaction.amount.as_deref()), (1, Some("25000")));
 
-    let VerifyOutcome::Verified(verified) = vandar.verify_payment(&token).await.unwrap() else { panic!("not verified") };
-    assert_eq!(verified.amount.as_deref(), Some("25000.00"), "Vandar sends the amount as a string");
-    assert_eq!(verified.real_amount, Some(24_500));
+    let VerifyOutcome::Verified(verified) = vandar.verify_payment(&token, Rials(25_000)).await.unwrap() else { panic!("not verified") };
+    assert_eq!(verified.amount, Rials(25_000), "Vandar's \"25000.00\" read as Rials");
+    assert_eq!(verified.real_amount, Some(Rials(24_500)));
     assert_eq!(mock.wallet_rials(), before + 24_500);
 
     // Vandar's verify answers once: a raw second call is refused...
     let again = Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token(token.clone())).send().await.unwrap_err());
     assert!(matches!(&again, Error::Api(api) if api.status == 422 && api.message.contains("قبلا")), "{again:?}");
     // ...and verify_payment reads the true state instead, without crediting twice.
-    assert!(matches!(vandar.verify_payment(&token).await.unwrap(), VerifyOutcome::PaidPerLookup(_)));
+    assert!(matches!(vandar.verify_payment(&token, Rials(25_000)).await.unwrap(), VerifyOutcome::AlreadyVerified(p) if p.amount == Rials(25_000)));
     assert_eq!(mock.wallet_rials(), before + 24_500);
 }
 
@@ -57,7 +58,7 @@ async fn a_declined_payment_is_not_paid() {
     let token = send(&vandar, 5_000).await.unwrap();
     let callback = pay(&vandar, &token).await;
     assert!(callback.as_str().ends_with("payment_status=FAILED"));
-    assert!(matches!(vandar.verify_payment(&token).await.unwrap(), VerifyOutcome::NotPaid(_)));
+    assert!(matches!(vandar.verify_payment(&token, Rials(5_000)).await.unwrap(), VerifyOutcome::NotPaid { .. }));
 }
 
 #[tokio::test]
@@ -82,9 +83,28 @@ async fn a_lost_verify_answer_is_recovered_through_the_lookup() {
     let vandar = mock.client_builder().timeout(Duration::from_millis(300)).build().unwrap();
     let token = send(&vandar, 10_000).await.unwrap();
     pay(&vandar, &token).await;
+    let before = mock.wallet_rials();
     mock.inject(Fault::Latency(Duration::from_millis(600))); // verify is carried out, its answer arrives too late
-    let outcome = vandar.verify_payment(&token).await.unwrap();
-    assert!(matches!(outcome, VerifyOutcome::PaidPerLookup(ref t) if t.code == Some(2)), "{outcome:?}");
+    let outcome = vandar.verify_payment(&token, Rials(10_000)).await.unwrap();
+    assert!(matches!(&outcome, VerifyOutcome::AlreadyVerified(p) if p.amount == Rials(10_000)), "{outcome:?}");
+    assert_eq!(mock.wallet_rials(), before + 9_500, "settled once");
+}
+
+#[tokio::test]
+async fn a_verify_refused_before_processing_is_sent_again_and_settles_once() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let token = send(&vandar, 10_000).await.unwrap();
+    pay(&vandar, &token).await;
+    let before = mock.wallet_rials();
+    // A proxy answers 503 without passing verify on: the lookup says "paid, awaiting verify".
+    mock.inject(Fault::Status(503));
+    let outcome = vandar.verify_payment(&token, Rials(10_000)).await.unwrap();
+    assert!(matches!(&outcome, VerifyOutcome::Verified(p) if p.real_amount == Some(Rials(9_500))), "{outcome:?}");
+    assert_eq!(mock.wallet_rials(), before + 9_500, "settled once");
+    // The lookup tells a verified payment from an unverified one (code 2, the mock's assumption).
+    let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(token.clone())).send().await.unwrap();
+    assert_eq!((transaction.status, transaction.code), (1, Some(2)));
 }
 
 #[tokio::test]

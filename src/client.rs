@@ -233,6 +233,9 @@ impl ClientBuilder {
         for (host, url) in Host::ALL.iter().zip(&self.base_urls) {
             url::Url::parse(url).map_err(|e| Error::invalid(format!("base_url({host:?})"), e.to_string()))?;
         }
+        if let Some(key) = &self.ipg_api_key {
+            crate::secret::remember(key);
+        }
         let limits = Arc::new(self.limits.unwrap_or_else(RateLimits::vandar));
         let api_base = self.base_urls[Host::Api.index()].clone();
         let manager =

@@ -5,6 +5,8 @@
 /// `IR670120020000002353697200` -> `IR67******************7200`, `6037991234567890` -> `603799******7890`,
 /// `09123456789` -> `0912****789`, `0013542419` -> `******2419`.
 pub fn mask_personal_data(text: &str) -> String {
+    // Credentials first: a server may echo the request body, api_key included.
+    let text = crate::secret::scrub(text);
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;

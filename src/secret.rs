@@ -46,3 +46,29 @@ impl From<String> for Secret {
         Self::new(value)
     }
 }
+
+/// Credentials this process has configured or been issued, so that any server text the client
+/// puts into an error, a log line or a span can be scrubbed of them (a server that echoes a
+/// request body back in a 422 would otherwise carry the api_key into `Display` and `Debug`).
+static KNOWN: std::sync::RwLock<Vec<Secret>> = std::sync::RwLock::new(Vec::new());
+
+/// Shorter values are not scrubbed: replacing every occurrence of a 3-letter string would garble
+/// messages, and real credentials are far longer (api keys, JWTs, client secrets).
+const SHORTEST_SCRUBBED: usize = 8;
+
+/// Remembers `secret` for [`scrub`].
+pub(crate) fn remember(secret: &Secret) {
+    if secret.expose().len() < SHORTEST_SCRUBBED {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| k == secret) {
+        known.push(secret.clone());
+    }
+}
+
+/// `text` with every remembered credential replaced by `***`.
+pub(crate) fn scrub(text: &str) -> String {
+    let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
+    known.iter().fold(text.to_string(), |text, secret| text.replace(secret.expose(), "***"))
+}

@@ -545,3 +545,34 @@ async fn redirect_urls_point_at_the_configured_hosts() {
     assert_eq!(vandar::redirects::authorization_page(&vandar, "t/1"), "https://subscription.vandar.io/authorizations/t%2F1");
     assert_eq!(vandar::redirects::ravand_activation_page(&vandar, "x"), "https://api.vandar.io/v1/redirect/x");
 }
+
+#[tokio::test]
+async fn credentials_a_server_echoes_back_are_scrubbed_from_errors() {
+    // A server that quotes what it received: the body (api_key included) and the bearer header.
+    let server = serve(|seen: Seen| async move {
+        let body = String::from_utf8_lossy(&seen.body).to_string();
+        let bearer = seen.bearer().unwrap_or_default();
+        match seen.path.as_str() {
+            "/api/v4/send" => json(422, serde_json::json!({"status": 0, "errors": [format!("invalid request: {body}")]})),
+            "/api/v4/transaction" => axum::response::IntoResponse::into_response((axum::http::StatusCode::OK, format!("<html>{body}</html>"))),
+            _ => axum::response::IntoResponse::into_response((
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                format!("<html><title>500</title>token {bearer} rejected</html>"),
+            )),
+        }
+    })
+    .await;
+    let (api_key, access) = ("ECHOED-API-KEY-0123456789", "ECHOED-ACCESS-TOKEN-0123456789");
+    let vandar = client_for(&server).ipg_api_key(api_key).business_tokens(TokenPair::new(access, "ECHOED-REFRESH-0123456789", None)).build().unwrap();
+    let errors = [
+        Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.unwrap_err()),
+        Error::from(vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err()),
+        Error::from(vandar.api().balance().business("shop").send().await.unwrap_err()),
+    ];
+    assert!(matches!(&errors[0], Error::Api(api) if api.status == 422), "{:?}", errors[0]);
+    for error in &errors {
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains(api_key) && !shown.contains(access), "leaked: {shown}");
+    }
+    assert!(errors[0].to_string().contains("***"), "the echo is kept, the key replaced: {}", errors[0]);
+}

@@ -33,6 +33,8 @@ struct State {
 
 impl State {
     fn adopt(&mut self, pair: TokenPair) {
+        crate::secret::remember(&pair.access_token);
+        crate::secret::remember(&pair.refresh_token);
         self.access = Some(pair.access_token);
         self.refresh = Some(pair.refresh_token);
         self.expires_at = pair.expires_at;
@@ -87,8 +89,15 @@ impl TokenManager {
     ) -> Self {
         let seed = match &source {
             Source::Refresh { seed, .. } => Some(seed.clone()),
-            Source::ClientCredentials { .. } => None,
+            Source::ClientCredentials { client_secret, .. } => {
+                crate::secret::remember(client_secret);
+                None
+            }
         };
+        if let Some(seed) = &seed {
+            crate::secret::remember(&seed.access_token);
+            crate::secret::remember(&seed.refresh_token);
+        }
         let state = State {
             access: seed.as_ref().map(|p| p.access_token.clone()),
             refresh: seed.as_ref().map(|p| p.refresh_token.clone()),
@@ -198,7 +207,9 @@ impl TokenManager {
         let Source::Refresh { store, .. } = &self.source else {
             return match self.call_vandar(None).await {
                 Ok(issued) => {
-                    state.access = Some(Secret::new(issued.access_token));
+                    let access = Secret::new(issued.access_token);
+                    crate::secret::remember(&access);
+                    state.access = Some(access);
                     state.expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
                     Ok(())
                 }
@@ -266,6 +277,8 @@ impl TokenManager {
             .ok_or_else(|| Failure::Authentication("token renewal answer has no refresh_token".into()))?;
         let expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
         let pair = TokenPair::new(issued.access_token, refresh, expires_at).with_generation(state.generation + 1);
+        crate::secret::remember(&pair.access_token);
+        crate::secret::remember(&pair.refresh_token);
         tracing::info!(generation = pair.generation, "renewed the business token pair");
         state.unsaved = Some(pair);
         self.save_pending(state).await

@@ -63,7 +63,7 @@ impl Client {
             Err(e) => return Err(Error::InvalidInput { field: None, reason: e.to_string() }),
         };
         let track_id = body.track_id.clone();
-        match self.api().settlement_store().business(&business).body(body).send().await {
+        match self.api().settlement_store().business(&business).body(body.clone()).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
             Err(e) => {
                 let error = Error::from(e);
@@ -71,14 +71,21 @@ impl Client {
                     return Err(error);
                 }
                 let found = self.api().transaction_list().business(&business).track_id(&track_id).send().await?.into_inner();
-                if found.data.is_empty() {
+                let proven: Vec<types::Transaction> =
+                    found.data.iter().filter(|t| settlement_matches(t, &track_id, body.amount, &body.iban)).cloned().collect();
+                if proven.is_empty() {
                     return Err(Error::Indeterminate {
                         operation: "settlement_store",
                         track_id,
-                        reason: format!("{error}; transaction_list finds no settlement with this track_id yet"),
+                        reason: format!(
+                            "{error}; transaction_list?track_id= found {} record(s), none proven to be this settlement \
+                             (its track_id, or this amount and IBAN): {}",
+                            found.data.len(),
+                            describe(found.data.iter().map(|t| (t.id, t.amount)))
+                        ),
                     });
                 }
-                Ok(Tracked::Reconciled { track_id, found: found.data })
+                Ok(Tracked::Reconciled { track_id, found: proven })
             }
         }
     }
@@ -92,6 +99,7 @@ impl Client {
         let business = self.business()?.to_string();
         let mut body = types::WithdrawalStoreRequest::try_from(body).map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?;
         let track_id = body.track_id.get_or_insert_with(fresh_track_id).clone();
+        let (authorization_id, amount) = (body.authorization_id, body.amount.get());
         match self.api().withdrawal_store().business(&business).body(body).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
             Err(e) => {
@@ -99,15 +107,54 @@ impl Client {
                 if !in_doubt(&error) {
                     return Err(error);
                 }
-                match self.api().withdrawal_show_by_track_id().business(&business).track_id(&track_id).send().await {
-                    Ok(found) => Ok(Tracked::Reconciled { track_id, found: found.into_inner() }),
-                    Err(lookup) => Err(Error::Indeterminate {
-                        operation: "withdrawal_store",
-                        track_id,
-                        reason: format!("{error}; withdrawal_show_by_track_id: {}", Error::from(lookup)),
-                    }),
-                }
+                let found = self.api().withdrawal_show_by_track_id().business(&business).track_id(&track_id).send().await;
+                let reason = match found.map(|f| f.into_inner()) {
+                    Ok(found) if found.result.as_ref().and_then(|r| r.withdrawal.as_ref()).is_some_and(|w| withdrawal_matches(w, &track_id, &authorization_id, amount)) => {
+                        return Ok(Tracked::Reconciled { track_id, found });
+                    }
+                    Ok(found) => {
+                        let withdrawal = found.result.and_then(|r| r.withdrawal);
+                        format!(
+                            "{error}; withdrawal_show_by_track_id answered a withdrawal that is not proven to be this one \
+                             (track_id {:?}, authorization {:?}, amount {:?})",
+                            withdrawal.as_ref().and_then(|w| w.track_id.clone()),
+                            withdrawal.as_ref().and_then(|w| w.authorization_id),
+                            withdrawal.as_ref().and_then(|w| w.amount.as_ref().map(|a| a.to_string())),
+                        )
+                    }
+                    Err(lookup) => format!("{error}; withdrawal_show_by_track_id: {}", Error::from(lookup)),
+                };
+                Err(Error::Indeterminate { operation: "withdrawal_store", track_id, reason })
             }
         }
     }
+}
+
+/// Whether a `transaction_list?track_id=` record is proven to be the settlement sent: the
+/// record's `settlement` object carries the track_id, or the same amount (Tomans; settlements
+/// are debits, so the sign is ignored) and IBAN. ASSUMPTION: the documents name the filter but
+/// no field of the record that carries the track_id or IBAN; where Vandar sends neither, no
+/// record is proof and the call ends `Indeterminate`, never `Reconciled` by default.
+fn settlement_matches(record: &types::Transaction, track_id: &str, amount: i64, iban: &str) -> bool {
+    let Some(settlement) = &record.settlement else { return false };
+    let text = |key: &str| settlement.get(key).and_then(|v| v.as_str());
+    text("track_id") == Some(track_id) || (record.amount.map(i64::abs) == Some(amount) && text("iban") == Some(iban))
+}
+
+/// Whether the withdrawal found is the one sent: its track_id, or (when Vandar leaves it out)
+/// the same authorization and amount.
+fn withdrawal_matches(found: &types::Withdrawal, track_id: &str, authorization_id: &uuid::Uuid, amount: u64) -> bool {
+    match found.track_id.as_deref() {
+        Some(found_track_id) => found_track_id == track_id,
+        None => {
+            found.authorization_id.as_ref() == Some(authorization_id)
+                && found.amount.as_ref().is_some_and(|a| a.to_string().parse::<f64>().ok() == Some(amount as f64))
+        }
+    }
+}
+
+/// `id: amount` of each record found, for the person who reconciles by hand.
+fn describe(records: impl Iterator<Item = (Option<i64>, Option<i64>)>) -> String {
+    let list: Vec<String> = records.map(|(id, amount)| format!("id {} amount {}", id.unwrap_or_default(), amount.unwrap_or_default())).collect();
+    if list.is_empty() { "nothing".into() } else { list.join(", ") }
 }

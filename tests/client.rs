@@ -576,3 +576,78 @@ async fn credentials_a_server_echoes_back_are_scrubbed_from_errors() {
     }
     assert!(errors[0].to_string().contains("***"), "the echo is kept, the key replaced: {}", errors[0]);
 }
+
+/// A business API whose settlement_store answers too late (the client gives up at 150 ms) and
+/// whose transaction lookup answers `listed`, whatever the filter says.
+async fn lost_settlement_answer(listed: serde_json::Value) -> support::Server {
+    serve(move |seen: Seen| {
+        let listed = listed.clone();
+        async move {
+            match seen.path.as_str() {
+                "/v3/business/shop/settlement/store" => {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    json(200, json!({"status": 1, "data": {"settlement": []}}))
+                }
+                "/v3/business/shop/transaction" => json(200, json!({"status": 1, "has_more": false, "data": listed})),
+                p if p.starts_with("/v3/business/shop/subscription/withdrawal/track-id/") => {
+                    json(200, json!({"status": 1, "result": {"withdrawal": {"track_id": "someone-elses", "amount": 10_000, "status": "DONE"}}}))
+                }
+                "/v3/business/shop/subscription/withdrawal/store" => {
+                    tokio::time::sleep(Duration::from_millis(400)).await;
+                    json(200, json!({"status": 1}))
+                }
+                _ => json(404, json!({})),
+            }
+        }
+    })
+    .await
+}
+
+async fn store_settlement(server: &support::Server) -> Result<String, Error> {
+    let vandar = client_for(server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
+    let body = vandar::api::types::SettlementStoreRequest::builder().amount(5000).iban("IR330120020000002353697200").track_id("order-77");
+    vandar.settlement_store(body).await.map(|t| format!("{t:?}"))
+}
+
+#[tokio::test]
+async fn a_lookup_that_ignores_the_filter_is_not_taken_as_proof() {
+    // Another settlement (another track_id, another IBAN), as a server ignoring ?track_id= would list.
+    let server = lost_settlement_answer(json!([{"id": 901, "amount": -5000, "settlement": {"track_id": "order-12", "iban": "IR060120000000000000000001"}}])).await;
+    let error = store_settlement(&server).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Indeterminate { operation: "settlement_store", track_id, reason } if track_id == "order-77" && reason.contains("none proven") && reason.contains("id 901")),
+        "{error}"
+    );
+    assert_eq!(server.count("POST", "/v3/business/shop/settlement/store"), 1, "never sent twice");
+}
+
+#[tokio::test]
+async fn a_record_without_identity_fields_is_not_proof_even_with_the_same_amount() {
+    let server = lost_settlement_answer(json!([{"id": 902, "amount": -5000}])).await;
+    assert!(matches!(store_settlement(&server).await.unwrap_err(), Error::Indeterminate { .. }));
+}
+
+#[tokio::test]
+async fn a_record_carrying_the_track_id_or_the_amount_and_iban_reconciles() {
+    let by_track_id = lost_settlement_answer(json!([{"id": 1, "amount": -5000, "settlement": {"track_id": "someone-else"}}, {"id": 2, "amount": -5000, "settlement": {"track_id": "order-77"}}])).await;
+    let found = store_settlement(&by_track_id).await.unwrap();
+    assert!(found.starts_with("Reconciled") && found.contains("id: Some(2)") && !found.contains("id: Some(1)"), "{found}");
+    let by_amount_and_iban = lost_settlement_answer(json!([{"id": 3, "amount": -5000, "settlement": {"iban": "IR330120020000002353697200"}}])).await;
+    assert!(store_settlement(&by_amount_and_iban).await.unwrap().starts_with("Reconciled"));
+}
+
+#[tokio::test]
+async fn a_withdrawal_found_under_another_track_id_is_not_proof() {
+    let server = lost_settlement_answer(json!([])).await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
+    let error = vandar
+        .withdrawal_store(
+            vandar::api::types::WithdrawalStoreRequest::builder()
+                .authorization_id(uuid_like())
+                .amount(std::num::NonZeroU64::new(10_000).unwrap())
+                .track_id(Some("mine".to_string())),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(&error, Error::Indeterminate { track_id, reason, .. } if track_id == "mine" && reason.contains("someone-elses")), "{error}");
+}

@@ -15,6 +15,7 @@ pub(crate) struct Settlement {
     transaction_id: i64,
     amount_toman: i64,
     track_id: String,
+    iban: String,
     is_instant: bool,
     status: &'static str,
     description: Option<String>,
@@ -59,6 +60,7 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
         transaction_id,
         amount_toman: request.amount,
         track_id: request.track_id.clone(),
+        iban: request.iban.to_string(),
         is_instant: request.is_instant.unwrap_or(false),
         status: "PENDING",
         description: request.description.as_ref().map(|d| d.to_string()),
@@ -123,7 +125,12 @@ async fn transactions(State(data): State<Shared>, Path(business): Path<String>, 
         .settlements
         .iter()
         .filter(|s| query.track_id.as_ref().is_none_or(|t| *t == s.track_id))
-        .map(|s| json!({"id": s.transaction_id, "amount": -s.amount_toman, "status": -2, "description": s.description, "created_at": "15:39:36 - 1405/9/2"}))
+        // ASSUMPTION (the documents give the `settlement` object no fields): it names the
+        // settlement's id, track_id and IBAN, which is what lets a client prove identity.
+        .map(|s| {
+            json!({"id": s.transaction_id, "amount": -s.amount_toman, "status": -2, "description": s.description, "created_at": "15:39:36 - 1405/9/2",
+                   "settlement": {"id": s.id, "track_id": s.track_id, "iban": s.iban}})
+        })
         .collect();
     typed::<types::TransactionListResponse>(json!({"status": 1, "has_more": false, "data": items}))
 }

@@ -1,5 +1,10 @@
 //! The typed clients progenitor generates from spec/vandar.yaml, one module per Vandar host.
 //! Never edited by hand: change the spec, then `cargo xtask regen`.
+//!
+//! These are the low-level calls. A money move sent through them goes out once and is not
+//! reconciled after a lost answer: use the [`crate::Client`] methods of the same names
+//! (`settlement_store`, `withdrawal_store`, `batch_settlement_store`, `cash_in_deposit`,
+//! `customer_wallet_deposit`/`_withdraw`) and [`crate::Client::verify_payment`] instead.
 
 /// `https://api.vandar.io`: business API (settlements, customers, direct debit, Ravand) and Miando escrow.
 #[cfg(feature = "api")]

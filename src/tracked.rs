@@ -1,6 +1,8 @@
 //! Money-moving calls that take a caller-chosen tracking id. Vandar documents no idempotency key,
 //! so the client fills in a fresh `track_id` when the caller gives none, returns it, and after an
 //! answer lost in transit reconciles through the documented lookup instead of sending again.
+use std::convert::Infallible;
+
 use crate::api::types::{self, builder};
 use crate::{Client, Error};
 
@@ -9,14 +11,14 @@ use crate::{Client, Error};
 pub enum Tracked<A, L> {
     /// Vandar answered the call.
     Answered {
-        /// The tracking id sent.
+        /// The tracking id sent (for a batch, its `batch_id`).
         track_id: String,
         /// Vandar's answer.
         answer: A,
     },
     /// The answer was lost; the documented lookup found the request carried out.
     Reconciled {
-        /// The tracking id sent.
+        /// The tracking id sent (for a batch, its `batch_id`).
         track_id: String,
         /// What the lookup returned.
         found: L,
@@ -48,6 +50,33 @@ fn fresh_track_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The typed body of `builder`, with `fill` run first when the only thing missing is a track_id.
+fn with_track_id<B, T>(builder: B, fill: impl FnOnce(B) -> B) -> Result<T, Error>
+where
+    B: Clone,
+    T: TryFrom<B>,
+    T::Error: std::fmt::Display,
+{
+    let invalid = |e: T::Error| Error::InvalidInput { field: None, reason: e.to_string() };
+    match T::try_from(builder.clone()) {
+        Ok(body) => Ok(body),
+        Err(e) if e.to_string().contains("track_id") => T::try_from(fill(builder)).map_err(invalid),
+        Err(e) => Err(invalid(e)),
+    }
+}
+
+/// A money move whose answer was lost, where Vandar documents no lookup by track_id.
+fn no_lookup(operation: &'static str, track_id: String, error: &Error, where_to_look: &str) -> Error {
+    Error::Indeterminate {
+        operation,
+        track_id,
+        reason: format!(
+            "{error}; Vandar documents no lookup by track_id for {operation}, so the client cannot tell whether it was carried \
+             out: check {where_to_look} for this track_id before sending it again (with the same track_id)"
+        ),
+    }
+}
+
 impl Client {
     /// `settlement_store` (amount in Tomans) with a `track_id` filled in when the body has none.
     /// A lost answer is reconciled through `transaction_list?track_id=..`.
@@ -56,12 +85,7 @@ impl Client {
         body: builder::SettlementStoreRequest,
     ) -> Result<Tracked<types::SettlementStoreResponse, Vec<types::Transaction>>, Error> {
         let business = self.business()?.to_string();
-        let body = match types::SettlementStoreRequest::try_from(body.clone()) {
-            Ok(body) => body,
-            Err(e) if e.to_string().contains("track_id") => types::SettlementStoreRequest::try_from(body.track_id(fresh_track_id()))
-                .map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?,
-            Err(e) => return Err(Error::InvalidInput { field: None, reason: e.to_string() }),
-        };
+        let body: types::SettlementStoreRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
         match self.api().settlement_store().business(&business).body(body.clone()).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
@@ -126,6 +150,104 @@ impl Client {
                 };
                 Err(Error::Indeterminate { operation: "withdrawal_store", track_id, reason })
             }
+        }
+    }
+}
+
+impl Client {
+    /// `cash_in_deposit` (amount in Rials) with a `track_id` filled in when the body has none.
+    /// Vandar documents no lookup by track_id for it: a lost answer is
+    /// [`Error::Indeterminate`] carrying the track_id (check the dashboard's cash-in list).
+    pub async fn cash_in_deposit(&self, body: builder::CashInDepositRequest) -> Result<Tracked<types::CashInDepositResponse, Infallible>, Error> {
+        let business = self.business()?.to_string();
+        let body: types::CashInDepositRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
+        let track_id = body.track_id.clone();
+        match self.api().cash_in_deposit().business(&business).body(body).send().await.map_err(Error::from) {
+            Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
+            Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `customer_wallet_deposit` (amount in Rials) with a `track_id` filled in when the body has
+    /// none. The customer's transaction list carries no track_id, so nothing documented proves a
+    /// lost deposit: it is [`Error::Indeterminate`] carrying the track_id.
+    pub async fn customer_wallet_deposit(
+        &self,
+        customer: uuid::Uuid,
+        body: builder::WalletMovementRequest,
+    ) -> Result<Tracked<types::WalletMovementResponse, Infallible>, Error> {
+        self.wallet_movement(customer, body, true).await
+    }
+
+    /// `customer_wallet_withdraw`, as [`Client::customer_wallet_deposit`].
+    pub async fn customer_wallet_withdraw(
+        &self,
+        customer: uuid::Uuid,
+        body: builder::WalletMovementRequest,
+    ) -> Result<Tracked<types::WalletMovementResponse, Infallible>, Error> {
+        self.wallet_movement(customer, body, false).await
+    }
+
+    async fn wallet_movement(
+        &self,
+        customer: uuid::Uuid,
+        body: builder::WalletMovementRequest,
+        deposit: bool,
+    ) -> Result<Tracked<types::WalletMovementResponse, Infallible>, Error> {
+        let business = self.business()?.to_string();
+        let body: types::WalletMovementRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
+        let track_id = body.track_id.clone();
+        let (operation, sent) = if deposit {
+            ("customer_wallet_deposit", self.api().customer_wallet_deposit().business(&business).customer(customer).body(body).send().await)
+        } else {
+            ("customer_wallet_withdraw", self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await)
+        };
+        match sent.map_err(Error::from) {
+            Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
+            Err(error) if in_doubt(&error) => Err(no_lookup(operation, track_id, &error, "the customer's wallet in the dashboard")),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// `batch_settlement_store` (every item carries its own `track_id`; `batch_id` is the
+    /// SHA-512 of the items). A lost answer is reconciled through `batch_show(batch_id)`:
+    /// `Reconciled` only when every item sent is found there with its track_id, amount and IBAN.
+    #[cfg(feature = "batch")]
+    pub async fn batch_settlement_store(
+        &self,
+        body: crate::batch::types::builder::BatchSettlementStoreRequest,
+    ) -> Result<Tracked<crate::batch::types::SettlementStoreResponse, Vec<crate::batch::types::BatchSettlement>>, Error> {
+        let business = self.business()?.to_string();
+        let body = crate::batch::types::BatchSettlementStoreRequest::try_from(body)
+            .map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?;
+        let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
+        match self.batch().batch_settlement_store().business(&business).body(body).send().await.map_err(Error::from) {
+            Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer: answer.into_inner() }),
+            Err(error) if in_doubt(&error) => {
+                let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.into_inner().data;
+                let proven = items.iter().all(|item| {
+                    found.iter().any(|f| {
+                        f.track_id.as_deref() == Some(item.track_id.as_str())
+                            && f.iban.as_deref() == Some(item.iban.as_str())
+                            && f.amount.as_deref().and_then(|a| a.parse::<i64>().ok()) == Some(item.amount)
+                    })
+                });
+                if proven {
+                    Ok(Tracked::Reconciled { track_id: batch_id, found })
+                } else {
+                    Err(Error::Indeterminate {
+                        operation: "batch_settlement_store",
+                        track_id: batch_id,
+                        reason: format!(
+                            "{error}; batch_show lists {} of the {} items sent (by track_id, amount and IBAN)",
+                            items.iter().filter(|i| found.iter().any(|f| f.track_id.as_deref() == Some(i.track_id.as_str()))).count(),
+                            items.len()
+                        ),
+                    })
+                }
+            }
+            Err(error) => Err(error),
         }
     }
 }

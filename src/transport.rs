@@ -147,6 +147,7 @@ impl Shared {
             status = tracing::field::Empty,
             attempt = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
+            track_id = tracing::field::Empty,
         );
         async move {
             let started = Instant::now();
@@ -170,6 +171,10 @@ impl Shared {
             }
             if let Credential::ApiKey(key) = credential {
                 add_api_key(&mut request, key);
+            }
+            if MONEY_MOVES_WITH_TRACK_ID.contains(&operation) {
+                let track_id = fill_in_track_id(&mut request);
+                tracing::Span::current().record("track_id", track_id.as_deref());
             }
             let result = self.send_with_retries(&credential, request).await;
             let span = tracing::Span::current();
@@ -260,6 +265,30 @@ impl Shared {
             tokio::time::sleep(wait).await;
         }
     }
+}
+
+/// Money moves whose body takes a caller-chosen `track_id`: the only handle for finding out,
+/// after an answer lost in transit, whether Vandar carried the request out. Sent through the
+/// generated client without one (the builders leave it optional for `withdrawal_store`), the
+/// transport fills one in and records it on the request's span; the `Client` methods of the
+/// same names also reconcile with it (see `crate::tracked`).
+const MONEY_MOVES_WITH_TRACK_ID: [&str; 5] =
+    ["settlement_store", "withdrawal_store", "cash_in_deposit", "customer_wallet_deposit", "customer_wallet_withdraw"];
+
+/// The body's `track_id`, filled in with a fresh UUID when the body has none.
+fn fill_in_track_id(request: &mut Request) -> Option<String> {
+    let body = request.body().and_then(|b| b.as_bytes())?;
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(body) else { return None };
+    if let Some(existing) = fields.get("track_id").and_then(|t| t.as_str()) {
+        return Some(existing.to_string());
+    }
+    let track_id = uuid::Uuid::new_v4().to_string();
+    fields.insert("track_id".into(), serde_json::Value::String(track_id.clone()));
+    let bytes = serde_json::to_vec(&fields).expect("a JSON object serializes");
+    request.headers_mut().remove(CONTENT_LENGTH);
+    *request.body_mut() = Some(bytes.into());
+    tracing::info!(%track_id, "no track_id given for a money move; filled one in");
+    Some(track_id)
 }
 
 /// IPG calls carry the gateway key in their JSON body; callers never pass it.

@@ -651,3 +651,101 @@ async fn a_withdrawal_found_under_another_track_id_is_not_proof() {
         .unwrap_err();
     assert!(matches!(&error, Error::Indeterminate { track_id, reason, .. } if track_id == "mine" && reason.contains("someone-elses")), "{error}");
 }
+
+#[tokio::test]
+async fn money_moves_without_a_documented_lookup_fill_in_a_track_id_and_say_so_when_lost() {
+    let server = serve(|seen: Seen| async move {
+        match seen.path.as_str() {
+            "/v3/business/shop/cash-in/account/deposit" => {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                json(200, json!({"status": 1}))
+            }
+            p if p.ends_with("/wallet/deposit") => {
+                let sent = seen.json();
+                json(200, json!({"id": uuid_like(), "track_id": sent["track_id"], "status": 1, "balance": 20000, "currency": "RIAL"}))
+            }
+            _ => json(404, json!({})),
+        }
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
+
+    let deposit = vandar
+        .customer_wallet_deposit(uuid_like(), vandar::api::types::WalletMovementRequest::builder().amount("20000".parse::<vandar::api::types::WalletMovementRequestAmount>().unwrap()))
+        .await
+        .unwrap();
+    let sent = server.seen().last().unwrap().json();
+    assert_eq!(sent["track_id"], deposit.track_id(), "a fresh track_id went on the wire");
+    let vandar::tracked::Tracked::Answered { answer, .. } = deposit else { panic!() };
+    assert_eq!(answer.track_id.as_deref(), Some(sent["track_id"].as_str().unwrap()));
+
+    let lost = vandar
+        .cash_in_deposit(vandar::api::types::CashInDepositRequest::builder().iban("IR330120020000002353697200").amount(50_000).track_id("dep-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&lost, Error::Indeterminate { operation: "cash_in_deposit", track_id, reason } if track_id == "dep-1" && reason.contains("no lookup by track_id")),
+        "{lost}"
+    );
+    assert_eq!(server.count("POST", "/v3/business/shop/cash-in/account/deposit"), 1, "never sent twice");
+}
+
+#[tokio::test]
+async fn a_lost_batch_is_reconciled_only_when_every_item_is_found() {
+    let batch_id = "ab".repeat(64);
+    let listed = Arc::new(std::sync::Mutex::new(json!([])));
+    let shown = listed.clone();
+    let server = serve(move |seen: Seen| {
+        let shown = shown.clone();
+        async move {
+            if seen.path == "/api/v2/business/shop/batches-settlement" {
+                tokio::time::sleep(Duration::from_millis(400)).await;
+                return json(200, json!({"status": 1}));
+            }
+            if seen.path.starts_with("/api/v2/business/shop/batch-settlements/") {
+                return json(200, json!({"data": shown.lock().unwrap().clone()}));
+            }
+            json(404, json!({}))
+        }
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
+    let item = |track_id: &str, amount: i64| {
+        vandar::batch::types::BatchSettlementItem::builder().track_id(track_id).iban("IR330120020000002353697200").amount(amount)
+    };
+    let body = || {
+        vandar::batch::types::BatchSettlementStoreRequest::builder().batch_id(batch_id.clone()).batches_settlement(vec![
+            vandar::batch::types::BatchSettlementItem::try_from(item("a-1", 6000)).unwrap(),
+            vandar::batch::types::BatchSettlementItem::try_from(item("a-2", 7000)).unwrap(),
+        ])
+    };
+    // Only one of the two items is listed: not proof.
+    *listed.lock().unwrap() = json!([{"track_id": "a-1", "iban": "IR330120020000002353697200", "amount": "6000"}]);
+    let error = vandar.batch_settlement_store(body()).await.unwrap_err();
+    assert!(matches!(&error, Error::Indeterminate { reason, .. } if reason.contains("1 of the 2 items")), "{error}");
+    // Both, with their amounts and IBAN: reconciled.
+    *listed.lock().unwrap() = json!([
+        {"track_id": "a-1", "iban": "IR330120020000002353697200", "amount": "6000"},
+        {"track_id": "a-2", "iban": "IR330120020000002353697200", "amount": "7000"}
+    ]);
+    let stored = vandar.batch_settlement_store(body()).await.unwrap();
+    assert!(matches!(&stored, vandar::tracked::Tracked::Reconciled { track_id, found } if *track_id == batch_id && found.len() == 2), "{stored:?}");
+    assert_eq!(server.count("POST", "/api/v2/business/shop/batches-settlement"), 2, "once per call, never repeated");
+}
+
+#[tokio::test]
+async fn the_raw_generated_money_move_gets_a_track_id_too() {
+    let server = serve(|_: Seen| async { json(200, json!({"status": 1, "result": {}})) }).await;
+    let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
+    vandar
+        .api()
+        .withdrawal_store()
+        .business("shop")
+        .body_map(|b| b.authorization_id(uuid_like()).amount(std::num::NonZeroU64::new(10_000).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let sent = server.seen().last().unwrap().json();
+    assert!(uuid::Uuid::parse_str(sent["track_id"].as_str().unwrap()).is_ok(), "{sent}");
+    assert_eq!(sent["amount"], 10_000);
+}

@@ -158,7 +158,7 @@ pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String
                 (Constraint::MaxItems(max), Value::Array(items)) => (items.len() > *max).then(|| format!("takes at most {max} items")),
                 (Constraint::Requires { field, needs }, Value::Object(map)) => {
                     let present = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
-                    (present(*field) && !present(*needs)).then(|| format!("needs {needs} beside it"))
+                    (present(field) && !present(needs)).then(|| format!("needs {needs} beside it"))
                 }
                 (Constraint::Id(kind), Value::String(text)) => {
                     let checked = match kind {

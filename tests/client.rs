@@ -676,7 +676,7 @@ async fn money_moves_without_a_documented_lookup_fill_in_a_track_id_and_say_so_w
         .unwrap();
     let sent = server.seen().last().unwrap().json();
     assert_eq!(sent["track_id"], deposit.track_id(), "a fresh track_id went on the wire");
-    let vandar::tracked::Tracked::Answered { answer, .. } = deposit else { panic!() };
+    let vandar::tracked::Tracked::Answered { answer, .. } = deposit;
     assert_eq!(answer.track_id.as_deref(), Some(sent["track_id"].as_str().unwrap()));
 
     let lost = vandar

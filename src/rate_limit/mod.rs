@@ -51,6 +51,8 @@ pub struct RateLimits {
     backend: Backend,
 }
 
+// Built once per Client and never moved in a hot path: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Local { post: SlidingWindow, other: SlidingWindow },
     #[cfg(feature = "redis")]

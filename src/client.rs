@@ -20,7 +20,7 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
 ///     .business_tokens(vandar::TokenPair::new("access", "refresh", None))
 ///     .ipg_api_key("gateway-key")
 ///     .build()?;
-/// let balance = vandar.api().balance().business(vandar.business()?).send().await?;
+/// let balance = vandar.api().balance().send().await?;   // the business slug comes from the client
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -30,7 +30,6 @@ pub struct Client {
 
 struct Hosts {
     transport: Inner,
-    business: Option<String>,
     #[cfg(feature = "api")]
     api: crate::api::Client,
     #[cfg(feature = "ipg")]
@@ -45,7 +44,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let shared = &self.inner.transport.shared;
         f.debug_struct("Client")
-            .field("business", &self.inner.business)
+            .field("business", &shared.business_slug)
             .field("base_urls", &shared.base_urls)
             .field("ipg_api_key", &shared.ipg_api_key.as_ref().map(|_| "***"))
             .field("business_tokens", &shared.business.as_ref().map(|_| "***"))
@@ -63,7 +62,7 @@ impl Client {
 
     /// The business slug (English name) this client was configured with.
     pub fn business(&self) -> Result<&str, Error> {
-        self.inner.business.as_deref().ok_or_else(|| Error::invalid("business", "no business slug configured"))
+        self.inner.transport.shared.business_slug.as_deref().ok_or_else(|| Error::invalid("business", "no business slug configured"))
     }
 
     /// `api.vandar.io`: business API, Ravand and Miando.
@@ -249,6 +248,7 @@ impl ClientBuilder {
         let transport = Inner {
             shared: Arc::new(Shared {
                 http: http.clone(),
+                business_slug: self.business,
                 base_urls: self.base_urls.clone(),
                 ipg_api_key: self.ipg_api_key,
                 business,
@@ -260,7 +260,6 @@ impl ClientBuilder {
         let url = |host: Host| self.base_urls[host.index()].as_str();
         Ok(Client {
             inner: Arc::new(Hosts {
-                business: self.business,
                 #[cfg(feature = "api")]
                 api: crate::api::Client::new_with_client(url(Host::Api), http.clone(), transport.clone()),
                 #[cfg(feature = "ipg")]

@@ -92,6 +92,16 @@ pub struct Inner {
     pub(crate) shared: Arc<Shared>,
 }
 
+impl Inner {
+    /// The business slug a generated call starts with (build.rs makes each builder's `business`
+    /// begin as this; `.business(..)` still overrides it per call).
+    pub(crate) fn business(&self) -> Result<String, String> {
+        self.shared.business_slug.clone().ok_or_else(|| {
+            "no business slug: configure ClientBuilder::business(..) or set .business(..) on the call".to_string()
+        })
+    }
+}
+
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Inner").finish_non_exhaustive()
@@ -100,6 +110,8 @@ impl std::fmt::Debug for Inner {
 
 pub(crate) struct Shared {
     pub(crate) http: reqwest::Client,
+    /// The configured business slug, filled into every generated call that takes `business`.
+    pub(crate) business_slug: Option<String>,
     /// Base URL of each host, indexed by [`Host::index`].
     pub(crate) base_urls: [String; 4],
     pub(crate) ipg_api_key: Option<Secret>,
@@ -353,6 +365,7 @@ mod tests {
     fn credentials_stay_on_the_configured_origin() {
         let shared = Shared {
             http: reqwest::Client::new(),
+            business_slug: None,
             base_urls: ["https://api.vandar.io", "http://127.0.0.1:8080/ipg", "https://batch.vandar.io", "https://subscription.vandar.io"].map(String::from),
             ipg_api_key: None,
             business: None,

@@ -749,3 +749,18 @@ async fn the_raw_generated_money_move_gets_a_track_id_too() {
     assert!(uuid::Uuid::parse_str(sent["track_id"].as_str().unwrap()).is_ok(), "{sent}");
     assert_eq!(sent["amount"], 10_000);
 }
+
+#[tokio::test]
+async fn the_business_slug_comes_from_the_client_unless_the_call_names_another() {
+    let server = business_api().await;
+    let vandar = client_for(&server).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
+    vandar.api().balance().send().await.unwrap();
+    assert_eq!(server.seen().last().unwrap().path, "/v2/business/shop/balance");
+    vandar.api().balance().business("other-shop").send().await.unwrap();
+    assert_eq!(server.seen().last().unwrap().path, "/v2/business/other-shop/balance");
+
+    let unnamed = vandar::Client::builder().base_url(vandar::Host::Api, &server.url).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
+    let error = Error::from(unnamed.api().balance().send().await.unwrap_err());
+    assert!(matches!(&error, Error::InvalidInput { reason, .. } if reason.contains("ClientBuilder::business")), "{error}");
+    assert_eq!(server.seen().len(), 2, "nothing sent without a slug");
+}

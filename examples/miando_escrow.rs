@@ -67,18 +67,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .creator("buyer")
         .parties(vec![party("buyer", BUYER, "IR330120020000002353697200")?, party("seller", SELLER, "IR640120020000002343697300")?])
         .items(vec![item]);
-    let created = api.agreement_create().body(draft).send().await?.into_inner().data;
+    let created = api.agreement_create().body(draft).send().await?.data;
     let code = created.tracking_code;
     println!("3. agreement_create -> {code}, {:?}", created.state);
 
     let agreed = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await?;
-    let link = agreed.into_inner().data.and_then(|d| d.web_view_link).expect("a payment link");
+    let link = agreed.data.and_then(|d| d.web_view_link).expect("a payment link");
     println!("4. seller agrees    -> buyer pays at {link}");
     // The buyer's browser on the payment page (the mock pays at once).
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?.get(link.as_str()).send().await?;
 
     api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await?;
-    let shown = api.agreement_show().tracking_code(&code).send().await?.into_inner().data;
+    let shown = api.agreement_show().tracking_code(&code).send().await?.data;
     println!("5. buyer finalizes  -> {:?}, {} Rials released to the seller", shown.state, shown.amount.unwrap_or_default());
 
     for _ in 0..100 {

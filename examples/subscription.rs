@@ -13,7 +13,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let vandar = mock.client_builder().build()?;
     let (api, business) = (vandar.api(), vandar.business()?);
 
-    let banks = api.subscription_banks_actives().business(business).send().await?.into_inner();
+    let banks = api.subscription_banks_actives().business(business).send().await?;
     let bank = banks.result.and_then(|r| r.banks.into_iter().next()).expect("a bank");
     println!("1. active bank          -> {} ({})", bank.name.unwrap_or_default(), bank.code.clone().unwrap_or_default());
 
@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .send()
         .await?;
-    let token = stored.into_inner().result.and_then(|r| r.authorization).and_then(|a| a.token).expect("a token");
+    let token = stored.result.and_then(|r| r.authorization).and_then(|a| a.token).expect("a token");
     let page = vandar::redirects::authorization_page(&vandar, &token);
     println!("2. authorization_store  -> send the user to {page}");
 
@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Withdraw: the client fills in a track_id, and would reconcile a lost answer through it.
     let withdrawal = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(NonZeroU64::new(120_000).unwrap())).await?;
     println!("5. withdrawal_store     -> track_id {}", withdrawal.track_id());
-    let found = api.withdrawal_show_by_track_id().business(business).track_id(withdrawal.track_id()).send().await?.into_inner();
+    let found = api.withdrawal_show_by_track_id().business(business).track_id(withdrawal.track_id()).send().await?;
     let status = found.result.and_then(|r| r.withdrawal).and_then(|w| w.status);
     println!("6. by track_id          -> {status:?}");
     Ok(())

@@ -252,7 +252,7 @@ impl Client {
         callback_url: &str,
         extra: impl FnOnce(builder::IpgSendRequest) -> builder::IpgSendRequest,
     ) -> Result<StartedPayment, Error> {
-        let sent = self.ipg().ipg_send().body_map(|b| extra(b.amount(amount.0).callback_url(callback_url))).send().await?.into_inner();
+        let sent = self.ipg().ipg_send().body_map(|b| extra(b.amount(amount.0).callback_url(callback_url))).send().await?;
         let payment_page = crate::redirects::ipg_payment_page(self, &sent.token);
         Ok(StartedPayment { token: sent.token, payment_page })
     }
@@ -295,7 +295,7 @@ impl Client {
             }
             match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await.map_err(Error::from) {
                 Ok(answer) if answer.status == 1 => {
-                    let payment = VerifiedPayment::from_verify(token, answer.into_inner())?;
+                    let payment = VerifiedPayment::from_verify(token, answer)?;
                     return Ok(VerifyOutcome::Verified(payment).at_least(expected));
                 }
                 Ok(answer) => unsettled = format!("verify answered status {}", answer.status),
@@ -307,7 +307,7 @@ impl Client {
             }
             tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
             let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await.map_err(Error::from) {
-                Ok(transaction) => transaction.into_inner(),
+                Ok(transaction) => transaction,
                 // Unreachable, overloaded, or an answer lost: the state is still to be read.
                 Err(error)
                     if matches!(error, Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })

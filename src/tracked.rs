@@ -88,13 +88,13 @@ impl Client {
         let body: types::SettlementStoreRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
         match self.api().settlement_store().business(&business).body(body.clone()).send().await {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
+            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(e) => {
                 let error = Error::from(e);
                 if !in_doubt(&error) {
                     return Err(error);
                 }
-                let found = self.api().transaction_list().business(&business).track_id(&track_id).send().await?.into_inner();
+                let found = self.api().transaction_list().business(&business).track_id(&track_id).send().await?;
                 let proven: Vec<types::Transaction> =
                     found.data.iter().filter(|t| settlement_matches(t, &track_id, body.amount, &body.iban)).cloned().collect();
                 if proven.is_empty() {
@@ -125,14 +125,14 @@ impl Client {
         let track_id = body.track_id.get_or_insert_with(fresh_track_id).clone();
         let (authorization_id, amount) = (body.authorization_id, body.amount.get());
         match self.api().withdrawal_store().business(&business).body(body).send().await {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
+            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(e) => {
                 let error = Error::from(e);
                 if !in_doubt(&error) {
                     return Err(error);
                 }
                 let found = self.api().withdrawal_show_by_track_id().business(&business).track_id(&track_id).send().await;
-                let reason = match found.map(|f| f.into_inner()) {
+                let reason = match found {
                     Ok(found) if found.result.as_ref().and_then(|r| r.withdrawal.as_ref()).is_some_and(|w| withdrawal_matches(w, &track_id, &authorization_id, amount)) => {
                         return Ok(Tracked::Reconciled { track_id, found });
                     }
@@ -163,7 +163,7 @@ impl Client {
         let body: types::CashInDepositRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
         match self.api().cash_in_deposit().business(&business).body(body).send().await.map_err(Error::from) {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
+            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
             Err(error) => Err(error),
         }
@@ -204,7 +204,7 @@ impl Client {
             ("customer_wallet_withdraw", self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await)
         };
         match sent.map_err(Error::from) {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer: answer.into_inner() }),
+            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(error) if in_doubt(&error) => Err(no_lookup(operation, track_id, &error, "the customer's wallet in the dashboard")),
             Err(error) => Err(error),
         }
@@ -223,9 +223,9 @@ impl Client {
             .map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?;
         let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
         match self.batch().batch_settlement_store().business(&business).body(body).send().await.map_err(Error::from) {
-            Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer: answer.into_inner() }),
+            Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
             Err(error) if in_doubt(&error) => {
-                let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.into_inner().data;
+                let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.data;
                 let proven = items.iter().all(|item| {
                     found.iter().any(|f| {
                         f.track_id.as_deref() == Some(item.track_id.as_str())

@@ -422,7 +422,7 @@ async fn an_unknown_enum_value_does_not_break_a_successful_answer() {
     })
     .await;
     let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
-    let list = vandar.api().settlement_list().business("shop").send().await.unwrap().into_inner();
+    let list = vandar.api().settlement_list().business("shop").send().await.unwrap();
     let statuses: Vec<_> = list.data.unwrap().settlements.unwrap().data.into_iter().map(|s| s.status.unwrap()).collect();
     use vandar::enums::SettlementStatus;
     assert_eq!(statuses, [SettlementStatus::Done, SettlementStatus::Unknown("REVERSED".into())]);

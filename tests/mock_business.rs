@@ -24,11 +24,11 @@ fn open() -> OpenObject {
 #[tokio::test]
 async fn the_business_and_its_users_are_shown() {
     let (_mock, vandar) = started().await;
-    let business = vandar.api().business_show().business("mock-shop").send().await.unwrap().into_inner().data.unwrap();
+    let business = vandar.api().business_show().business("mock-shop").send().await.unwrap().data.unwrap();
     assert_eq!(business.business_name.as_deref(), Some("mock-shop"));
     assert_eq!(business.wallet, Some(5_000_000), "wallet in Tomans");
     assert!(business.tools.contains_key("ipg"));
-    let users = vandar.api().business_users().business("mock-shop").send().await.unwrap().into_inner();
+    let users = vandar.api().business_users().business("mock-shop").send().await.unwrap();
     assert_eq!(users.data.unwrap().users[0].role.as_deref(), Some("business owner"));
     let banks = vandar.api().settlement_banks().business("mock-shop").has_a2a_bank_ability(true).send().await.unwrap();
     assert_eq!(banks.data[0].code.as_deref(), Some("062"));
@@ -51,7 +51,7 @@ async fn the_token_call_rotates_the_pair_and_refuses_the_used_refresh_token() {
 async fn cash_in_credits_the_wallet_once_per_track_id() {
     let (mock, vandar) = started().await;
     let api = vandar.api();
-    let accounts = api.cash_in_accounts().business("mock-shop").send().await.unwrap().into_inner();
+    let accounts = api.cash_in_accounts().business("mock-shop").send().await.unwrap();
     assert_eq!(accounts.data[0].iban.as_deref(), Some(IBAN));
     let before = mock.wallet_rials();
     let deposit = api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(NonZeroU64::new(1_000_000).unwrap()).track_id("ci-1")).send().await.unwrap();
@@ -116,9 +116,9 @@ async fn a_batch_is_stored_once_listed_and_shown() {
     let empty = Error::from(vandar.batch().batch_settlement_store().business("mock-shop").body_map(|b| b.batch_id("cd".repeat(64)).batches_settlement(vec![])).send().await.unwrap_err());
     assert!(matches!(&empty, Error::InvalidInput { field: Some(f), .. } if f == "batches_settlement"), "minItems from the spec: {empty:?}");
 
-    let batches = vandar.batch().batch_list().business("mock-shop").send().await.unwrap().into_inner();
+    let batches = vandar.batch().batch_list().business("mock-shop").send().await.unwrap();
     assert_eq!(batches.data[0].status.as_ref().unwrap().total_count, Some(2));
-    let shown = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).status("INIT").send().await.unwrap().into_inner();
+    let shown = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).status("INIT").send().await.unwrap();
     let tracks: Vec<_> = shown.data.iter().map(|s| s.track_id.clone().unwrap()).collect();
     assert_eq!(tracks, ["b-1", "b-2"]);
 }

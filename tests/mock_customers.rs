@@ -26,7 +26,7 @@ fn individual(mobile: &str) -> vandar::api::types::builder::CustomerRequest {
 
 async fn new_customer(vandar: &vandar::Client) -> uuid::Uuid {
     let stored = vandar.api().customer_store().business("mock-shop").body(individual("09123456789")).send().await.unwrap();
-    stored.into_inner().result.unwrap().customer.unwrap().id.unwrap()
+    stored.result.unwrap().customer.unwrap().id.unwrap()
 }
 
 #[tokio::test]
@@ -35,18 +35,18 @@ async fn customers_are_created_read_updated_listed_and_deleted() {
     let api = vandar.api();
     let id = new_customer(&vandar).await;
 
-    let shown = api.customer_show().business("mock-shop").customer(id).send().await.unwrap().into_inner().customer.unwrap();
+    let shown = api.customer_show().business("mock-shop").customer(id).send().await.unwrap().customer.unwrap();
     assert_eq!(shown.name.as_deref(), Some("رضا رضایی"));
     assert_eq!(shown.individual_national_code.as_deref(), Some("0013542419"));
 
     let updated = api.customer_update().business("mock-shop").customer(id).body(individual("09351234567").first_name(Some("علی".to_string()))).send().await.unwrap();
     assert_eq!(updated.customer.as_ref().unwrap().mobile.as_deref(), Some("09351234567"));
 
-    let listed = api.customer_list().business("mock-shop").send().await.unwrap().into_inner();
+    let listed = api.customer_list().business("mock-shop").send().await.unwrap();
     assert_eq!(listed.data.len(), 1);
     assert_eq!(listed.meta.unwrap().total, Some(1));
 
-    let logs = api.customer_logs().business("mock-shop").customer(id).send().await.unwrap().into_inner();
+    let logs = api.customer_logs().business("mock-shop").customer(id).send().await.unwrap();
     let kinds: Vec<String> = logs.data.iter().map(|l| l.type_.as_ref().unwrap().to_string()).collect();
     assert_eq!(kinds, ["CUSTOMER_CREATED", "CUSTOMER_UPDATED"]);
 
@@ -69,10 +69,10 @@ async fn a_customer_without_its_type_specific_fields_is_refused_naming_the_field
 async fn custom_fields_have_a_full_life_cycle() {
     let (_mock, vandar) = started().await;
     let api = vandar.api();
-    let id = api.customer_field_store().business("mock-shop").body_map(|b| b.name("membership")).send().await.unwrap().into_inner();
+    let id = api.customer_field_store().business("mock-shop").body_map(|b| b.name("membership")).send().await.unwrap();
     let id = id.result.unwrap().field.unwrap().id.unwrap();
     api.customer_field_update().business("mock-shop").field_id(id).body_map(|b| b.name("tier")).send().await.unwrap();
-    let shown = api.customer_field_show().business("mock-shop").field_id(id).send().await.unwrap().into_inner();
+    let shown = api.customer_field_show().business("mock-shop").field_id(id).send().await.unwrap();
     assert_eq!(shown.data.unwrap().name.as_deref(), Some("tier"));
     assert_eq!(api.customer_field_list().business("mock-shop").send().await.unwrap().data.len(), 1);
     api.customer_field_delete().business("mock-shop").field_id(id).send().await.unwrap();
@@ -97,7 +97,7 @@ async fn a_wallet_moves_rials_and_refuses_an_overdraft() {
     let repeated = Error::from(api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount("1").track_id("d-1")).send().await.unwrap_err());
     assert!(matches!(&repeated, Error::Api(api) if api.fields.contains_key("track_id")), "a track_id is never reused: {repeated:?}");
 
-    let history = api.customer_transactions().business("mock-shop").customer(id).send().await.unwrap().into_inner();
+    let history = api.customer_transactions().business("mock-shop").customer(id).send().await.unwrap();
     let amounts: Vec<i64> = history.data.iter().map(|t| t.amount.unwrap()).collect();
     assert_eq!(amounts, [10_000, -2_500]);
 }
@@ -113,9 +113,9 @@ async fn ibans_and_cards_are_managed_and_checked() {
     let inquiry = api.customer_iban_inquiry().business("mock-shop").customer(id).iban(IBAN).body_map(|b| b).send().await.unwrap();
     assert_eq!(inquiry.account_owners[0].first_name.as_deref(), Some("رضا"));
     let converted = api.customer_card_to_iban().business("mock-shop").customer(id).body_map(|b| b.card(CARD).is_default(false).has_inquiry(false)).send().await.unwrap();
-    let second_iban = converted.into_inner().iban.unwrap();
+    let second_iban = converted.iban.unwrap();
     api.customer_iban_set_default().business("mock-shop").customer(id).iban(second_iban.as_str()).send().await.unwrap();
-    let ibans = api.customer_iban_list().business("mock-shop").customer(id).send().await.unwrap().into_inner();
+    let ibans = api.customer_iban_list().business("mock-shop").customer(id).send().await.unwrap();
     let defaults: Vec<(String, bool)> = ibans.data.iter().map(|i| (i.iban.clone().unwrap(), i.is_default.unwrap())).collect();
     assert_eq!(defaults, [(IBAN.to_string(), false), (second_iban.clone(), true)]);
     api.customer_iban_delete().business("mock-shop").customer(id).iban(IBAN).send().await.unwrap();
@@ -125,7 +125,7 @@ async fn ibans_and_cards_are_managed_and_checked() {
     let inquiry = api.customer_card_inquiry().business("mock-shop").customer(id).card(CARD).body_map(|b| b).send().await.unwrap();
     assert_eq!(inquiry.card_compatibility.as_ref().map(|c| c.as_str()), Some("MATCHED"));
     api.customer_card_set_default().business("mock-shop").customer(id).card(CARD).send().await.unwrap();
-    let cards = api.customer_card_list().business("mock-shop").customer(id).send().await.unwrap().into_inner();
+    let cards = api.customer_card_list().business("mock-shop").customer(id).send().await.unwrap();
     assert_eq!(cards.data[0].is_default, Some(true));
     api.customer_card_delete().business("mock-shop").customer(id).card(CARD).send().await.unwrap();
     assert!(api.customer_card_list().business("mock-shop").customer(id).send().await.unwrap().data.is_empty());
@@ -152,7 +152,7 @@ async fn identity_checks_deposit_ids_and_inquiries_answer() {
     assert_eq!(kyc.0["status"], 1, "listed-only answers stay open objects");
     api.customer_kyc().business("mock-shop").customer(id).send().await.unwrap();
     api.customer_shahkar().business("mock-shop").customer(id).send().await.unwrap();
-    let logs = api.customer_logs().business("mock-shop").customer(id).send().await.unwrap().into_inner();
+    let logs = api.customer_logs().business("mock-shop").customer(id).send().await.unwrap();
     assert_eq!(logs.data.len(), 3, "created, kyc, shahkar");
 
     let code = api.customer_cash_in_code().business("mock-shop").customer(id).send().await.unwrap();

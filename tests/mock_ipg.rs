@@ -13,7 +13,7 @@ fn fast_retries() -> RetryPolicy {
 
 async fn send(vandar: &vandar::Client, amount: i64) -> Result<String, Error> {
     let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(amount).callback_url("https://shop.example/cb?order=7")).send().await?;
-    Ok(sent.into_inner().token)
+    Ok(sent.token)
 }
 
 /// The payer's browser on the payment page: returns the callback URL Vandar sends it back to.

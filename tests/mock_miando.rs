@@ -61,7 +61,7 @@ async fn the_token_call_issues_a_bearer_token_for_client_credentials() {
         .api()
         .miando_token()
         .body_map(|b| b.grant_type("client_credentials").client_id(c.miando_client_id).client_secret(c.miando_client_secret.clone()))
-        .send()
+        .send_with_headers()
         .await
         .unwrap();
     assert_eq!((token.status().as_u16(), token.expires_in), (201, 31_536_000));
@@ -72,10 +72,10 @@ async fn the_token_call_issues_a_bearer_token_for_client_credentials() {
 #[tokio::test]
 async fn customers_are_registered_listed_and_shown() {
     let (_mock, vandar) = with_customers().await;
-    let list = vandar.api().miando_customer_list().send().await.unwrap().into_inner();
+    let list = vandar.api().miando_customer_list().send().await.unwrap();
     assert_eq!(list.data.len(), 2);
     let uid = list.data[0].uid.unwrap();
-    let shown = vandar.api().miando_customer_show().customer_uid(uid).send().await.unwrap().into_inner();
+    let shown = vandar.api().miando_customer_show().customer_uid(uid).send().await.unwrap();
     assert_eq!(shown.data.unwrap().mobile.as_deref(), Some(BUYER));
     let missing = Error::from(vandar.api().miando_customer_show().customer_uid(1).send().await.unwrap_err());
     assert_eq!(missing.code(), Some("user_not_found"));
@@ -89,17 +89,17 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
     let api = vandar.api();
     let received = support::serve(|_| async { support::json(200, serde_json::json!({})) }).await;
     mock.route_webhooks_to(&received.url);
-    let hook = api.webhook_create().body_map(|b| b.url("https://shop.example/miando/webhook").events(vec!["agreement".into(), "payment".into()])).send().await.unwrap();
+    let hook = api.webhook_create().body_map(|b| b.url("https://shop.example/miando/webhook").events(vec!["agreement".into(), "payment".into()])).send_with_headers().await.unwrap();
     assert_eq!(hook.status().as_u16(), 201);
 
-    let created = api.agreement_create().body(agreement()).send().await.unwrap().into_inner().data;
+    let created = api.agreement_create().body(agreement()).send().await.unwrap().data;
     assert_eq!(created.state.as_ref().map(|s| s.as_str()), Some("draft"));
     let code = created.tracking_code.clone();
 
     // The buyer cannot finalize a draft; the seller agrees and gets the payment link.
     let early = Error::from(api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await.unwrap_err());
     assert_eq!(early.code(), Some("invalid_state_agreement"));
-    let agreed = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap().into_inner();
+    let agreed = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap();
     let link = agreed.data.unwrap().web_view_link.unwrap();
     let again = Error::from(api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap_err());
     assert_eq!(again.code(), Some("invalid_state_agreement"));
@@ -111,7 +111,7 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
     assert_eq!(browser.get(pay).send().await.unwrap().status(), 302);
     let done = api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await.unwrap();
     assert_eq!(done.data.as_ref().and_then(|d| d.is_finalized), Some(true));
-    let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().into_inner().data;
+    let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().data;
     assert_eq!(shown.state.as_ref().map(|s| s.as_str()), Some("finalize"));
     assert_eq!(shown.amount, Some(200_000));
 
@@ -152,7 +152,7 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
 async fn a_ticket_opens_an_investigation_and_the_seller_cancels() {
     let (_mock, vandar) = with_customers().await;
     let api = vandar.api();
-    let code = api.agreement_create().body(agreement()).send().await.unwrap().into_inner().data.tracking_code;
+    let code = api.agreement_create().body(agreement()).send().await.unwrap().data.tracking_code;
     api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap();
     let ticket = api
         .ticket_create()
@@ -165,17 +165,16 @@ async fn a_ticket_opens_an_investigation_and_the_seller_cancels() {
         })
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(ticket.data.unwrap().ticket_uid.is_some());
-    let listed = api.agreement_list().send().await.unwrap().into_inner();
+    let listed = api.agreement_list().send().await.unwrap();
     assert_eq!(listed.data[0].state.as_ref().map(|s| s.as_str()), Some("investigation"));
 
     let buyer_refused = Error::from(api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(BUYER)).send().await.unwrap_err());
     assert_eq!(buyer_refused.code(), Some("invalid_state_agreement"));
     let canceled = api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(SELLER)).send().await.unwrap();
     assert_eq!(canceled.data.as_ref().and_then(|d| d.is_canceled), Some(true));
-    let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().into_inner().data;
+    let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().data;
     assert_eq!(shown.state, Some(vandar::enums::AgreementState::Unknown("cancelled".into())), "an undocumented state decodes");
 }
 
@@ -185,7 +184,7 @@ async fn webhooks_are_updated_shown_listed_and_deleted() {
     let vandar = mock.client_builder().build().unwrap();
     let api = vandar.api();
     let created = api.webhook_create().body_map(|b| b.url("https://shop.example/hook").events(vec!["agreement_created".into()])).send().await.unwrap();
-    let id = created.into_inner().data.unwrap().id.unwrap();
+    let id = created.data.unwrap().id.unwrap();
     let updated = api
         .webhook_update()
         .webhook_id(id)
@@ -194,7 +193,7 @@ async fn webhooks_are_updated_shown_listed_and_deleted() {
         .await
         .unwrap();
     assert_eq!(updated.is_active, Some(false));
-    let shown = api.webhook_show().webhook_id(id).send().await.unwrap().into_inner().data.unwrap();
+    let shown = api.webhook_show().webhook_id(id).send().await.unwrap().data.unwrap();
     assert_eq!(shown.url.as_deref(), Some("https://shop.example/hook2"));
     assert_eq!(api.webhook_list().send().await.unwrap().data.len(), 1);
     api.webhook_delete().webhook_id(id).send().await.unwrap();

@@ -15,7 +15,7 @@ fn fast_retries() -> RetryPolicy {
 }
 
 async fn wallet_tomans(vandar: &vandar::Client) -> i64 {
-    vandar.api().balance().business(vandar.business().unwrap()).send().await.unwrap().into_inner().data.unwrap().wallet.unwrap()
+    vandar.api().balance().business(vandar.business().unwrap()).send().await.unwrap().data.unwrap().wallet.unwrap()
 }
 
 #[tokio::test]
@@ -34,7 +34,7 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
     let found = vandar.api().transaction_list().business("mock-shop").track_id(&track_id).send().await.unwrap();
     assert_eq!(found.data.len(), 1);
 
-    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert_eq!(list.data.unwrap().settlements.unwrap().data.len(), 1);
 
     vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id.unwrap()).send().await.unwrap();
@@ -83,7 +83,7 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
     mock.inject(Fault::Status(503));
     let error = vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("t-503")).await.unwrap_err();
     assert!(matches!(&error, Error::Indeterminate { track_id, .. } if track_id == "t-503"), "{error:?}");
-    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
 
     // Stored, but the answer is cut off: reconciled through the lookup.
@@ -98,7 +98,7 @@ async fn an_undocumented_status_from_the_mock_decodes_as_unknown() {
     let vandar = mock.client_builder().build().unwrap();
     vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN)).await.unwrap();
     mock.inject(Fault::UnknownEnumValue);
-    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     let status = list.data.unwrap().settlements.unwrap().data[0].status.clone().unwrap();
     assert_eq!(status, vandar::enums::SettlementStatus::Unknown("UNDOCUMENTED_VALUE".into()));
     assert!(!status.is_documented());

@@ -24,7 +24,7 @@ async fn active_authorization(vandar: &vandar::Client) -> uuid::Uuid {
         .send()
         .await
         .unwrap();
-    let token = stored.into_inner().result.unwrap().authorization.unwrap().token.unwrap();
+    let token = stored.result.unwrap().authorization.unwrap().token.unwrap();
 
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let back = browser.get(vandar::redirects::authorization_page(vandar, &token)).send().await.unwrap();
@@ -43,20 +43,20 @@ async fn an_authorization_is_approved_verified_once_and_revoked() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
     let api = vandar.api();
-    let banks = api.subscription_banks_actives().business("mock-shop").send().await.unwrap().into_inner();
+    let banks = api.subscription_banks_actives().business("mock-shop").send().await.unwrap();
     assert_eq!(banks.result.unwrap().banks[0].code.as_deref(), Some("062"));
 
     let id = active_authorization(&vandar).await;
     let twice = Error::from(api.authorization_verify().business("mock-shop").authorization_id(id).send().await.unwrap_err());
     assert!(matches!(&twice, Error::Api(api) if api.message == "authorization already verified"), "{twice:?}");
 
-    let listed = api.authorization_list().business("mock-shop").send().await.unwrap().into_inner();
+    let listed = api.authorization_list().business("mock-shop").send().await.unwrap();
     assert_eq!(listed.data[0].status.as_ref().map(|s| s.as_str()), Some("ACTIVE"));
     assert_eq!(listed.data[0].limit.as_ref().map(|l| l.to_string()), Some("50000".to_string()));
     api.authorization_search().business("mock-shop").authorization_id(id).send().await.unwrap();
     api.authorization_calculation().business("mock-shop").authorization_id(id).send().await.unwrap();
 
-    let revoked = api.authorization_revoke().business("mock-shop").authorization_id(id).send().await.unwrap().into_inner();
+    let revoked = api.authorization_revoke().business("mock-shop").authorization_id(id).send().await.unwrap();
     assert_eq!(revoked.result.unwrap().authorization.unwrap().id, Some(id));
     assert!(api.authorization_list().business("mock-shop").send().await.unwrap().data.is_empty());
 }
@@ -74,9 +74,9 @@ async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
     assert_eq!(withdrawal.track_id.as_deref(), Some(track_id.as_str()), "the client's track_id was sent");
     assert_eq!(withdrawal.status.as_ref().map(|s| s.as_str()), Some("DONE"));
 
-    let found = api.withdrawal_show_by_track_id().business("mock-shop").track_id(&track_id).send().await.unwrap().into_inner();
+    let found = api.withdrawal_show_by_track_id().business("mock-shop").track_id(&track_id).send().await.unwrap();
     let withdrawal_id = found.result.unwrap().withdrawal.unwrap().id.unwrap();
-    let shown = api.withdrawal_show().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap().into_inner();
+    let shown = api.withdrawal_show().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap();
     assert_eq!(shown.result.unwrap().withdrawal.unwrap().amount.map(|a| a.to_string()), Some("20000".into()));
 
     let over = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(std::num::NonZeroU64::new(60_000).unwrap())).await.unwrap_err();
@@ -96,12 +96,12 @@ async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
         .send()
         .await
         .unwrap();
-    let scheduled_id = scheduled.into_inner().result.unwrap().withdrawal.unwrap().id.unwrap();
+    let scheduled_id = scheduled.result.unwrap().withdrawal.unwrap().id.unwrap();
     api.withdrawal_cancel().business("mock-shop").withdrawal_id(scheduled_id).send().await.unwrap();
     let refused = Error::from(api.withdrawal_cancel().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap_err());
     assert_eq!(refused.status(), Some(422));
 
-    let of_mandate = api.withdrawal_list().business("mock-shop").q(id).send().await.unwrap().into_inner();
+    let of_mandate = api.withdrawal_list().business("mock-shop").q(id).send().await.unwrap();
     assert_eq!(of_mandate.data.len(), 2);
     let statuses: Vec<String> = of_mandate.data.iter().map(|w| w.status.as_ref().unwrap().to_string()).collect();
     assert_eq!(statuses, ["DONE", "CANCELED"]);

@@ -105,10 +105,10 @@ async fn limiters_sharing_redis_share_one_budget_and_use_it() {
     assert_eq!(granted.len(), 90);
     assert!(busiest_window(&granted, window) <= limit as usize, "{} in one window", busiest_window(&granted, window));
     // 90 permits = 9 budgets: the last batch starts 8 spans after the first. A caller that wakes
-    // late (a busy machine) may give its slot up, so allow a little more, but not a lost budget.
+    // late (a busy machine) gives its slot up, so allow up to half as long again, not a stall.
     let elapsed = *granted.last().unwrap() - started;
     let ideal = (window + margin) * 8;
-    assert!(elapsed >= ideal && elapsed < ideal + window * 2, "took {elapsed:?}, ideal {ideal:?}");
+    assert!(elapsed >= ideal && elapsed < ideal * 3 / 2, "took {elapsed:?}, ideal {ideal:?}");
 }
 
 #[tokio::test]

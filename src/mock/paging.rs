@@ -116,7 +116,7 @@ impl Window {
     }
 
     /// Laravel's `from` and `to`: 1-based positions of the page's first and last item, null on an empty page.
-    fn from_to(&self) -> (Value, Value) {
+    fn positions(&self) -> (Value, Value) {
         if self.start < self.end {
             (json!(self.start + 1), json!(self.end))
         } else {
@@ -151,7 +151,7 @@ pub(crate) fn slice(items: Vec<Value>, request: &PageRequest, size: Size) -> Res
 /// `last_page`, `path`, `per_page`, `to`, `total` and the `first`/`last`/`prev`/`next` links.
 pub(crate) fn flat(items: Vec<Value>, request: &PageRequest, size: Size) -> Result<Value, Response> {
     let (window, data) = cut(items, request, size)?;
-    let (from, to) = window.from_to();
+    let (from, to) = window.positions();
     Ok(json!({
         "current_page": window.page, "data": data, "from": from, "last_page": window.last_page, "path": request.url,
         "per_page": window.per_page, "to": to, "total": window.total,
@@ -164,7 +164,7 @@ pub(crate) fn flat(items: Vec<Value>, request: &PageRequest, size: Size) -> Resu
 /// previous link, one per page and the next link (labels as in Vandar's example).
 pub(crate) fn resource(items: Vec<Value>, request: &PageRequest, size: Size) -> Result<Value, Response> {
     let (window, data) = cut(items, request, size)?;
-    let (from, to) = window.from_to();
+    let (from, to) = window.positions();
     let mut page_links = vec![json!({"url": request.link(window.prev()), "label": "pagination.previous", "active": false})];
     page_links.extend((1..=window.last_page).map(|n| json!({"url": request.link(Some(n)), "label": n.to_string(), "active": n == window.page})));
     page_links.push(json!({"url": request.link(window.next()), "label": "pagination.next", "active": false}));

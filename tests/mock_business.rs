@@ -124,10 +124,9 @@ async fn a_batch_is_stored_once_listed_and_shown() {
 }
 
 #[tokio::test]
-async fn listed_only_settlement_calls_answer() {
+async fn listed_only_queued_settlement_calls_answer() {
     let (_mock, vandar) = started().await;
     let api = vandar.api();
-    api.settlement_show().business("mock-shop").settlement_id("94f5e3a4-1f37-4f5b-b6a5-8a4d0d7b4a11").send().await.unwrap();
     api.settlement_queued_store().business("mock-shop").body(open()).send().await.unwrap();
     api.settlement_queued_list().business("mock-shop").send().await.unwrap();
     api.settlement_queued_show().business("mock-shop").id("1").send().await.unwrap();

@@ -42,6 +42,35 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
 }
 
 #[tokio::test]
+async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_an_unknown_one() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let stored = vandar
+        .settlement_store(SettlementStoreRequest::builder().amount(7_000).iban(IBAN).payment_number(Some(42)).description(Some("rent".parse().unwrap())))
+        .await
+        .unwrap();
+    let Tracked::Answered { answer, .. } = stored else { panic!("answered") };
+    let record = answer.data.unwrap().settlement.remove(0);
+
+    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap().into_inner();
+    let settlement = shown.data.unwrap().settlement.unwrap();
+    assert_eq!(settlement.id, record.id);
+    assert_eq!(settlement.gateway_transaction_id, record.transaction_id);
+    assert_eq!(settlement.amount, Some(70_000), "Rials, as settlement_list");
+    assert_eq!(settlement.payment_number.as_deref(), Some("42"));
+    assert_eq!(settlement.description.as_deref(), Some("rent"));
+    assert_eq!(settlement.status.as_ref().map(|s| s.as_str()), Some("PENDING"));
+    assert_eq!(settlement.wallet.map(|w| w.to_string()), Some((5_000_000 - 7_000).to_string()), "wallet after the store, in Tomans");
+
+    // Canceled (by transaction_id), it shows CANCELED; an id it never issued gets 404.
+    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id.unwrap()).send().await.unwrap();
+    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap().into_inner();
+    assert_eq!(shown.data.unwrap().settlement.unwrap().status.as_ref().map(|s| s.as_str()), Some("CANCELED"));
+    let unknown = vandar.api().settlement_show().business("mock-shop").settlement_id(uuid::Uuid::new_v4()).send().await.unwrap_err();
+    assert_eq!(Error::from(unknown).status(), Some(404));
+}
+
+#[tokio::test]
 async fn the_mock_enforces_vandars_rules_with_its_error_shape() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();

@@ -10,10 +10,16 @@ The generated client takes one base URL, while the spec puts each path on its ho
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import queue
 import sys
 import time
 import uuid
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from threading import Thread
 from typing import Any, TypeVar
 
 import httpx
@@ -165,10 +171,13 @@ def main(mock: dict[str, Any]) -> None:
     page_items = given(given(given(listed.data, "data").settlements, "settlements").data, "settlements.data")
     assert any(item.id == settlement_id for item in page_items), listed
     step("settlement_list shows it")
-    # MOCK GAP: vandar-mock answers settlement_show with a placeholder ({status, message}), not the documented
-    # data.settlement; the generated client reads it, but there is no settlement to check.
     shown = expect(settlement_show.sync(business, settlement_id, client=api), SettlementShowResponse, "settlement_show")
-    step(f"settlement_show answers (mock placeholder, data {'absent' if isinstance(shown.data, Unset) else 'present'})")
+    detail = given(given(shown.data, "data").settlement, "data.settlement")
+    assert detail.id == settlement_id and detail.gateway_transaction_id == transaction_id, detail
+    assert detail.status == "PENDING" and detail.amount == 50_000 and detail.description == "flow.py", detail
+    unknown_settlement = settlement_show.sync_detailed(business, uuid.uuid4(), client=api)
+    assert unknown_settlement.status_code == 404, unknown_settlement
+    step("settlement_show: the stored settlement (PENDING, 50000 Rials); an unknown id gets 404")
     canceled = expect(settlement_cancel.sync(business, transaction_id, client=api), StatusMessage, "settlement_cancel")
     assert canceled.status in (1, "1"), canceled
     relisted = expect(settlement_list.sync(business, client=api), SettlementListResponse, "settlement_list")
@@ -289,6 +298,66 @@ def main(mock: dict[str, Any]) -> None:
     gone = webhook_show.sync_detailed(hook_id, client=miando)
     assert gone.status_code == 404 and expect(gone.parsed, MiandoError, "deleted webhook").code == "not_found_error", gone
     step("webhook create, list, show, update, delete; then 404 not_found_error")
+
+    # ---------------------------------------------------------------- vandar-mock's control API (plain HTTP, /__mock/)
+    control = str(mock["control"])
+
+    def control_post(endpoint: str, body: dict[str, Any] | None = None) -> Any:
+        answer = httpx.post(f"{control}/{endpoint}", json=body if body is not None else {})
+        assert answer.status_code == 200, (endpoint, answer.status_code, answer.text)
+        return answer.json()
+
+    assert control_post("faults", {"faults": [{"status": 503}]}) == {"queued": 1}
+    failed = balance.sync_detailed(business, client=api)
+    assert failed.status_code == 503, failed
+    last = httpx.get(f"{control}/requests").json()["requests"][-1]
+    assert (last["method"], last["path"]) == ("GET", f"/v2/business/{business}/balance"), last
+    bad = httpx.post(f"{control}/faults", json={"faults": ["no_such_fault"]})
+    assert bad.status_code == 400 and "faults[0]" in bad.json()["error"], bad.text
+    step("control: an injected 503 answers the next call, the request log shows it, bad input gets 400 naming the field")
+
+    # Miando webhooks routed to a receiver on this machine, each verified with the business slug.
+    deliveries: queue.Queue[tuple[str, str, bytes]] = queue.Queue()
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", "0")))
+            deliveries.put((self.path, self.headers.get("X-Signature", ""), body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    receiver = HTTPServer(("127.0.0.1", 0), Receiver)
+    Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        control_post("webhook-route", {"base_url": f"http://127.0.0.1:{receiver.server_address[1]}"})
+        expect(
+            webhook_create.sync(client=miando, body=WebhookCreateRequest(url="https://shop.example/miando", events=[MiandoWebhookSubscription.AGREEMENT_CREATED])),
+            WebhookResponse,
+            "webhook_create",
+        )
+        routed_code = create("xbox")
+        path, signature, body = deliveries.get(timeout=5)
+    finally:
+        receiver.shutdown()
+    expected = base64.b64encode(hmac.new(business.encode(), body, hashlib.sha256).digest()).decode()
+    assert path == "/miando" and hmac.compare_digest(signature, expected), (path, signature)
+    event = json.loads(body)
+    assert event["type"] == "agreement_created" and event["data"]["tracking_code"] == routed_code, event
+    step("control: webhook-route delivers agreement_created to a local receiver, signed with the business slug")
+
+    # Reset: fresh state, the printed credentials work again; then paging over the new settlements.
+    assert control_post("reset") == {"reset": True}
+    api = AuthenticatedClient(base_url=mock["api"], token=mock["access_token"], raise_on_unexpected_status=True)
+    fresh = given(expect(balance.sync(business, client=api), BalanceResponse, "balance").data, "balance data")
+    assert fresh.wallet == 5_000_000, fresh
+    for _ in range(3):
+        expect(settlement_store.sync(business, client=api, body=SettlementStoreRequest(amount=5000, iban=BUYER_IBAN, track_id=str(uuid.uuid4()))), SettlementStoreResponse, "store")
+    second = given(given(expect(settlement_list.sync(business, client=api, page=2, per_page=2), SettlementListResponse, "page 2").data, "data").settlements, "settlements")
+    assert len(given(second.data, "data")) == 1 and (second.current_page, second.last_page, second.from_, second.to) == (2, 2, 3, 3), second
+    step("control: reset restores the first token and the wallet; settlement_list page 2 of 3 settlements by 2 holds the third")
 
 
 if __name__ == "__main__":

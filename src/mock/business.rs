@@ -1,6 +1,6 @@
 //! The rest of the business API: business info and users, cash-in, IPG refunds, settlement banks,
 //! batch settlements (under /batch), and the listed-only operations (queued settlements, cash-in by
-//! code, settlement show, Ravand), which answer a minimal success since no shape is documented.
+//! code, Ravand), which answer a minimal success since no shape is documented.
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -11,7 +11,8 @@ use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::{authorize, listed_only, page_of, parse, typed, unix_now, validation_error, vandar_error, Shared};
+use super::paging::{self, PageRequest, Size};
+use super::{authorize, listed_only, parse, typed, unix_now, validation_error, vandar_error, Shared};
 use crate::api::types;
 
 type Params = Path<HashMap<String, String>>;
@@ -44,7 +45,6 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v2/business/{business}", get(business_show))
         .route("/v2/business/{business}/iam", get(business_users))
         .route(&format!("{b3}/settlement/banks"), get(settlement_banks))
-        .route("/v2.1/business/{business}/settlement/{settlement_id}", get_listed("settlement_show").delete(super::settlement::cancel))
         .route(&format!("{b3}/settlement/queued"), post_listed("settlement_queued_store").get(listed("settlement_queued_list")))
         .route(&format!("{b3}/settlement/queued/{{id}}"), get_listed("settlement_queued_show"))
         .route(&format!("{b3}/settlement/queued/cancel"), post_listed("settlement_queued_cancel"))
@@ -101,12 +101,13 @@ async fn business_show(State(data): State<Shared>, Path(business): Path<String>,
     }}))
 }
 
-async fn business_users(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
+/// Takes page and per_page, but its answer has no paging fields: the page's users only.
+async fn business_users(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
-    typed::<types::BusinessUsersResponse>(json!({"status": 1, "data": {"users": [
-        {"name": "مالک کسب و کار", "avatar": null, "role": "business owner", "status": 1, "role_id": 0, "id": null}
-    ]}}))
+    let owner = json!({"name": "مالک کسب و کار", "avatar": null, "role": "business owner", "status": 1, "role_id": 0, "id": null});
+    let users = check!(paging::slice(vec![owner], &page, Size::PerPage { max: None }));
+    typed::<types::BusinessUsersResponse>(json!({"status": 1, "data": {"users": users}}))
 }
 
 async fn settlement_banks(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
@@ -226,11 +227,11 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
     typed::<crate::batch::types::SettlementStoreResponse>(json!({"status": 1, "data": {"settlement": records}}))
 }
 
-async fn batch_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
+async fn batch_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items = data.records("batches").clone();
-    typed::<crate::batch::types::BatchListResponse>(page_of(items, "/api/v2/batches"))
+    typed::<crate::batch::types::BatchListResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
 }
 
 #[derive(serde::Deserialize)]
@@ -238,7 +239,13 @@ struct BatchQuery {
     status: Option<String>,
 }
 
-async fn batch_show(State(data): State<Shared>, Path((business, batch_id)): Path<(String, String)>, headers: HeaderMap, Query(query): Query<BatchQuery>) -> Response {
+async fn batch_show(
+    State(data): State<Shared>,
+    Path((business, batch_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Query(query): Query<BatchQuery>,
+    page: PageRequest,
+) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     if data.find("batches", "batch_id", &batch_id).is_none() {
@@ -254,5 +261,5 @@ async fn batch_show(State(data): State<Shared>, Path((business, batch_id)): Path
             s
         })
         .collect();
-    typed::<crate::batch::types::BatchSettlementsResponse>(page_of(items, "/api/v2/batch-settlements"))
+    typed::<crate::batch::types::BatchSettlementsResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
 }

@@ -8,7 +8,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{authorize, listed_only, page_of, parse, typed, unix_now, validation_error, vandar_error, Data, Shared};
+use super::paging::{self, PageRequest, Size};
+use super::{authorize, listed_only, parse, typed, unix_now, validation_error, vandar_error, Data, Shared};
 use crate::api::types;
 
 type Customer = (String, String); // (business, customer)
@@ -101,7 +102,9 @@ fn check_customer(request: &types::CustomerRequest) -> Result<(), Response> {
     Ok(())
 }
 
-async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
+// The customer lists take `page` only (pages of 15).
+
+async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data
@@ -112,7 +115,7 @@ async fn list(State(data): State<Shared>, Path(business): Path<String>, headers:
             json!({"id": c["id"], "name": view["name"], "balance": c["balance"], "created_at": "13:53 - 1405/09/02", "mobile": c["mobile"], "custom_fields": []})
         })
         .collect();
-    typed::<types::CustomerListResponse>(page_of(items, "/v2/customers"))
+    typed::<types::CustomerListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
@@ -162,11 +165,11 @@ async fn remove(State(data): State<Shared>, Path((business, id)): Path<Customer>
     typed::<types::StatusMessage>(json!({"status": 1, "message": "مشتری حذف شد"}))
 }
 
-async fn field_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
+async fn field_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items = data.records("fields").clone();
-    typed::<types::CustomerFieldListResponse>(page_of(items, "/v2/customers/fields"))
+    typed::<types::CustomerFieldListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn field_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
@@ -254,7 +257,7 @@ async fn movement(State(data): State<Shared>, Path((business, id)): Path<Custome
         "balance": balance, "currency": "RIAL", "comment": request.comment}))
 }
 
-async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
+async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(customer(&mut data, &headers, &business, &id));
     let items: Vec<Value> = owned_by(&mut data, "wallet_movements", &id)
@@ -264,16 +267,16 @@ async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Cus
             m
         })
         .collect();
-    let mut page = page_of(items, "/v2/customers/transactions");
-    page["status"] = json!(1);
-    typed::<types::CustomerTransactionsResponse>(page)
+    let mut answer = check!(paging::resource(items, &page, Size::Fixed));
+    answer["status"] = json!(1);
+    typed::<types::CustomerTransactionsResponse>(answer)
 }
 
-async fn logs(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
+async fn logs(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "customer_logs", &id);
-    typed::<types::CustomerLogsResponse>(page_of(items, "/v2/customers/logs"))
+    typed::<types::CustomerLogsResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 fn owners(data: &mut Data, id: &str) -> Value {
@@ -301,11 +304,11 @@ async fn iban_store(State(data): State<Shared>, Path((business, id)): Path<Custo
     typed::<types::CustomerIban>(strip_owner(&record))
 }
 
-async fn iban_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
+async fn iban_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "ibans", &id);
-    typed::<types::CustomerIbanListResponse>(page_of(items, "/v3/customers/ibans"))
+    typed::<types::CustomerIbanListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 fn customer_account<'a>(
@@ -365,11 +368,11 @@ async fn card_store(State(data): State<Shared>, Path((business, id)): Path<Custo
     typed::<types::CustomerCard>(strip_owner(&record))
 }
 
-async fn card_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
+async fn card_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "cards", &id);
-    typed::<types::CustomerCardListResponse>(page_of(items, "/v3/customers/cards"))
+    typed::<types::CustomerCardListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn card_delete(State(data): State<Shared>, Path((business, id, card)): Path<(String, String, String)>, headers: HeaderMap) -> Response {

@@ -8,7 +8,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::{page_of, typed, unix_now, Data, Shared};
+use super::paging::{self, PageRequest, Size};
+use super::{typed, unix_now, Data, Shared};
 use crate::api::types;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -79,12 +80,13 @@ async fn customer_create(State(data): State<Shared>, headers: HeaderMap, body: B
     (StatusCode::CREATED, Json(json!({"message": "اطلاعات شما با موفقیت ثبت شد و در دست بررسی است."}))).into_response()
 }
 
-async fn customer_list(State(data): State<Shared>, headers: HeaderMap) -> Response {
+/// `page` only (pages of 15), as the agreement list.
+async fn customer_list(State(data): State<Shared>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&mut data, &headers));
-    let mut page = page_of(data.records("miando_customers").clone(), "/miando/api/v1/customers");
-    page["message"] = json!("نمایش موفق اطلاعات مشتریان");
-    typed::<types::MiandoCustomerListResponse>(page)
+    let mut answer = check!(paging::resource(data.records("miando_customers").clone(), &page, Size::Fixed));
+    answer["message"] = json!("نمایش موفق اطلاعات مشتریان");
+    typed::<types::MiandoCustomerListResponse>(answer)
 }
 
 async fn customer_show(State(data): State<Shared>, headers: HeaderMap, Path(uid): Path<String>) -> Response {
@@ -251,13 +253,13 @@ async fn agreement_show(State(data): State<Shared>, headers: HeaderMap, Path(cod
     }
 }
 
-async fn agreement_list(State(data): State<Shared>, headers: HeaderMap) -> Response {
+async fn agreement_list(State(data): State<Shared>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&mut data, &headers));
     let items: Vec<Value> = data.records("agreements").iter().map(view).collect();
-    let mut page = page_of(items, "/miando/api/v1/agreements");
-    page["message"] = json!("نمایش موفق اطلاعات معاملات");
-    typed::<types::AgreementListResponse>(page)
+    let mut answer = check!(paging::resource(items, &page, Size::Fixed));
+    answer["message"] = json!("نمایش موفق اطلاعات معاملات");
+    typed::<types::AgreementListResponse>(answer)
 }
 
 async fn ticket_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {

@@ -1,15 +1,22 @@
 //! An embedded, stateful mock Vandar (feature `mock`): a real HTTP server on 127.0.0.1 with
-//! Vandar's documented behaviour, for the crate's tests and examples and for users' own tests.
+//! Vandar's documented behaviour, for the crate's tests and examples and for users' own tests; the
+//! `vandar-mock` binary serves it to clients in any language.
 //!
 //! One listener serves every host: the api host at `/`, the others under `/ipg`, `/batch` and
 //! `/subscription`. [`MockVandar::client_builder`] points a [`crate::Client`] at it with the
 //! credentials it accepts.
 //!
-//! Implemented so far: token issue and rotation (a used refresh token is refused), 401 on a wrong or
+//! Implemented: token issue and rotation (a used refresh token is refused), 401 on a wrong or
 //! expired token, Vandar's rate limits answered with 429, the IPG flow (send with Vandar's
 //! validation, payment page 302 to the callback, transaction, verify that answers once), the
-//! business balance, settlements (store in Tomans, list, cancel, lookup by track_id) moving the
-//! balance, and fault knobs ([`Fault`]).
+//! business balance, settlements (store in Tomans, list, show, cancel, lookup by track_id) moving the
+//! balance, the other sections (one module each), and paging in Vandar's three styles on every list
+//! (`page`, `per_page` and `start_after` as the spec gives them to each list; the README's mock
+//! section lists which list pages how).
+//!
+//! Tests turn knobs from Rust ([`MockVandar::inject`] with a [`Fault`], [`MockVandar::reset`],
+//! [`MockVandar::requests`], ...) or, in any language, over HTTP through the [`control`] API under
+//! `/__mock/`; both reach the same implementation.
 // Handlers answer errors as ready axum Responses; their size does not matter in a test server.
 #![allow(clippy::result_large_err)]
 
@@ -24,11 +31,15 @@ macro_rules! check {
 }
 
 mod business;
+pub mod control;
 mod customers;
 mod ipg;
 mod miando;
+mod paging;
 mod settlement;
 mod subscription;
+
+pub use control::ReceivedRequest;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -75,7 +86,8 @@ impl Default for Credentials {
     }
 }
 
-/// A fault the mock injects into its next answers (see [`MockVandar::inject`]).
+/// A fault the mock injects into its next answers (see [`MockVandar::inject`]; over HTTP,
+/// `POST /__mock/faults` in the [`control`] API).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Fault {
@@ -118,6 +130,8 @@ pub(crate) struct Data {
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
+    /// The requests received, oldest first (the last [`control::LOGGED_REQUESTS`]).
+    requests: VecDeque<control::Logged>,
     /// Arrival times of the requests accepted in the last window: (POST, other).
     arrivals: (VecDeque<Instant>, VecDeque<Instant>),
     /// Requests per window the mock accepts: (POST, other).
@@ -125,8 +139,8 @@ pub(crate) struct Data {
     pub(crate) stats: MockStats,
 }
 
-/// What the mock counted since it started.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What the mock counted since it started (or was reset).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct MockStats {
     /// POST requests let through the rate limit.
@@ -142,6 +156,32 @@ pub struct MockStats {
 }
 
 impl Data {
+    /// The state of a mock that has just started at `base_url`.
+    pub(crate) fn fresh(credentials: Credentials, base_url: String) -> Self {
+        Data {
+            access_token: credentials.access_token.clone(),
+            refresh_token: credentials.refresh_token.clone(),
+            credentials,
+            access_expired: false,
+            access_issued: Instant::now(),
+            token_lifetime: Duration::from_secs(432_000),
+            refreshes: 0,
+            wallet_rials: 50_000_000,
+            payments: HashMap::new(),
+            settlements: Vec::new(),
+            next_id: 163_553_957_000,
+            payer_declines: false,
+            records: HashMap::new(),
+            webhook_route: None,
+            base_url,
+            faults: VecDeque::new(),
+            requests: VecDeque::new(),
+            arrivals: (VecDeque::new(), VecDeque::new()),
+            stats: MockStats::default(),
+            budget: (crate::rate_limit::POST_PER_WINDOW, crate::rate_limit::OTHER_PER_WINDOW),
+        }
+    }
+
     pub(crate) fn next_id(&mut self) -> i64 {
         self.next_id += 1;
         self.next_id
@@ -181,31 +221,21 @@ impl MockVandar {
 
     /// Starts on 127.0.0.1:`port` (0 = OS-chosen).
     pub async fn start_on(port: u16) -> std::io::Result<Self> {
-        let credentials = Credentials::default();
-        let data = Arc::new(Mutex::new(Data {
-            access_token: credentials.access_token.clone(),
-            refresh_token: credentials.refresh_token.clone(),
-            credentials,
-            access_expired: false,
-            access_issued: Instant::now(),
-            token_lifetime: Duration::from_secs(432_000),
-            refreshes: 0,
-            wallet_rials: 50_000_000,
-            payments: HashMap::new(),
-            settlements: Vec::new(),
-            next_id: 163_553_957_000,
-            payer_declines: false,
-            records: HashMap::new(),
-            webhook_route: None,
-            base_url: String::new(),
-            faults: VecDeque::new(),
-            arrivals: (VecDeque::new(), VecDeque::new()),
-            stats: MockStats::default(),
-            budget: (crate::rate_limit::POST_PER_WINDOW, crate::rate_limit::OTHER_PER_WINDOW),
-        }));
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-        let addr = listener.local_addr()?;
-        data.lock().expect("mock state").base_url = format!("http://{addr}");
+        Self::start_at("127.0.0.1", port).await
+    }
+
+    /// Starts on `host`:`port` (an address or a name; port 0 = OS-chosen). Bound to every interface
+    /// (`0.0.0.0`, `::`), the URLs it hands out name the loopback address of that family.
+    pub async fn start_at(host: &str, port: u16) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((host, port)).await?;
+        let mut addr = listener.local_addr()?;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        let data = Arc::new(Mutex::new(Data::fresh(Credentials::default(), format!("http://{addr}"))));
         let app = router(data.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -243,53 +273,78 @@ impl MockVandar {
         builder
     }
 
-    /// Makes the next answers misbehave, in order, one fault per answer.
-    pub fn inject(&self, fault: Fault) {
-        self.data.lock().expect("mock state").faults.push_back(fault);
+    /// The mock's state, for one knob.
+    fn with<T>(&self, knob: impl FnOnce(&mut Data) -> T) -> T {
+        knob(&mut self.data.lock().expect("mock state"))
     }
 
-    /// Makes the current access token expire (the next business call gets 401).
+    /// Makes the next answers misbehave, in order, one fault per answer (`POST /__mock/faults`).
+    pub fn inject(&self, fault: Fault) {
+        self.with(|data| data.inject([fault]));
+    }
+
+    /// Fresh state as at start (`POST /__mock/reset`): the first token pair, wallet and records, no
+    /// faults, default limits, token lifetime, payer and webhook route, counters and request log
+    /// emptied. The credentials and the address stay.
+    pub fn reset(&self) {
+        self.with(Data::reset);
+    }
+
+    /// The requests received, oldest first, the last 10,000 (`GET /__mock/requests`). Control
+    /// requests are not in it; secrets the clients sent are.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        self.with(|data| data.requests())
+    }
+
+    /// Empties the request log (`DELETE /__mock/requests`).
+    pub fn clear_requests(&self) {
+        self.with(Data::clear_requests);
+    }
+
+    /// Makes the current access token expire: the next business call gets 401
+    /// (`POST /__mock/expire-access-token`).
     pub fn expire_access_token(&self) {
-        self.data.lock().expect("mock state").access_expired = true;
+        self.with(Data::expire_access_token);
     }
 
     /// Access tokens live `lifetime` (whole seconds; Vandar's are 432000 s), counted for the current
-    /// token from now; refresh answers give it as `expires_in`.
+    /// token from now; refresh answers give it as `expires_in` (`POST /__mock/token-lifetime`).
     pub fn set_token_lifetime(&self, lifetime: Duration) {
-        let mut data = self.data.lock().expect("mock state");
-        data.token_lifetime = lifetime;
-        data.access_issued = Instant::now();
+        self.with(|data| data.set_token_lifetime(lifetime));
     }
 
     /// How many times the refresh token was exchanged.
     pub fn refreshes(&self) -> u64 {
-        self.data.lock().expect("mock state").refreshes
+        self.with(|data| data.refreshes)
     }
 
-    /// Counters of accepted, rate-limited and refresh calls.
+    /// Counters of accepted, rate-limited and refresh calls (`GET /__mock/stats`).
     pub fn stats(&self) -> MockStats {
-        let data = self.data.lock().expect("mock state");
-        MockStats { refreshes: data.refreshes, ..data.stats.clone() }
+        self.with(|data| data.stats())
     }
 
-    /// The payer declines (payment_status=FAILED) on the payment page from now on, or stops declining.
+    /// The payer declines (payment_status=FAILED) on the payment page from now on, or stops declining
+    /// (`POST /__mock/payer-declines`).
     pub fn payer_declines(&self, declines: bool) {
-        self.data.lock().expect("mock state").payer_declines = declines;
+        self.with(|data| data.set_payer_declines(declines));
     }
 
-    /// Accepts `post` POST and `other` other requests in any 3 s (default: Vandar's 30 and 100).
+    /// Accepts `post` POST and `other` other requests in any 3 s (default: Vandar's 30 and 100;
+    /// `POST /__mock/rate-limits`).
     pub fn set_rate_limits(&self, post: u32, other: u32) {
-        self.data.lock().expect("mock state").budget = (post, other);
+        self.with(|data| data.set_rate_limits(post, other));
     }
 
-    /// Delivers webhooks registered for `https://host/path` to `base/path` instead (a receiver on loopback).
+    /// Delivers webhooks registered for `https://host/path` to `base/path` instead, a receiver on
+    /// loopback (`POST /__mock/webhook-route`).
     pub fn route_webhooks_to(&self, base: impl Into<String>) {
-        self.data.lock().expect("mock state").webhook_route = Some(base.into());
+        let base = base.into();
+        self.with(|data| data.route_webhooks_to(base));
     }
 
     /// The business wallet, in Rials.
     pub fn wallet_rials(&self) -> i64 {
-        self.data.lock().expect("mock state").wallet_rials
+        self.with(|data| data.wallet_rials)
     }
 
     /// Runs until the process is stopped (for the `vandar-mock` binary).
@@ -312,13 +367,18 @@ fn router(data: Shared) -> Router {
         .nest("/subscription", subscription::redirect_routes())
         .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
         .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
+        .layer(middleware::from_fn_with_state(data.clone(), control::log_request))
+        // Added after the layers, so control requests are not logged, limited or faulted.
+        .nest("/__mock", control::routes())
         .with_state(data)
 }
 
-/// Answers `value` after checking it against the generated type of the spec's schema.
-pub(crate) fn typed<T: serde::de::DeserializeOwned + serde::Serialize>(value: serde_json::Value) -> Response {
-    match serde_json::from_value::<T>(value) {
-        Ok(body) => Json(body).into_response(),
+/// Answers `value` after checking it against the generated type of the spec's schema. The value
+/// itself is answered, not the type serialized again: that would drop what Vandar sends, such as
+/// `"data": []` on an empty page or `"next": null` on the last.
+pub(crate) fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Response {
+    match <T as serde::Deserialize>::deserialize(&value) {
+        Ok(_) => Json(value).into_response(),
         Err(e) => vandar_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("mock answer does not match the spec: {e}")),
     }
 }
@@ -341,17 +401,6 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Re
 /// A listed-only operation: the documents give no shape, so the mock answers a minimal success.
 pub(crate) fn listed_only(operation: &str) -> Response {
     Json(json!({"status": 1, "message": format!("mock: the documents give no answer shape for {operation}")})).into_response()
-}
-
-/// Laravel API-resource paging over `items`.
-pub(crate) fn page_of(items: Vec<serde_json::Value>, path: &str) -> serde_json::Value {
-    let total = items.len();
-    json!({
-        "data": items,
-        "links": {"first": format!("{path}?page=1"), "last": format!("{path}?page=1"), "prev": null, "next": null},
-        "meta": {"current_page": 1, "from": if total == 0 { serde_json::Value::Null } else { json!(1) }, "last_page": 1,
-                 "path": path, "per_page": 15, "to": if total == 0 { serde_json::Value::Null } else { json!(total) }, "total": total}
-    })
 }
 
 /// Seconds since the epoch, for the answers that use unix time.

@@ -1,4 +1,5 @@
-//! Balance and settlements: store (Tomans), list, cancel, and the transaction lookup by track_id.
+//! Balance and settlements: store (Tomans), list, show, cancel, and the transaction list (cursor
+//! paging; a settlement's track_id finds it).
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -6,6 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::paging::{self, PageRequest, Size};
 use super::{authorize, typed, validation_error, vandar_error, Shared};
 use crate::api::types;
 
@@ -19,6 +21,9 @@ pub(crate) struct Settlement {
     is_instant: bool,
     status: &'static str,
     description: Option<String>,
+    payment_number: Option<i64>,
+    /// The wallet right after the store, in Tomans.
+    wallet_after_toman: i64,
 }
 
 pub(super) fn routes() -> Router<Shared> {
@@ -26,6 +31,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v2/business/{business}/balance", get(balance))
         .route("/v3/business/{business}/settlement/store", post(store))
         .route("/v2.1/business/{business}/settlement", get(list))
+        .route("/v2.1/business/{business}/settlement/{settlement_id}", get(show).delete(cancel))
         .route("/v3/business/{business}/transaction", get(transactions))
 }
 
@@ -55,6 +61,7 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
         return validation_error("track_id", "track_id تکراری است");
     }
     let transaction_id = data.next_id();
+    data.wallet_rials -= request.amount * 10;
     let settlement = Settlement {
         id: uuid::Uuid::new_v4().to_string(),
         transaction_id,
@@ -64,8 +71,9 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
         is_instant: request.is_instant.unwrap_or(false),
         status: "PENDING",
         description: request.description.as_ref().map(|d| d.to_string()),
+        payment_number: request.payment_number,
+        wallet_after_toman: data.wallet_rials / 10,
     };
-    data.wallet_rials -= request.amount * 10;
     let record = json!({
         "id": settlement.id, "iban_id": "1", "transaction_id": transaction_id,
         "amount": request.amount * 10, "amount_toman": request.amount, "wage_toman": 0,
@@ -79,25 +87,43 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
     typed::<types::SettlementStoreResponse>(json!({"status": 1, "data": {"settlement": [record]}}))
 }
 
-async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
+impl Settlement {
+    /// The settlement as settlement_list and settlement_show answer it (amount in Rials, wallet in Tomans).
+    fn view(&self) -> Value {
+        json!({"id": self.id, "iban_id": 1, "gateway_transaction_id": self.transaction_id, "amount": self.amount_toman * 10,
+            "payment_number": self.payment_number, "status": self.status, "wallet": self.wallet_after_toman, "settlement_date": "2026-11-23",
+            "description": self.description})
+    }
+}
+
+/// Newest first, in the flat paginator.
+async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
-    let items: Vec<Value> = data
-        .settlements
-        .iter()
-        .rev()
-        .map(|s| json!({"id": s.id, "iban_id": 1, "gateway_transaction_id": s.transaction_id, "amount": s.amount_toman * 10,
-            "payment_number": null, "status": s.status, "wallet": data.wallet_rials / 10, "settlement_date": "2026-11-23", "description": s.description}))
-        .collect();
-    let total = items.len();
+    let items: Vec<Value> = data.settlements.iter().rev().map(Settlement::view).collect();
+    let settlements = check!(paging::flat(items, &page, Size::PerPage { max: None }));
     typed::<types::SettlementListResponse>(json!({"status": 1, "data": {
         "wallet": data.wallet_rials / 10, "blocked_amount": 0, "deductible_amount": data.wallet_rials / 10, "currency": "Toman",
-        "settlements": {"current_page": 1, "data": items, "from": 1, "last_page": 1, "path": "/v2.1/settlement", "per_page": 15, "to": total, "total": total,
-            "first": null, "last": null, "prev": null, "next": null}
+        "settlements": settlements
     }}))
 }
 
-pub(super) async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap) -> Response {
+/// One settlement by its UUID id (not its transaction_id, which settlement_cancel takes).
+async fn show(State(data): State<Shared>, Path((business, settlement_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
+    let data = data.lock().expect("mock state");
+    check!(authorize(&data, &headers, &business));
+    match data.settlements.iter().find(|s| s.id == settlement_id) {
+        Some(settlement) => {
+            let mut view = settlement.view();
+            // settlement_show types payment_number as a string (the store answer as an integer).
+            view["payment_number"] = json!(settlement.payment_number.map(|n| n.to_string()));
+            typed::<types::SettlementShowResponse>(json!({"status": 1, "data": {"settlement": view}}))
+        }
+        None => vandar_error(StatusCode::NOT_FOUND, "تسویه یافت نشد"),
+    }
+}
+
+async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let Some(index) = data.settlements.iter().position(|s| s.transaction_id == transaction_id) else {
@@ -118,12 +144,20 @@ struct TransactionQuery {
     track_id: Option<String>,
 }
 
-async fn transactions(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, Query(query): Query<TransactionQuery>) -> Response {
+/// Newest first, cursor paging by id; per_page at most 100, as the spec says.
+async fn transactions(
+    State(data): State<Shared>,
+    Path(business): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<TransactionQuery>,
+    page: PageRequest,
+) -> Response {
     let data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data
         .settlements
         .iter()
+        .rev()
         .filter(|s| query.track_id.as_ref().is_none_or(|t| *t == s.track_id))
         // ASSUMPTION (the documents give the `settlement` object no fields): it names the
         // settlement's id, track_id and IBAN, which is what lets a client prove identity.
@@ -132,5 +166,7 @@ async fn transactions(State(data): State<Shared>, Path(business): Path<String>, 
                    "settlement": {"id": s.id, "track_id": s.track_id, "iban": s.iban}})
         })
         .collect();
-    typed::<types::TransactionListResponse>(json!({"status": 1, "has_more": false, "data": items}))
+    let mut answer = check!(paging::cursor(items, &page, Size::PerPage { max: Some(100) }, "id"));
+    answer["status"] = json!(1);
+    typed::<types::TransactionListResponse>(answer)
 }

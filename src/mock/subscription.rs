@@ -8,7 +8,8 @@ use axum::routing::{get, patch, post};
 use axum::Router;
 use serde_json::{json, Value};
 
-use super::{authorize, listed_only, page_of, parse, typed, validation_error, vandar_error, Data, Shared};
+use super::paging::{self, PageRequest, Size};
+use super::{authorize, listed_only, parse, typed, validation_error, vandar_error, Data, Shared};
 use crate::api::types;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -100,11 +101,12 @@ async fn authorization_listed(State(data): State<Shared>, Path((business, id)): 
     }
 }
 
-async fn authorization_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
+/// `page` only (pages of 15).
+async fn authorization_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data.records("authorizations").iter().filter(|a| !a["id"].is_null()).cloned().collect();
-    typed::<types::AuthorizationListResponse>(page_of(items, "/v3/subscription/authorization"))
+    typed::<types::AuthorizationListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn authorization_revoke(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
@@ -173,12 +175,19 @@ struct ListQuery {
     q: Option<String>,
 }
 
-async fn withdrawal_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, Query(query): Query<ListQuery>) -> Response {
+/// `page` only (pages of 15); `q` filters by authorization and stays on the links.
+async fn withdrawal_list(
+    State(data): State<Shared>,
+    Path(business): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+    page: PageRequest,
+) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> =
         data.records("withdrawals").iter().filter(|w| query.q.as_ref().is_none_or(|q| w["authorization_id"] == *q)).cloned().collect();
-    typed::<types::WithdrawalListResponse>(page_of(items, "/v3/subscription/withdrawal"))
+    typed::<types::WithdrawalListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn withdrawal_cancel(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {

@@ -1,0 +1,282 @@
+#![doc = include_str!("control.md")]
+//!
+//! Every knob is implemented once, on the mock's state: [`MockVandar`](super::MockVandar)'s methods and
+//! the HTTP endpoints here both call it, so a Rust test and a Python test turn the same knob.
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{Data, Fault, MockStats, Shared};
+
+/// The request log keeps the last this many requests.
+pub(crate) const LOGGED_REQUESTS: usize = 10_000;
+
+/// One request the mock received (see [`MockVandar::requests`](super::MockVandar::requests)).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ReceivedRequest {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The path with its host's prefix (`/ipg/api/v4/send`).
+    pub path: String,
+    /// The raw query string, empty when none.
+    pub query: String,
+    /// The JSON body, its text when it is not JSON, `null` when empty.
+    pub body: Value,
+}
+
+/// A request as logged: the body is decoded only when the log is read.
+#[derive(Debug, Clone)]
+pub(crate) struct Logged {
+    method: Method,
+    path: String,
+    query: String,
+    body: Bytes,
+}
+
+impl Logged {
+    fn decoded(&self) -> ReceivedRequest {
+        let body = if self.body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&self.body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
+        };
+        ReceivedRequest { method: self.method.to_string(), path: self.path.clone(), query: self.query.clone(), body }
+    }
+}
+
+/// The knobs, one implementation each.
+impl Data {
+    pub(crate) fn inject(&mut self, faults: impl IntoIterator<Item = Fault>) -> usize {
+        self.faults.extend(faults);
+        self.faults.len()
+    }
+
+    /// Everything as at start but the credentials and the address.
+    pub(crate) fn reset(&mut self) {
+        *self = Data::fresh(self.credentials.clone(), self.base_url.clone());
+    }
+
+    pub(crate) fn log_request(&mut self, method: Method, path: String, query: String, body: Bytes) {
+        if self.requests.len() == LOGGED_REQUESTS {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(Logged { method, path, query, body });
+    }
+
+    pub(crate) fn requests(&self) -> Vec<ReceivedRequest> {
+        self.requests.iter().map(Logged::decoded).collect()
+    }
+
+    pub(crate) fn clear_requests(&mut self) -> usize {
+        std::mem::take(&mut self.requests).len()
+    }
+
+    pub(crate) fn expire_access_token(&mut self) {
+        self.access_expired = true;
+    }
+
+    pub(crate) fn set_token_lifetime(&mut self, lifetime: Duration) {
+        self.token_lifetime = lifetime;
+        self.access_issued = Instant::now();
+    }
+
+    pub(crate) fn set_rate_limits(&mut self, post: u32, other: u32) {
+        self.budget = (post, other);
+    }
+
+    pub(crate) fn set_payer_declines(&mut self, declines: bool) {
+        self.payer_declines = declines;
+    }
+
+    pub(crate) fn route_webhooks_to(&mut self, base: String) {
+        self.webhook_route = Some(base);
+    }
+
+    pub(crate) fn stats(&self) -> MockStats {
+        MockStats { refreshes: self.refreshes, ..self.stats.clone() }
+    }
+}
+
+/// The control endpoints, nested under `/__mock` outside the layer that logs, limits and faults.
+pub(super) fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/faults", post(faults))
+        .route("/reset", post(reset))
+        .route("/requests", get(requests).delete(clear_requests))
+        .route("/expire-access-token", post(expire_access_token))
+        .route("/rate-limits", post(rate_limits))
+        .route("/token-lifetime", post(token_lifetime))
+        .route("/payer-declines", post(payer_declines))
+        .route("/webhook-route", post(webhook_route))
+        .route("/stats", get(stats))
+        .method_not_allowed_fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
+            refused(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {}; see `vandar-mock --help`", uri.path()))
+        })
+        .fallback(|OriginalUri(uri): OriginalUri| async move {
+            refused(StatusCode::NOT_FOUND, &format!("no control endpoint {}; see `vandar-mock --help`", uri.path()))
+        })
+}
+
+fn refused(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message}))).into_response()
+}
+
+/// Parses a control body, or answers 400 naming the field and the problem.
+fn input<T: DeserializeOwned>(body: &[u8], example: &str) -> Result<T, Response> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(refused(StatusCode::BAD_REQUEST, &format!("the body is empty: expected a JSON object such as {example}")));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let message = if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) };
+        refused(StatusCode::BAD_REQUEST, &format!("{message} (expected a JSON object such as {example})"))
+    })
+}
+
+fn state(data: &Shared) -> std::sync::MutexGuard<'_, Data> {
+    data.lock().expect("mock state")
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Faults {
+    faults: Vec<FaultInput>,
+}
+
+/// A [`Fault`] as JSON: a string for those without a value, `{"kind": value}` for the others.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum FaultInput {
+    LatencyMs(u64),
+    Status(u16),
+    HtmlErrorPage,
+    TruncatedBody,
+    DropConnection,
+    RateLimited,
+    UnknownEnumValue,
+}
+
+impl FaultInput {
+    fn fault(self, index: usize) -> Result<Fault, Response> {
+        Ok(match self {
+            FaultInput::LatencyMs(ms) => Fault::Latency(Duration::from_millis(ms)),
+            FaultInput::Status(status) if StatusCode::from_u16(status).is_ok() => Fault::Status(status),
+            FaultInput::Status(status) => {
+                return Err(refused(StatusCode::BAD_REQUEST, &format!("faults[{index}].status: {status} is not an HTTP status (100-999)")));
+            }
+            FaultInput::HtmlErrorPage => Fault::HtmlErrorPage,
+            FaultInput::TruncatedBody => Fault::TruncatedBody,
+            FaultInput::DropConnection => Fault::DropConnection,
+            FaultInput::RateLimited => Fault::RateLimited,
+            FaultInput::UnknownEnumValue => Fault::UnknownEnumValue,
+        })
+    }
+}
+
+async fn faults(State(data): State<Shared>, body: Bytes) -> Response {
+    let request: Faults = check!(input(&body, r#"{"faults": [{"status": 503}, "drop_connection"]}"#));
+    // All or none: a bad fault anywhere in the list queues nothing.
+    let mut faults = Vec::with_capacity(request.faults.len());
+    for (index, fault) in request.faults.into_iter().enumerate() {
+        faults.push(check!(fault.fault(index)));
+    }
+    let queued = state(&data).inject(faults);
+    Json(json!({"queued": queued})).into_response()
+}
+
+async fn reset(State(data): State<Shared>) -> Response {
+    state(&data).reset();
+    Json(json!({"reset": true})).into_response()
+}
+
+async fn requests(State(data): State<Shared>) -> Response {
+    Json(json!({"requests": state(&data).requests()})).into_response()
+}
+
+async fn clear_requests(State(data): State<Shared>) -> Response {
+    Json(json!({"cleared": state(&data).clear_requests()})).into_response()
+}
+
+async fn expire_access_token(State(data): State<Shared>) -> Response {
+    state(&data).expire_access_token();
+    Json(json!({"expired": true})).into_response()
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimits {
+    post: u32,
+    other: u32,
+}
+
+async fn rate_limits(State(data): State<Shared>, body: Bytes) -> Response {
+    let limits: RateLimits = check!(input(&body, r#"{"post": 30, "other": 100}"#));
+    state(&data).set_rate_limits(limits.post, limits.other);
+    Json(limits).into_response()
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct TokenLifetime {
+    seconds: u64,
+}
+
+async fn token_lifetime(State(data): State<Shared>, body: Bytes) -> Response {
+    let lifetime: TokenLifetime = check!(input(&body, r#"{"seconds": 432000}"#));
+    state(&data).set_token_lifetime(Duration::from_secs(lifetime.seconds));
+    Json(lifetime).into_response()
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct PayerDeclines {
+    declines: bool,
+}
+
+async fn payer_declines(State(data): State<Shared>, body: Bytes) -> Response {
+    let payer: PayerDeclines = check!(input(&body, r#"{"declines": true}"#));
+    state(&data).set_payer_declines(payer.declines);
+    Json(payer).into_response()
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookRoute {
+    base_url: String,
+}
+
+async fn webhook_route(State(data): State<Shared>, body: Bytes) -> Response {
+    let route: WebhookRoute = check!(input(&body, r#"{"base_url": "http://127.0.0.1:9000"}"#));
+    let usable = url::Url::parse(&route.base_url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+    if !usable {
+        return refused(StatusCode::BAD_REQUEST, &format!("base_url: {:?} is not an http(s) URL with a host", route.base_url));
+    }
+    state(&data).route_webhooks_to(route.base_url.clone());
+    Json(route).into_response()
+}
+
+async fn stats(State(data): State<Shared>) -> Response {
+    Json(state(&data).stats()).into_response()
+}
+
+/// Logs each request to Vandar's paths (control requests never pass here), body included.
+pub(super) async fn log_request(State(data): State<Shared>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return super::vandar_error(StatusCode::BAD_REQUEST, "the request body could not be read");
+    };
+    let uri = parts.extensions.get::<OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri);
+    let (path, query) = (uri.path().to_string(), uri.query().unwrap_or_default().to_string());
+    state(&data).log_request(parts.method.clone(), path, query, bytes.clone());
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}

@@ -1,0 +1,305 @@
+//! The mock's control API under `/__mock/`, driven with plain HTTP as a test in any language drives
+//! it, against the embedded mock Vandar on 127.0.0.1; and the Rust knobs reaching the same state.
+#![cfg(feature = "mock")]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use vandar::api::types::SettlementStoreRequest;
+use vandar::mock::MockVandar;
+use vandar::Host;
+
+const IBAN: &str = "IR330120020000002353697200";
+
+/// A mock and plain HTTP pointed at it.
+struct Harness {
+    mock: MockVandar,
+    http: reqwest::Client,
+    api: String,
+}
+
+impl Harness {
+    async fn start() -> Self {
+        let mock = MockVandar::start().await.unwrap();
+        let api = mock.base_url(Host::Api);
+        Self { mock, http: reqwest::Client::new(), api }
+    }
+
+    async fn control(&self, method: &str, endpoint: &str, body: Option<&str>) -> (u16, Value) {
+        let url = format!("{}/__mock/{endpoint}", self.api);
+        let mut request = self.http.request(method.parse().unwrap(), url);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        (status, answer.json().await.unwrap())
+    }
+
+    async fn post(&self, endpoint: &str, body: Value) -> Value {
+        let (status, answer) = self.control("POST", endpoint, Some(&body.to_string())).await;
+        assert_eq!(status, 200, "{endpoint}: {answer}");
+        answer
+    }
+
+    async fn get(&self, endpoint: &str) -> Value {
+        let (status, answer) = self.control("GET", endpoint, None).await;
+        assert_eq!(status, 200, "{endpoint}: {answer}");
+        answer
+    }
+
+    async fn balance(&self, token: &str) -> reqwest::Response {
+        self.http.get(format!("{}/v2/business/mock-shop/balance", self.api)).bearer_auth(token).send().await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn faults_posted_over_http_hit_the_next_answers_in_order_one_each() {
+    let h = Harness::start().await;
+    let faults = json!({"faults": [{"status": 503}, "html_error_page", "rate_limited", {"latency_ms": 300}, "truncated_body", "unknown_enum_value", "drop_connection"]});
+    assert_eq!(h.post("faults", faults).await, json!({"queued": 7}));
+
+    let answer = h.balance("mock-access-1").await;
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.json::<Value>().await.unwrap()["status"], 0, "Vandar's JSON error body");
+    // Control requests in between take no fault.
+    h.get("stats").await;
+    let answer = h.balance("mock-access-1").await;
+    assert_eq!((answer.status().as_u16(), answer.headers()["content-type"].to_str().unwrap()), (502, "text/html"));
+    let answer = h.balance("mock-access-1").await;
+    assert_eq!((answer.status().as_u16(), answer.headers()["retry-after"].to_str().unwrap()), (429, "1"));
+    let started = Instant::now();
+    assert_eq!(h.balance("mock-access-1").await.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(300), "latency {:?}", started.elapsed());
+    let cut = h.balance("mock-access-1").await;
+    assert_eq!(cut.status(), 200);
+    assert!(serde_json::from_slice::<Value>(&cut.bytes().await.unwrap()).is_err(), "the body is cut");
+    // customer_store answers status "1", a string: it becomes a value the spec does not document.
+    let customer = json!({"type": "INDIVIDUAL", "mobile": "09123456789", "individual_national_code": "0013542419"});
+    let stored: Value = h.http.post(format!("{}/v2/business/mock-shop/customers", h.api)).bearer_auth("mock-access-1").json(&customer).send().await.unwrap().json().await.unwrap();
+    assert_eq!(stored["status"], "UNDOCUMENTED_VALUE");
+    let dropped = match h.http.get(format!("{}/v2/business/mock-shop/balance", h.api)).bearer_auth("mock-access-1").send().await {
+        Err(_) => true,
+        Ok(answer) => answer.bytes().await.is_err(),
+    };
+    assert!(dropped, "the connection drops");
+    assert_eq!(h.balance("mock-access-1").await.status(), 200, "no fault left");
+}
+
+#[tokio::test]
+async fn bad_control_input_gets_400_naming_the_field_and_changes_nothing() {
+    let h = Harness::start().await;
+    let cases = [
+        ("faults", "", "the body is empty"),
+        ("faults", "not json", "expected"),
+        ("faults", r#"{"faults": ["nope"]}"#, "faults[0]: unknown variant `nope`"),
+        ("faults", r#"{"faults": ["drop_connection", {"status": 1000}]}"#, "faults[1].status: 1000 is not an HTTP status"),
+        ("faults", r#"{"faults": [{"latency_ms": "slow"}]}"#, "latency_ms"),
+        ("faults", r#"{"fault": []}"#, "unknown field `fault`"),
+        ("faults", r#"[{"status": 503}]"#, "invalid type"),
+        ("rate-limits", r#"{"post": 5}"#, "missing field `other`"),
+        ("rate-limits", r#"{"post": "5", "other": 1}"#, "post: invalid type: string"),
+        ("rate-limits", r#"{"post": -1, "other": 1}"#, "post: invalid value"),
+        ("token-lifetime", r#"{"secs": 5}"#, "unknown field `secs`"),
+        ("payer-declines", r#"{"declines": "yes"}"#, "declines: invalid type"),
+        ("webhook-route", r#"{"base_url": "ftp://127.0.0.1/x"}"#, "base_url: \"ftp://127.0.0.1/x\" is not an http(s) URL"),
+        ("webhook-route", r#"{"base_url": 7}"#, "base_url: invalid type"),
+    ];
+    for (endpoint, body, problem) in cases {
+        let (status, answer) = h.control("POST", endpoint, Some(body)).await;
+        assert_eq!(status, 400, "{endpoint} {body}: {answer}");
+        let message = answer["error"].as_str().unwrap();
+        assert!(message.contains(problem), "{endpoint} {body}: {message:?} does not name {problem:?}");
+    }
+    // Nothing was queued or set: a request is answered normally, within Vandar's limits.
+    assert_eq!(h.balance("mock-access-1").await.status(), 200);
+    assert_eq!(h.post("faults", json!({"faults": []})).await, json!({"queued": 0}));
+
+    let (status, answer) = h.control("GET", "faults", None).await;
+    assert_eq!(status, 405, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("GET is not allowed on /__mock/faults"));
+    let (status, answer) = h.control("POST", "nothing-here", Some("{}")).await;
+    assert_eq!(status, 404, "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("/__mock/nothing-here"));
+}
+
+#[tokio::test]
+async fn control_requests_are_not_counted_limited_faulted_or_logged() {
+    let h = Harness::start().await;
+    h.post("rate-limits", json!({"post": 1, "other": 1})).await;
+    h.post("faults", json!({"faults": [{"status": 503}]})).await;
+    for _ in 0..20 {
+        h.get("stats").await;
+        h.get("requests").await;
+    }
+    let stats = h.get("stats").await;
+    assert_eq!(stats, json!({"accepted_post": 0, "accepted_other": 0, "rate_limited": 0, "refreshes": 0, "refused_refreshes": 0}));
+    assert_eq!(h.balance("mock-access-1").await.status(), 503, "the fault still waits for a Vandar request");
+    assert_eq!(h.balance("mock-access-1").await.status(), 429, "the budget of one GET is spent");
+    let requests = h.get("requests").await;
+    assert_eq!(requests["requests"].as_array().unwrap().len(), 2, "{requests}");
+}
+
+#[tokio::test]
+async fn the_request_log_lists_what_was_received_oldest_first_and_is_cleared() {
+    let h = Harness::start().await;
+    let vandar = h.mock.client_builder().build().unwrap();
+    vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/back")).send().await.unwrap();
+    vandar.api().settlement_list().business("mock-shop").page(std::num::NonZeroU64::new(2).unwrap()).send().await.unwrap();
+    let log = h.get("requests").await;
+    let requests = log["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2, "{log}");
+    assert_eq!((&requests[0]["method"], &requests[0]["path"], &requests[0]["query"]), (&json!("POST"), &json!("/ipg/api/v4/send"), &json!("")));
+    assert_eq!(requests[0]["body"]["amount"], 10_000);
+    assert_eq!(requests[0]["body"]["api_key"], "mock-ipg-key", "the mock's own log holds the secrets clients sent");
+    assert_eq!((&requests[1]["method"], &requests[1]["path"], &requests[1]["query"]), (&json!("GET"), &json!("/v2.1/business/mock-shop/settlement"), &json!("page=2")));
+    assert_eq!(requests[1]["body"], Value::Null);
+    // The Rust knob reads the same log.
+    assert_eq!(serde_json::to_value(h.mock.requests()).unwrap(), log["requests"]);
+
+    let (status, cleared) = h.control("DELETE", "requests", None).await;
+    assert_eq!((status, cleared), (200, json!({"cleared": 2})));
+    assert_eq!(h.get("requests").await, json!({"requests": []}));
+    assert!(h.mock.requests().is_empty());
+}
+
+#[tokio::test]
+async fn reset_gives_a_fresh_state_with_the_same_credentials() {
+    let h = Harness::start().await;
+    let vandar = h.mock.client_builder().build().unwrap();
+    vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban(IBAN)).await.unwrap();
+    h.mock.expire_access_token();
+    vandar.api().balance().business("mock-shop").send().await.unwrap(); // refreshed: the first pair is spent
+    h.post("rate-limits", json!({"post": 0, "other": 0})).await;
+    h.post("faults", json!({"faults": ["drop_connection"]})).await;
+    h.post("payer-declines", json!({"declines": true})).await;
+    assert_ne!(h.mock.wallet_rials(), 50_000_000);
+
+    assert_eq!(h.post("reset", json!({})).await, json!({"reset": true}));
+    assert_eq!(h.mock.wallet_rials(), 50_000_000);
+    assert_eq!(h.get("stats").await["refreshes"], 0);
+    assert_eq!(h.get("requests").await, json!({"requests": []}));
+    // The printed credentials work again: the first access token, and the first refresh token once.
+    assert_eq!(h.balance("mock-access-1").await.status(), 200, "no fault, default limits");
+    let fresh = h.mock.client_builder().build().unwrap();
+    let list = fresh.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner();
+    assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
+    let pair = fresh.api().token_refresh().body_map(|b| b.refreshtoken("mock-refresh-1")).send().await.unwrap();
+    assert_eq!(pair.access_token, "mock-access-2");
+    let sent = fresh.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/back")).send().await.unwrap();
+    let page = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let paid = page.get(format!("{}/v4/{}", h.mock.base_url(Host::Ipg), sent.token)).send().await.unwrap();
+    assert!(paid.headers()["location"].to_str().unwrap().contains("payment_status=OK"), "the payer pays again");
+}
+
+#[tokio::test]
+async fn an_access_token_expired_over_http_gets_401_until_the_client_refreshes() {
+    let h = Harness::start().await;
+    assert_eq!(h.post("expire-access-token", json!({})).await, json!({"expired": true}));
+    assert_eq!(h.balance("mock-access-1").await.status(), 401);
+    let vandar = h.mock.client_builder().build().unwrap();
+    vandar.api().balance().business("mock-shop").send().await.unwrap();
+    assert_eq!(h.get("stats").await["refreshes"], 1);
+}
+
+#[tokio::test]
+async fn rate_limits_set_over_http_answer_429_past_the_budget() {
+    let h = Harness::start().await;
+    assert_eq!(h.post("rate-limits", json!({"post": 1, "other": 2})).await, json!({"post": 1, "other": 2}));
+    let statuses = [h.balance("mock-access-1").await.status(), h.balance("mock-access-1").await.status(), h.balance("mock-access-1").await.status()];
+    assert_eq!(statuses.map(|s| s.as_u16()), [200, 200, 429]);
+    let stats = h.get("stats").await;
+    assert_eq!((&stats["accepted_other"], &stats["rate_limited"]), (&json!(2), &json!(1)));
+    assert_eq!(serde_json::to_value(h.mock.stats()).unwrap(), stats, "the Rust counters are the same");
+}
+
+#[tokio::test]
+async fn token_lifetime_set_over_http_expires_tokens_and_is_given_as_expires_in() {
+    let h = Harness::start().await;
+    assert_eq!(h.post("token-lifetime", json!({"seconds": 0})).await, json!({"seconds": 0}));
+    assert_eq!(h.balance("mock-access-1").await.status(), 401, "a token that lives 0 s is expired");
+    h.post("token-lifetime", json!({"seconds": 60})).await;
+    assert_eq!(h.balance("mock-access-1").await.status(), 200, "counted from now for the current token");
+    let pair: Value = h.http.post(format!("{}/v3/refreshtoken", h.api)).json(&json!({"refreshtoken": "mock-refresh-1"})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(pair["expires_in"], 60);
+}
+
+#[tokio::test]
+async fn a_payer_who_declines_is_set_over_http() {
+    let h = Harness::start().await;
+    let ipg = h.mock.base_url(Host::Ipg);
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let pay = || async {
+        let sent: Value = h
+            .http
+            .post(format!("{ipg}/api/v4/send"))
+            .json(&json!({"api_key": "mock-ipg-key", "amount": 10_000, "callback_url": "https://shop.example/back"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let page = browser.get(format!("{ipg}/v4/{}", sent["token"].as_str().unwrap())).send().await.unwrap();
+        page.headers()["location"].to_str().unwrap().to_string()
+    };
+    assert_eq!(h.post("payer-declines", json!({"declines": true})).await, json!({"declines": true}));
+    assert!(pay().await.contains("payment_status=FAILED"));
+    h.post("payer-declines", json!({"declines": false})).await;
+    assert!(pay().await.contains("payment_status=OK"));
+}
+
+#[tokio::test]
+async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
+    let h = Harness::start().await;
+    let receiver = support::serve(|_| async { support::json(200, json!({})) }).await;
+    assert_eq!(h.post("webhook-route", json!({"base_url": receiver.url})).await["base_url"], receiver.url);
+
+    // A Miando client in any language: token, two customers, a webhook for https://shop.example, an agreement.
+    let c = h.mock.credentials();
+    let token: Value = h
+        .http
+        .post(format!("{}/sso/oauth/token", h.api))
+        .json(&json!({"grant_type": "client_credentials", "client_id": c.miando_client_id, "client_secret": c.miando_client_secret}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let miando = |path: &str, body: Value| h.http.post(format!("{}/miando/api/v1/{path}", h.api)).bearer_auth(&token).json(&body).send();
+    for (mobile, code) in [("09123456789", "1271234564"), ("09023456789", "1167723058")] {
+        let created = miando("customers", json!({"first_name": "رضا", "last_name": "رضایی", "national_code": code, "mobile": mobile, "birth_date": "13700502"})).await.unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let hook = miando("webhooks", json!({"url": "https://shop.example/hooks/miando", "events": ["agreement_created"]})).await.unwrap();
+    assert_eq!(hook.status(), 201);
+    let agreement = json!({
+        "trace_id": "89fa2150-c976-44ed-87d1-2037abf51821", "currency_code": "IRR", "redirect_url": "https://shop.example/escrow",
+        "description": "ps5", "creator": "buyer",
+        "parties": [{"role": "buyer", "mobile": "09123456789", "iban": IBAN}, {"role": "seller", "mobile": "09023456789", "iban": "IR640120020000002343697300"}],
+        "items": [{"title": "ps5", "category": "digital", "item_price": "200000", "price": "200000", "payer": "buyer", "payment_method": "full-pay", "quantity": 1}]
+    });
+    let created = miando("agreements", agreement).await.unwrap();
+    assert_eq!(created.status(), 201);
+
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen = receiver.seen();
+        if !seen.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen.len(), 1, "one delivery");
+    assert_eq!(seen[0].path, "/hooks/miando", "the registered URL's path on the routed base");
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in &seen[0].headers {
+        headers.insert(name.clone(), value.clone());
+    }
+    let event = vandar::webhook::verify(&headers, &seen[0].body, "mock-shop").unwrap();
+    assert_eq!(event.kind.as_str(), "agreement_created");
+}

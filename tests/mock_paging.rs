@@ -48,7 +48,7 @@ async fn the_flat_paginator_pages_settlement_list_newest_first() {
 
     let mut seen = Vec::new();
     for (page, expected) in [(1, 3), (2, 3), (3, 1), (4, 0)] {
-        let list = vandar.api().settlement_list().business("mock-shop").page(n(page)).per_page(n(3)).send().await.unwrap().into_inner();
+        let list = vandar.api().settlement_list().business("mock-shop").page(n(page)).per_page(n(3)).send().await.unwrap();
         let settlements = list.data.unwrap().settlements.unwrap();
         assert_eq!(settlements.data.len(), expected, "page {page}");
         assert_eq!(settlements.current_page, Some(page as i64));
@@ -72,7 +72,7 @@ async fn the_flat_paginator_pages_settlement_list_newest_first() {
     assert_eq!(seen, stored, "every settlement once, newest first");
 
     // Without paging parameters: Laravel's 15 per page.
-    let all = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().into_inner().data.unwrap().settlements.unwrap();
+    let all = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().data.unwrap().settlements.unwrap();
     assert_eq!((all.data.len(), all.last_page, all.per_page.map(|p| p.to_string())), (7, Some(1), Some("15".into())));
 }
 
@@ -86,7 +86,7 @@ async fn the_resource_paginator_pages_a_batch_and_keeps_its_filter_on_the_links(
 
     let mut tracks = Vec::new();
     for (page, expected) in [(1, 3), (2, 3), (3, 1), (4, 0)] {
-        let shown = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).status("INIT").page(n(page)).per_page(n(3)).send().await.unwrap().into_inner();
+        let shown = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).status("INIT").page(n(page)).per_page(n(3)).send().await.unwrap();
         assert_eq!(shown.data.len(), expected, "page {page}");
         let meta = shown.meta.unwrap();
         assert_eq!((meta.current_page, meta.last_page, meta.per_page, meta.total), (Some(page as i64), Some(3), Some(3), Some(7)));
@@ -111,7 +111,7 @@ async fn the_resource_paginator_pages_a_batch_and_keeps_its_filter_on_the_links(
     assert_eq!(tracks, (1..=7).map(|i| format!("p-{i}")).collect::<Vec<_>>());
 
     // A client can follow `next` as it is.
-    let mock_api = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).per_page(n(3)).send().await.unwrap().into_inner();
+    let mock_api = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).per_page(n(3)).send().await.unwrap();
     let next = mock_api.links.unwrap().next.unwrap();
     let followed: Value = reqwest::Client::new().get(&next).bearer_auth("mock-access-1").send().await.unwrap().json().await.unwrap();
     assert_eq!(followed["meta"]["current_page"], 2);
@@ -129,10 +129,10 @@ async fn a_list_the_spec_gives_page_only_pages_by_fifteen() {
             .first_name(Some(format!("customer {i}")));
         vandar.api().customer_store().business("mock-shop").body(customer).send().await.unwrap();
     }
-    let first = vandar.api().customer_list().business("mock-shop").send().await.unwrap().into_inner();
+    let first = vandar.api().customer_list().business("mock-shop").send().await.unwrap();
     let meta = first.meta.unwrap();
     assert_eq!((first.data.len(), meta.per_page, meta.last_page, meta.total), (15, Some(15), Some(2), Some(16)));
-    let second = vandar.api().customer_list().business("mock-shop").page(n(2)).send().await.unwrap().into_inner();
+    let second = vandar.api().customer_list().business("mock-shop").page(n(2)).send().await.unwrap();
     assert_eq!(second.data.len(), 1);
     assert_eq!(second.data[0].name.as_deref(), Some("customer 15"));
     assert_eq!(page_of(second.links.unwrap().next.as_deref()), None);
@@ -150,7 +150,7 @@ async fn cursor_paging_walks_transaction_list_to_the_end() {
         if let Some(after) = &cursor {
             call = call.start_after(after);
         }
-        let page = call.send().await.unwrap().into_inner();
+        let page = call.send().await.unwrap();
         sizes.push((page.data.len(), page.has_more));
         seen.extend(page.data.iter().map(|t| t.id.unwrap()));
         if page.has_more != Some(true) {
@@ -162,7 +162,7 @@ async fn cursor_paging_walks_transaction_list_to_the_end() {
     assert_eq!(seen, stored, "every transaction once, newest first");
 
     // After the last item: an empty page; an id the list does not hold: 422 naming start_after.
-    let past = vandar.api().transaction_list().business("mock-shop").start_after(stored[6].to_string()).send().await.unwrap().into_inner();
+    let past = vandar.api().transaction_list().business("mock-shop").start_after(stored[6].to_string()).send().await.unwrap();
     assert_eq!((past.data.len(), past.has_more), (0, Some(false)));
     let unknown = Error::from(vandar.api().transaction_list().business("mock-shop").start_after("1").send().await.unwrap_err());
     assert!(matches!(&unknown, Error::Api(api) if api.status == 422 && api.fields.contains_key("start_after")), "{unknown:?}");
@@ -195,9 +195,9 @@ async fn bad_paging_parameters_read_as_laravel_reads_them() {
 #[tokio::test]
 async fn business_users_honours_page_and_per_page_without_paging_fields() {
     let (_mock, vandar) = started().await;
-    let first = vandar.api().business_users().business("mock-shop").per_page(n(1)).send().await.unwrap().into_inner();
+    let first = vandar.api().business_users().business("mock-shop").per_page(n(1)).send().await.unwrap();
     assert_eq!(first.data.unwrap().users.len(), 1);
-    let second = vandar.api().business_users().business("mock-shop").page(n(2)).per_page(n(1)).send().await.unwrap().into_inner();
+    let second = vandar.api().business_users().business("mock-shop").page(n(2)).per_page(n(1)).send().await.unwrap();
     assert!(second.data.unwrap().users.is_empty());
 }
 
@@ -212,7 +212,7 @@ async fn every_paged_list_in_the_spec_honours_page_and_its_own_size_parameter() 
     let customer = vandar.api().customer_store().business("mock-shop").body(
         CustomerRequest::builder().type_("INDIVIDUAL").mobile(Some("09123456789".parse().unwrap())).individual_national_code(Some("0013542419".parse().unwrap())),
     );
-    let customer = customer.send().await.unwrap().into_inner().result.unwrap().customer.unwrap().id.unwrap().to_string();
+    let customer = customer.send().await.unwrap().result.unwrap().customer.unwrap().id.unwrap().to_string();
     let batch_id = "ab".repeat(64);
     let item: BatchSettlementItem = BatchSettlementItem::builder().track_id("b").iban(IBAN).amount(10_000).try_into().unwrap();
     vandar.batch().batch_settlement_store().business("mock-shop").body_map(|b| b.batch_id(batch_id.as_str()).batches_settlement(vec![item])).send().await.unwrap();

@@ -52,7 +52,7 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
     let Tracked::Answered { answer, .. } = stored else { panic!("answered") };
     let record = answer.data.unwrap().settlement.remove(0);
 
-    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap().into_inner();
+    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap();
     let settlement = shown.data.unwrap().settlement.unwrap();
     assert_eq!(settlement.id, record.id);
     assert_eq!(settlement.gateway_transaction_id, record.transaction_id);
@@ -64,7 +64,7 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
 
     // Canceled (by transaction_id), it shows CANCELED; an id it never issued gets 404.
     vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id.unwrap()).send().await.unwrap();
-    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap().into_inner();
+    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap();
     assert_eq!(shown.data.unwrap().settlement.unwrap().status.as_ref().map(|s| s.as_str()), Some("CANCELED"));
     let unknown = vandar.api().settlement_show().business("mock-shop").settlement_id(uuid::Uuid::new_v4()).send().await.unwrap_err();
     assert_eq!(Error::from(unknown).status(), Some(404));

@@ -293,7 +293,7 @@ impl Client {
             if attempt > 0 {
                 tokio::time::sleep(VERIFY_BACKOFF * (1 << (attempt - 1))).await;
             }
-            match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await.map_err(Error::from) {
+            match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await {
                 Ok(answer) if answer.status == 1 => {
                     let payment = VerifiedPayment::from_verify(token, answer)?;
                     return Ok(VerifyOutcome::Verified(payment).at_least(expected));
@@ -306,7 +306,7 @@ impl Client {
                 Err(other) => return Err(other),
             }
             tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
-            let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await.map_err(Error::from) {
+            let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await {
                 Ok(transaction) => transaction,
                 // Unreachable, overloaded, or an answer lost: the state is still to be read.
                 Err(error)

@@ -89,8 +89,7 @@ impl Client {
         let track_id = body.track_id.clone();
         match self.api().settlement_store().business(&business).body(body.clone()).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-            Err(e) => {
-                let error = Error::from(e);
+            Err(error) => {
                 if !in_doubt(&error) {
                     return Err(error);
                 }
@@ -126,8 +125,7 @@ impl Client {
         let (authorization_id, amount) = (body.authorization_id, body.amount.get());
         match self.api().withdrawal_store().business(&business).body(body).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-            Err(e) => {
-                let error = Error::from(e);
+            Err(error) => {
                 if !in_doubt(&error) {
                     return Err(error);
                 }
@@ -146,7 +144,7 @@ impl Client {
                             withdrawal.as_ref().and_then(|w| w.amount.as_ref().map(|a| a.to_string())),
                         )
                     }
-                    Err(lookup) => format!("{error}; withdrawal_show_by_track_id: {}", Error::from(lookup)),
+                    Err(lookup) => format!("{error}; withdrawal_show_by_track_id: {}", lookup),
                 };
                 Err(Error::Indeterminate { operation: "withdrawal_store", track_id, reason })
             }
@@ -162,7 +160,7 @@ impl Client {
         let business = self.business()?.to_string();
         let body: types::CashInDepositRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
-        match self.api().cash_in_deposit().business(&business).body(body).send().await.map_err(Error::from) {
+        match self.api().cash_in_deposit().business(&business).body(body).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
             Err(error) => Err(error),
@@ -203,7 +201,7 @@ impl Client {
         } else {
             ("customer_wallet_withdraw", self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await)
         };
-        match sent.map_err(Error::from) {
+        match sent {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(error) if in_doubt(&error) => Err(no_lookup(operation, track_id, &error, "the customer's wallet in the dashboard")),
             Err(error) => Err(error),
@@ -222,7 +220,7 @@ impl Client {
         let body = crate::batch::types::BatchSettlementStoreRequest::try_from(body)
             .map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?;
         let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
-        match self.batch().batch_settlement_store().business(&business).body(body).send().await.map_err(Error::from) {
+        match self.batch().batch_settlement_store().business(&business).body(body).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
             Err(error) if in_doubt(&error) => {
                 let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.data;

@@ -123,7 +123,7 @@ async fn a_401_renews_the_token_once_and_repeats_the_request_once() {
 async fn a_refused_refresh_token_is_a_clear_authentication_error() {
     let server = business_api().await;
     let vandar = client_for(&server).business_tokens(pair("revoked", "expired-refresh", None)).build().unwrap();
-    let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
     let Error::Authentication { message, .. } = &error else { panic!("{error:?}") };
     assert!(message.contains("Issue a new token pair in the Vandar dashboard"), "{message}");
     assert_eq!(server.count("GET", "/v2/business/shop/balance"), 1, "not repeated with a token that was not renewed");
@@ -143,7 +143,7 @@ async fn a_pair_the_store_refuses_is_not_used_and_not_lost() {
     }
     let server = business_api().await;
     let vandar = client_for(&server).token_store(Refusing(AtomicUsize::new(0))).business_tokens(pair("revoked", "refresh-1", None)).build().unwrap();
-    let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
     assert!(
         matches!(&error, Error::Unavailable { component: "token store", message } if message.contains("could not be saved") && message.contains("disk full")),
         "{error}"
@@ -275,7 +275,7 @@ async fn a_429_burst_beyond_the_retries_is_a_rate_limited_error() {
     })
     .await;
     let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
-    let error = vandar.api().balance().business("shop").send().await.map_err(Error::from).unwrap_err();
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
     assert!(matches!(error, Error::RateLimited { retry_after: Some(d) } if d == Duration::ZERO), "{error:?}");
     assert_eq!(server.seen().len(), 3);
 }
@@ -304,9 +304,7 @@ async fn a_get_is_retried_on_503_and_a_post_is_not() {
         .business("shop")
         .body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t-1"))
         .send()
-        .await
-        .map_err(Error::from)
-        .unwrap_err();
+        .await.unwrap_err();
     assert_eq!(server.count("POST", "/v3/business/shop/settlement/store"), 1, "a POST is never repeated after it reached Vandar");
     let Error::Undecodable { status: Some(503), snippet, .. } = &error else { panic!("{error:?}") };
     assert!(snippet.contains("503 Service Unavailable"), "{snippet}");
@@ -320,7 +318,7 @@ async fn a_post_is_not_retried_after_a_timeout() {
     })
     .await;
     let vandar = client_for(&server).ipg_api_key("k").timeout(Duration::from_millis(150)).build().unwrap();
-    let error = vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.map_err(Error::from).unwrap_err();
+    let error = vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err();
     assert!(matches!(error, Error::Transport { timeout: true, .. }), "{error:?}");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(server.count("POST", "/api/v4/verify"), 1);
@@ -368,28 +366,26 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     .await;
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).miando_credentials(1, "s").build().unwrap();
 
-    let error = Error::from(
-        vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t")).send().await.unwrap_err(),
-    );
+    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t")).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!(api.status, 422);
     assert_eq!(api.message, "The given data was invalid.");
     assert_eq!(api.fields["iban"], ["شبا IR33******************7200 معتبر نیست"], "IBANs are masked in errors");
 
-    let error = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err());
+    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!((api.status, api.message.as_str()), (422, "amount must not be below 1000"));
     assert_eq!(api.fields[""], ["amount must not be below 1000"]);
 
     let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR330120020000002353697200").amount(std::num::NonZeroU64::new(10).unwrap()).track_id("x"));
-    let Error::Api(api) = Error::from(deposit.send().await.unwrap_err()) else { panic!() };
+    let Error::Api(api) = deposit.send().await.unwrap_err() else { panic!() };
     assert_eq!(api.message, "cash-in tool not active");
 
-    let error = Error::from(vandar.api().agreement_finalize().tracking_code("1").body_map(|b| b.buyer_mobile("09123456789")).send().await.unwrap_err());
+    let error = vandar.api().agreement_finalize().tracking_code("1").body_map(|b| b.buyer_mobile("09123456789")).send().await.unwrap_err();
     assert_eq!(error.code(), Some("invalid_state_agreement"));
     assert_eq!(error.status(), Some(400));
 
-    let error = Error::from(vandar.api().authorization_revoke().business("shop").authorization_id(uuid_like()).send().await.unwrap_err());
+    let error = vandar.api().authorization_revoke().business("shop").authorization_id(uuid_like()).send().await.unwrap_err();
     assert!(matches!(&error, Error::Api(api) if api.status == 404 && api.message == "no such authorization"), "{error:?}");
 }
 
@@ -404,11 +400,11 @@ async fn broken_answers_are_typed_errors_not_panics() {
     })
     .await;
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).build().unwrap();
-    let truncated = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err());
+    let truncated = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err();
     assert!(matches!(&truncated, Error::Undecodable { status: None, snippet, .. } if snippet == r#"{"status": 1, "tok"#), "{truncated:?}");
-    let html = Error::from(vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err());
+    let html = vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err();
     assert!(matches!(&html, Error::Undecodable { snippet, .. } if snippet.contains("Maintenance")), "{html:?}");
-    let garbage = Error::from(vandar.api().balance().business("shop").send().await.unwrap_err());
+    let garbage = vandar.api().balance().business("shop").send().await.unwrap_err();
     assert!(matches!(&garbage, Error::Undecodable { status: Some(500), .. }), "{garbage:?}");
 }
 
@@ -439,7 +435,7 @@ async fn credentials_never_follow_a_redirect_to_another_host() {
     })
     .await;
     let vandar = client_for(&server).business_tokens(pair("access-secret", "r", None)).build().unwrap();
-    let error = Error::from(vandar.api().balance().business("shop").send().await.unwrap_err());
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
     assert_eq!(error.status(), Some(307));
     assert!(elsewhere.seen().is_empty(), "the other host received nothing");
 }
@@ -448,9 +444,9 @@ async fn credentials_never_follow_a_redirect_to_another_host() {
 async fn missing_credentials_fail_before_anything_is_sent() {
     let server = serve(|_| async { json(200, json!({})) }).await;
     let vandar = client_for(&server).build().unwrap();
-    let error = Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err());
+    let error = vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err();
     assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("IPG api_key")), "{error:?}");
-    let error = Error::from(vandar.api().balance().business("shop").send().await.unwrap_err());
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
     assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("business tokens")), "{error:?}");
     assert!(server.seen().is_empty());
 }
@@ -466,11 +462,9 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     let fine: IpgSendRequestDescription = "پرداخت سفارش".parse().unwrap();
     vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb").description(Some(fine))).send().await.unwrap();
     assert_eq!(server.seen().len(), 1);
-    let error = Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(1000)).send().await.unwrap_err());
+    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(1000)).send().await.unwrap_err();
     assert!(matches!(&error, Error::InvalidInput { reason, .. } if reason.contains("callback_url")), "{error:?}");
-    let error = Error::from(
-        vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR12").track_id("t")).send().await.unwrap_err(),
-    );
+    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR12").track_id("t")).send().await.unwrap_err();
     assert!(matches!(&error, Error::InvalidInput { .. }), "malformed IBAN: {error:?}");
     assert_eq!(server.seen().len(), 1, "only the valid send went out");
 }
@@ -565,9 +559,9 @@ async fn credentials_a_server_echoes_back_are_scrubbed_from_errors() {
     let (api_key, access) = ("ECHOED-API-KEY-0123456789", "ECHOED-ACCESS-TOKEN-0123456789");
     let vandar = client_for(&server).ipg_api_key(api_key).business_tokens(TokenPair::new(access, "ECHOED-REFRESH-0123456789", None)).build().unwrap();
     let errors = [
-        Error::from(vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.unwrap_err()),
-        Error::from(vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err()),
-        Error::from(vandar.api().balance().business("shop").send().await.unwrap_err()),
+        vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.unwrap_err(),
+        vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err(),
+        vandar.api().balance().business("shop").send().await.unwrap_err(),
     ];
     assert!(matches!(&errors[0], Error::Api(api) if api.status == 422), "{:?}", errors[0]);
     for error in &errors {
@@ -760,7 +754,7 @@ async fn the_business_slug_comes_from_the_client_unless_the_call_names_another()
     assert_eq!(server.seen().last().unwrap().path, "/v2/business/other-shop/balance");
 
     let unnamed = vandar::Client::builder().base_url(vandar::Host::Api, &server.url).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
-    let error = Error::from(unnamed.api().balance().send().await.unwrap_err());
+    let error = unnamed.api().balance().send().await.unwrap_err();
     assert!(matches!(&error, Error::InvalidInput { reason, .. } if reason.contains("ClientBuilder::business")), "{error}");
     assert_eq!(server.seen().len(), 2, "nothing sent without a slug");
 }

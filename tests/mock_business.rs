@@ -32,7 +32,7 @@ async fn the_business_and_its_users_are_shown() {
     assert_eq!(users.data.unwrap().users[0].role.as_deref(), Some("business owner"));
     let banks = vandar.api().settlement_banks().business("mock-shop").has_a2a_bank_ability(true).send().await.unwrap();
     assert_eq!(banks.data[0].code.as_deref(), Some("062"));
-    let other = Error::from(vandar.api().business_show().business("someone-else").send().await.unwrap_err());
+    let other = vandar.api().business_show().business("someone-else").send().await.unwrap_err();
     assert_eq!(other.status(), Some(404));
 }
 
@@ -43,7 +43,7 @@ async fn the_token_call_rotates_the_pair_and_refuses_the_used_refresh_token() {
     let pair = vandar.api().token_refresh().body_map(|b| b.refreshtoken(first.clone())).send().await.unwrap();
     assert_eq!(pair.expires_in, 432_000);
     assert_ne!(pair.refresh_token, first);
-    let reused = Error::from(vandar.api().token_refresh().body_map(|b| b.refreshtoken(first)).send().await.unwrap_err());
+    let reused = vandar.api().token_refresh().body_map(|b| b.refreshtoken(first)).send().await.unwrap_err();
     assert!(matches!(reused, Error::Authentication { .. }), "{reused:?}");
 }
 
@@ -58,7 +58,7 @@ async fn cash_in_credits_the_wallet_once_per_track_id() {
     let item = &deposit.data.as_ref().unwrap().cash_in[0];
     assert_eq!((item.amount, item.amount_toman), (Some(1_000_000), Some(100_000)));
     assert_eq!(mock.wallet_rials(), before + 1_000_000);
-    let repeated = Error::from(api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(NonZeroU64::new(1).unwrap()).track_id("ci-1")).send().await.unwrap_err());
+    let repeated = api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(NonZeroU64::new(1).unwrap()).track_id("ci-1")).send().await.unwrap_err();
     assert!(matches!(&repeated, Error::Api(api) if api.fields.contains_key("track_id")));
     let balance = api.cash_in_balance().business("mock-shop").body_map(|b| b.iban(IBAN)).send().await.unwrap();
     assert_eq!(balance.available_balance, Some(3_200_000));
@@ -89,7 +89,7 @@ async fn a_verified_payment_is_refunded_from_the_wallet() {
         .unwrap();
     assert_eq!(refund.data.as_ref().unwrap().results[0].amount, Some(15_000));
     assert_eq!(mock.wallet_rials(), before - 15_000);
-    let unknown = Error::from(vandar.api().transaction_refund().business("mock-shop").transaction_id(1).body_map(|b| b).send().await.unwrap_err());
+    let unknown = vandar.api().transaction_refund().business("mock-shop").transaction_id(1).body_map(|b| b).send().await.unwrap_err();
     assert!(matches!(&unknown, Error::Api(api) if api.fields.contains_key("transaction_id")), "{unknown:?}");
 }
 
@@ -109,11 +109,9 @@ async fn a_batch_is_stored_once_listed_and_shown() {
         .unwrap();
     assert_eq!(stored.data.as_ref().unwrap().settlement.len(), 2);
     assert_eq!(mock.wallet_rials(), before - 200_000);
-    let twice = Error::from(
-        vandar.batch().batch_settlement_store().business("mock-shop").body_map(|b| b.batch_id(batch_id.as_str()).batches_settlement(vec![item("b-3")])).send().await.unwrap_err(),
-    );
+    let twice = vandar.batch().batch_settlement_store().business("mock-shop").body_map(|b| b.batch_id(batch_id.as_str()).batches_settlement(vec![item("b-3")])).send().await.unwrap_err();
     assert!(matches!(&twice, Error::Api(api) if api.fields.contains_key("batch_id")), "a batch is never stored twice: {twice:?}");
-    let empty = Error::from(vandar.batch().batch_settlement_store().business("mock-shop").body_map(|b| b.batch_id("cd".repeat(64)).batches_settlement(vec![])).send().await.unwrap_err());
+    let empty = vandar.batch().batch_settlement_store().business("mock-shop").body_map(|b| b.batch_id("cd".repeat(64)).batches_settlement(vec![])).send().await.unwrap_err();
     assert!(matches!(&empty, Error::InvalidInput { field: Some(f), .. } if f == "batches_settlement"), "minItems from the spec: {empty:?}");
 
     let batches = vandar.batch().batch_list().business("mock-shop").send().await.unwrap();
@@ -142,7 +140,7 @@ async fn mock_without_tokens(vandar: &vandar::Client) -> Error {
         .base_url(vandar::Host::Api, vandar.base_url(vandar::Host::Api))
         .build()
         .unwrap();
-    Error::from(stranger.api().settlement_queued_list().business("mock-shop").send().await.unwrap_err())
+    stranger.api().settlement_queued_list().business("mock-shop").send().await.unwrap_err()
 }
 
 #[tokio::test]

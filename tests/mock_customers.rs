@@ -51,7 +51,7 @@ async fn customers_are_created_read_updated_listed_and_deleted() {
     assert_eq!(kinds, ["CUSTOMER_CREATED", "CUSTOMER_UPDATED"]);
 
     api.customer_delete().business("mock-shop").customer(id).send().await.unwrap();
-    let gone = Error::from(api.customer_show().business("mock-shop").customer(id).send().await.unwrap_err());
+    let gone = api.customer_show().business("mock-shop").customer(id).send().await.unwrap_err();
     assert_eq!(gone.status(), Some(404));
 }
 
@@ -59,7 +59,7 @@ async fn customers_are_created_read_updated_listed_and_deleted() {
 async fn a_customer_without_its_type_specific_fields_is_refused_naming_the_field() {
     let (_mock, vandar) = started().await;
     let legal = CustomerRequest::builder().type_("LEGAL").legal_name(Some("شرکت نمونه".to_string()));
-    let error = Error::from(vandar.api().customer_store().business("mock-shop").body(legal).send().await.unwrap_err());
+    let error = vandar.api().customer_store().business("mock-shop").body(legal).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!(api.status, 422);
     assert!(api.fields.contains_key("agent_mobile"), "{api:?}");
@@ -90,11 +90,9 @@ async fn a_wallet_moves_rials_and_refuses_an_overdraft() {
     let wallet = api.customer_wallet_show().business("mock-shop").customer(id).send().await.unwrap();
     assert_eq!((wallet.balance, wallet.currency.as_deref()), (Some(7_500), Some("RIAL")));
 
-    let overdraft = Error::from(
-        api.customer_wallet_withdraw().business("mock-shop").customer(id).body_map(|b| b.amount("999999").track_id("w-2")).send().await.unwrap_err(),
-    );
+    let overdraft = api.customer_wallet_withdraw().business("mock-shop").customer(id).body_map(|b| b.amount("999999").track_id("w-2")).send().await.unwrap_err();
     assert!(matches!(&overdraft, Error::Api(api) if api.fields.contains_key("amount")), "{overdraft:?}");
-    let repeated = Error::from(api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount("1").track_id("d-1")).send().await.unwrap_err());
+    let repeated = api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount("1").track_id("d-1")).send().await.unwrap_err();
     assert!(matches!(&repeated, Error::Api(api) if api.fields.contains_key("track_id")), "a track_id is never reused: {repeated:?}");
 
     let history = api.customer_transactions().business("mock-shop").customer(id).send().await.unwrap();
@@ -130,7 +128,7 @@ async fn ibans_and_cards_are_managed_and_checked() {
     api.customer_card_delete().business("mock-shop").customer(id).card(CARD).send().await.unwrap();
     assert!(api.customer_card_list().business("mock-shop").customer(id).send().await.unwrap().data.is_empty());
 
-    let malformed = Error::from(api.customer_iban_store().business("mock-shop").customer(id).body_map(|b| b.iban("IR12").is_default(true).has_inquiry(false)).send().await.unwrap_err());
+    let malformed = api.customer_iban_store().business("mock-shop").customer(id).body_map(|b| b.iban("IR12").is_default(true).has_inquiry(false)).send().await.unwrap_err();
     assert!(matches!(malformed, Error::InvalidInput { .. }), "refused before sending");
 }
 

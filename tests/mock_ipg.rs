@@ -43,7 +43,7 @@ async fn a_paid_checkout_verifies_once_and_credits_the_wallet() {
     assert_eq!(mock.wallet_rials(), before + 24_500);
 
     // Vandar's verify answers once: a raw second call is refused...
-    let again = Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token(token.clone())).send().await.unwrap_err());
+    let again = vandar.ipg().ipg_verify().body_map(|b| b.token(token.clone())).send().await.unwrap_err();
     assert!(matches!(&again, Error::Api(api) if api.status == 422 && api.message.contains("قبلا")), "{again:?}");
     // ...and verify_payment reads the true state instead, without crediting twice.
     assert!(matches!(vandar.verify_payment(&token, Rials(25_000)).await.unwrap(), VerifyOutcome::AlreadyVerified(p) if p.amount == Rials(25_000)));

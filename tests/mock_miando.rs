@@ -65,7 +65,7 @@ async fn the_token_call_issues_a_bearer_token_for_client_credentials() {
         .await
         .unwrap();
     assert_eq!((token.status().as_u16(), token.expires_in), (201, 31_536_000));
-    let wrong = Error::from(vandar.api().miando_token().body_map(|b| b.grant_type("client_credentials").client_id(1).client_secret("nope")).send().await.unwrap_err());
+    let wrong = vandar.api().miando_token().body_map(|b| b.grant_type("client_credentials").client_id(1).client_secret("nope")).send().await.unwrap_err();
     assert!(matches!(wrong, Error::Authentication { .. }), "{wrong:?}");
 }
 
@@ -77,9 +77,9 @@ async fn customers_are_registered_listed_and_shown() {
     let uid = list.data[0].uid.unwrap();
     let shown = vandar.api().miando_customer_show().customer_uid(uid).send().await.unwrap();
     assert_eq!(shown.data.unwrap().mobile.as_deref(), Some(BUYER));
-    let missing = Error::from(vandar.api().miando_customer_show().customer_uid(1).send().await.unwrap_err());
+    let missing = vandar.api().miando_customer_show().customer_uid(1).send().await.unwrap_err();
     assert_eq!(missing.code(), Some("user_not_found"));
-    let invalid = Error::from(vandar.api().miando_customer_create().body_map(|b| b.first_name("x").last_name("y").national_code("1271234564").mobile(BUYER)).send().await.unwrap_err());
+    let invalid = vandar.api().miando_customer_create().body_map(|b| b.first_name("x").last_name("y").national_code("1271234564").mobile(BUYER)).send().await.unwrap_err();
     assert!(matches!(invalid, Error::InvalidInput { .. }), "birth_date missing: refused before sending");
 }
 
@@ -97,11 +97,11 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
     let code = created.tracking_code.clone();
 
     // The buyer cannot finalize a draft; the seller agrees and gets the payment link.
-    let early = Error::from(api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await.unwrap_err());
+    let early = api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await.unwrap_err();
     assert_eq!(early.code(), Some("invalid_state_agreement"));
     let agreed = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap();
     let link = agreed.data.unwrap().web_view_link.unwrap();
-    let again = Error::from(api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap_err());
+    let again = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap_err();
     assert_eq!(again.code(), Some("invalid_state_agreement"));
 
     // The buyer pays on the web view (the mock's payment page), then finalizes.
@@ -170,7 +170,7 @@ async fn a_ticket_opens_an_investigation_and_the_seller_cancels() {
     let listed = api.agreement_list().send().await.unwrap();
     assert_eq!(listed.data[0].state.as_ref().map(|s| s.as_str()), Some("investigation"));
 
-    let buyer_refused = Error::from(api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(BUYER)).send().await.unwrap_err());
+    let buyer_refused = api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(BUYER)).send().await.unwrap_err();
     assert_eq!(buyer_refused.code(), Some("invalid_state_agreement"));
     let canceled = api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(SELLER)).send().await.unwrap();
     assert_eq!(canceled.data.as_ref().and_then(|d| d.is_canceled), Some(true));
@@ -197,8 +197,8 @@ async fn webhooks_are_updated_shown_listed_and_deleted() {
     assert_eq!(shown.url.as_deref(), Some("https://shop.example/hook2"));
     assert_eq!(api.webhook_list().send().await.unwrap().data.len(), 1);
     api.webhook_delete().webhook_id(id).send().await.unwrap();
-    let gone = Error::from(api.webhook_delete().webhook_id(id).send().await.unwrap_err());
+    let gone = api.webhook_delete().webhook_id(id).send().await.unwrap_err();
     assert_eq!((gone.status(), gone.code()), (Some(404), Some("not_found_error")));
-    let http_url = Error::from(api.webhook_create().body_map(|b| b.url("http://shop.example/hook").events(vec!["agreement".into()])).send().await.unwrap_err());
+    let http_url = api.webhook_create().body_map(|b| b.url("http://shop.example/hook").events(vec!["agreement".into()])).send().await.unwrap_err();
     assert!(matches!(http_url, Error::InvalidInput { .. }), "webhook URLs must be https");
 }

@@ -164,7 +164,7 @@ async fn cursor_paging_walks_transaction_list_to_the_end() {
     // After the last item: an empty page; an id the list does not hold: 422 naming start_after.
     let past = vandar.api().transaction_list().business("mock-shop").start_after(stored[6].to_string()).send().await.unwrap();
     assert_eq!((past.data.len(), past.has_more), (0, Some(false)));
-    let unknown = Error::from(vandar.api().transaction_list().business("mock-shop").start_after("1").send().await.unwrap_err());
+    let unknown = vandar.api().transaction_list().business("mock-shop").start_after("1").send().await.unwrap_err();
     assert!(matches!(&unknown, Error::Api(api) if api.status == 422 && api.fields.contains_key("start_after")), "{unknown:?}");
 }
 

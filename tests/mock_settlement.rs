@@ -67,7 +67,7 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
     let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap();
     assert_eq!(shown.data.unwrap().settlement.unwrap().status.as_ref().map(|s| s.as_str()), Some("CANCELED"));
     let unknown = vandar.api().settlement_show().business("mock-shop").settlement_id(uuid::Uuid::new_v4()).send().await.unwrap_err();
-    assert_eq!(Error::from(unknown).status(), Some(404));
+    assert_eq!(unknown.status(), Some(404));
 }
 
 #[tokio::test]
@@ -95,7 +95,7 @@ async fn an_expired_token_is_renewed_and_the_used_refresh_token_is_refused_after
     // A second process still holding the first pair: its refresh token was rotated away.
     let c = mock.credentials();
     let stale = mock.client_builder().business_tokens(TokenPair::new("mock-access-1", c.refresh_token, None)).build().unwrap();
-    let error = Error::from(stale.api().balance().business("mock-shop").send().await.unwrap_err());
+    let error = stale.api().balance().business("mock-shop").send().await.unwrap_err();
     assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("dashboard")), "{error:?}");
 }
 
@@ -144,6 +144,6 @@ async fn a_429_burst_is_ridden_out_by_waiting() {
     for _ in 0..4 {
         mock.inject(Fault::RateLimited);
     }
-    let error = Error::from(vandar.api().balance().business("mock-shop").send().await.unwrap_err());
+    let error = vandar.api().balance().business("mock-shop").send().await.unwrap_err();
     assert!(matches!(error, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(1)), "{error:?}");
 }

@@ -47,7 +47,7 @@ async fn an_authorization_is_approved_verified_once_and_revoked() {
     assert_eq!(banks.result.unwrap().banks[0].code.as_deref(), Some("062"));
 
     let id = active_authorization(&vandar).await;
-    let twice = Error::from(api.authorization_verify().business("mock-shop").authorization_id(id).send().await.unwrap_err());
+    let twice = api.authorization_verify().business("mock-shop").authorization_id(id).send().await.unwrap_err();
     assert!(matches!(&twice, Error::Api(api) if api.message == "authorization already verified"), "{twice:?}");
 
     let listed = api.authorization_list().business("mock-shop").send().await.unwrap();
@@ -98,7 +98,7 @@ async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
         .unwrap();
     let scheduled_id = scheduled.result.unwrap().withdrawal.unwrap().id.unwrap();
     api.withdrawal_cancel().business("mock-shop").withdrawal_id(scheduled_id).send().await.unwrap();
-    let refused = Error::from(api.withdrawal_cancel().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap_err());
+    let refused = api.withdrawal_cancel().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap_err();
     assert_eq!(refused.status(), Some(422));
 
     let of_mandate = api.withdrawal_list().business("mock-shop").q(id).send().await.unwrap();

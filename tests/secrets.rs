@@ -5,7 +5,7 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use support::{business_api, client_for};
-use vandar::{Error, TokenPair};
+use vandar::TokenPair;
 
 #[tokio::test]
 async fn secrets_appear_in_no_debug_error_or_trace() {
@@ -35,8 +35,8 @@ async fn secrets_appear_in_no_debug_error_or_trace() {
         .unwrap();
     vandar.api().balance().business("shop").send().await.unwrap(); // 401 -> refresh -> repeat
     let errors = [
-        Error::from(vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err()),
-        Error::from(vandar.api().agreement_list().send().await.unwrap_err()),
+        vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err(),
+        vandar.api().agreement_list().send().await.unwrap_err(),
     ];
     let mut seen = format!("{vandar:?}");
     for error in &errors {

@@ -15,8 +15,7 @@ fn readme_client(mock: &MockVandar, path: &std::path::Path) -> vandar::Client {
 }
 
 async fn balance(vandar: &vandar::Client) -> Result<(), Error> {
-    vandar.api().balance().business(vandar.business()?).send().await.map(drop).map_err(Error::from)
-}
+    vandar.api().balance().business(vandar.business()?).send().await.map(drop)}
 
 #[tokio::test]
 async fn the_readme_configuration_survives_restarts_and_rotations() {
@@ -155,9 +154,7 @@ async fn an_unreachable_redis_is_a_clear_error_and_nothing_is_sent() {
         .ipg_send()
         .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback"))
         .send()
-        .await
-        .map_err(Error::from)
-        .unwrap_err();
+        .await.unwrap_err();
     assert!(matches!(&error, Error::Unavailable { component: "rate limiter", .. }), "{error}");
     let stats = mock.stats();
     assert_eq!(stats.accepted_post + stats.accepted_other + stats.rate_limited, 0, "nothing reached Vandar");
@@ -178,7 +175,7 @@ async fn eight_tasks_never_draw_a_429_from_a_sliding_window_server() {
                 } else {
                     vandar.api().balance().business("mock-shop").send().await.map(drop)
                 };
-                result.map_err(Error::from).unwrap();
+                result.unwrap();
                 sent += 1;
             }
             sent

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use vandar::auth::{FileTokenStore, RedisTokenStore, TokenStore};
 use vandar::mock::{MockStats, MockVandar};
 use vandar::rate_limit::RateLimits;
-use vandar::{Error, Host, TokenPair};
+use vandar::{Host, TokenPair};
 
 /// Which token store the workers share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,7 +202,7 @@ async fn worker() -> WorkerReport {
                 } else {
                     vandar.api().balance().business(vandar.business().unwrap()).send().await.map(drop)
                 };
-                match result.map_err(Error::from) {
+                match result{
                     Ok(()) => times.push(unix_ms()),
                     Err(e) => errors.push(e.to_string()),
                 }

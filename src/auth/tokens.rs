@@ -114,10 +114,8 @@ impl TokenManager {
     /// renews, a token that has not expired yet is handed out instead of waiting.
     pub(crate) async fn token(&self) -> Result<Secret, Failure> {
         if let Some((token, expires_at)) = self.current.read().expect("token cache").clone() {
-            let now = self.clock.now();
-            let fresh = expires_at.is_none_or(|at| now + self.margin < at);
-            let valid = expires_at.is_none_or(|at| now < at);
-            if fresh || (valid && self.state.try_lock().is_err()) {
+            let valid = expires_at.is_none_or(|at| self.clock.now() < at);
+            if self.good_for_margin(expires_at) || (valid && self.state.try_lock().is_err()) {
                 return Ok(token);
             }
         }
@@ -163,11 +161,12 @@ impl TokenManager {
     }
 
     fn fresh(&self, state: &State) -> bool {
-        match (&state.access, state.expires_at) {
-            (Some(_), Some(expires_at)) => self.clock.now() + self.margin < expires_at,
-            (Some(_), None) => true,
-            (None, _) => false,
-        }
+        state.access.is_some() && self.good_for_margin(state.expires_at)
+    }
+
+    /// Whether a token expiring at `expires_at` (`None`: unknown) has at least `margin` left.
+    fn good_for_margin(&self, expires_at: Option<SystemTime>) -> bool {
+        expires_at.is_none_or(|at| self.clock.now() + self.margin < at)
     }
 
     /// Adopts the stored pair if it is newer than the one in use; whether it did.

@@ -2,48 +2,42 @@
 //!
 //!     cargo run --example checkout --features mock
 //!
-//! 1. register the payment (ipg_send) and get its token;
-//! 2. send the payer's browser to the payment page; Vandar sends it back to your callback_url;
+//! 1. register the payment (`start_payment`, a typed amount) and get its token and payment page;
+//! 2. send the payer's browser to the payment page; Vandar sends it back to your callback_url,
+//!    which you read with `Callback::parse`;
 //! 3. read the transaction (optional: e.g. compare the card hash);
-//! 4. verify it with `verify_payment`, which never verifies twice and never loses a paid order.
+//! 4. verify it with `verify_payment`, which never settles twice and never reports a payment
+//!    paid without proof.
 use vandar::mock::MockVandar;
-use vandar::money::Rials;
-use vandar::VerifyOutcome;
+use vandar::money::{Rials, Tomans};
+use vandar::{Callback, VerifyOutcome};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockVandar::start().await?;
     let vandar = mock.client_builder().build()?;
 
-    // 1. Register the payment: 25,000 Rials. The client adds the api_key to the body.
-    let sent = vandar
-        .ipg()
-        .ipg_send()
-        .body_map(|b| {
-            b.amount(25_000)
-                .callback_url("https://shop.example/checkout/callback")
-                .factor_number(Some("ORDER-1001".to_string()))
-        })
-        .send()
+    // 1. Register the payment: 2,500 Tomans = 25,000 Rials. The client adds the api_key.
+    let order_total = Rials::from(Tomans(2_500));
+    let payment = vandar
+        .start_payment_with(order_total, "https://shop.example/checkout/callback", |b| b.factor_number(Some("ORDER-1001".to_string())))
         .await?;
-    println!("1. ipg_send        -> token {}", sent.token);
+    println!("1. start_payment   -> token {}", payment.token);
 
     // 2. The payer's browser opens the payment page; after paying it returns to the callback.
-    let page = vandar::redirects::ipg_payment_page(&vandar, &sent.token);
-    println!("2. payment page    -> {page}");
+    println!("2. payment page    -> {}", payment.payment_page);
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let back = browser.get(&page).send().await?;
+    let back = browser.get(&payment.payment_page).send().await?;
     let location = back.headers()["location"].to_str()?.to_string();
     println!("   callback        <- {location}");
-    let callback = url::Url::parse(&location)?;
-    let status = callback.query_pairs().find(|(k, _)| k == "payment_status").map(|(_, v)| v.into_owned());
-    if status.as_deref() != Some("OK") {
+    let callback = Callback::parse(&location)?;
+    if !callback.says_paid() {
         println!("   the payer did not pay; nothing to verify");
         return Ok(());
     }
 
     // 3. Optional: read the transaction before verifying it.
-    let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(sent.token.clone())).send().await?;
+    let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(callback.token.clone())).send().await?;
     println!(
         "3. ipg_transaction -> {} Rials, card {}, {}",
         transaction.amount.as_deref().unwrap_or("?"),
@@ -51,9 +45,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         transaction.message.as_deref().unwrap_or("")
     );
 
-    // 4. Verify. Safe to call again: a second call reads the true state instead of failing.
-    let order_total = Rials(25_000);
-    match vandar.verify_payment(&sent.token, order_total).await? {
+    // 4. Verify, stating what the order costs. Safe to call again (a reloaded callback).
+    match vandar.verify_payment(&callback.token, order_total).await? {
         VerifyOutcome::Verified(v) => println!(
             "4. verify_payment  -> verified: {} Rials paid, {} Rials to your wallet (transId {})",
             v.amount.0,
@@ -62,8 +55,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         other => println!("4. verify_payment  -> {other:?}"),
     }
-    let again = vandar.verify_payment(&sent.token, order_total).await?;
-    println!("   verify again    -> {again:?}: paid {} (the lookup shows it verified; not settled twice)", again.is_paid());
+    let again = vandar.verify_payment(&callback.token, order_total).await?;
+    println!("   verify again    -> paid {}: {again:?} (the lookup shows it verified; not settled twice)", again.is_paid());
     println!("   wallet          -> {} Rials", mock.wallet_rials());
     Ok(())
 }

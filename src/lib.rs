@@ -6,15 +6,16 @@
 //! rate limiting, safe retries and one [`Error`] type around them.
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), vandar::Error> {
+//! # async fn run(callback_url: &str) -> Result<(), vandar::Error> {
+//! use vandar::money::Rials;
 //! let vandar = vandar::Client::builder().ipg_api_key("gateway-key").build()?;
-//! let sent = vandar
-//!     .ipg()
-//!     .ipg_send()
-//!     .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback"))
-//!     .send()
-//!     .await?;
-//! println!("send the payer to {}", vandar::redirects::ipg_payment_page(&vandar, &sent.token));
+//! let payment = vandar.start_payment(Rials(250_000), "https://shop.example/callback").await?;
+//! println!("send the payer to {}", payment.payment_page);
+//! // ... and on the return to your callback_url:
+//! let back = vandar::Callback::parse(callback_url)?;
+//! if vandar.verify_payment(&back.token, Rials(250_000)).await?.is_paid() {
+//!     // ship the order
+//! }
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs)]

@@ -6,6 +6,7 @@
 //!
 //! The payer's browser step (the payment page) is part of both, so each iteration verifies a
 //! payment that was really paid.
+use vandar::money::Rials;
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 use vandar::mock::MockVandar;
@@ -24,7 +25,7 @@ fn round_trips(c: &mut Criterion) {
     let mut group = c.benchmark_group("ipg_send_pay_verify");
     group.bench_function("vandar_client", |b| {
         b.to_async(&runtime).iter(|| async {
-            let sent = client.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.unwrap();
+            let sent = client.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/cb")).send().await.unwrap();
             raw.get(vandar::redirects::ipg_payment_page(&client, &sent.token)).send().await.unwrap();
             let verified = client.verify_payment(&sent.token, vandar::money::Rials(10_000)).await.unwrap();
             assert!(verified.is_paid());

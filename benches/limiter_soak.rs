@@ -11,6 +11,7 @@ mod fleet;
 #[path = "../tests/support/redis_server.rs"]
 mod redis_server;
 
+use vandar::money::Rials;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fleet::{budget_used, run_fleet, SharedStore};
@@ -58,7 +59,7 @@ async fn in_process() {
             let mut times = Vec::new();
             while Instant::now() < deadline {
                 let result = if task < 4 {
-                    vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.map(drop)
+                    vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/cb")).send().await.map(drop)
                 } else {
                     vandar.api().balance().business("mock-shop").send().await.map(drop)
                 };

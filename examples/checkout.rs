@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 1. Register the payment: 2,500 Tomans = 25,000 Rials. The client adds the api_key.
     let order_total = Rials::from(Tomans(2_500));
     let payment = vandar
-        .start_payment_with(order_total, "https://shop.example/checkout/callback", |b| b.factor_number(Some("ORDER-1001".to_string())))
+        .start_payment_with(order_total, "https://shop.example/checkout/callback", |b| b.factor_number("ORDER-1001"))
         .await?;
     println!("1. start_payment   -> token {}", payment.token);
 
@@ -39,8 +39,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Optional: read the transaction before verifying it.
     let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(callback.token.clone())).send().await?;
     println!(
-        "3. ipg_transaction -> {} Rials, card {}, {}",
-        transaction.amount.as_deref().unwrap_or("?"),
+        "3. ipg_transaction -> {}, card {}, {}",
+        transaction.amount.map_or("?".to_string(), |a| a.to_string()),
         transaction.card_number.as_deref().unwrap_or("?"),
         transaction.message.as_deref().unwrap_or("")
     );

@@ -2,7 +2,7 @@
 //! webhooks received by an axum handler and verified with `vandar::webhook`.
 //!
 //!     cargo run --example miando_escrow --features mock
-use std::num::NonZeroU64;
+use vandar::money::Rials;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
@@ -53,11 +53,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let item = AgreementItemInput::builder()
         .title("موبایل y8s")
         .category("digital")
-        .item_price("200000")
-        .price("200000")
+        .item_price(Rials(200_000))
+        .price(Rials(200_000))
         .payer("buyer")
         .payment_method("full-pay")
-        .quantity(NonZeroU64::new(1).unwrap())
+        .quantity(1)
         .try_into()?;
     let draft = AgreementCreateRequest::builder()
         .trace_id("order-2001")

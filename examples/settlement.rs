@@ -1,6 +1,7 @@
 //! Pay out from the wallet to an IBAN, list, and cancel, against the embedded mock Vandar.
 //!
 //!     cargo run --example settlement --features mock
+use vandar::money::Tomans;
 use vandar::api::types::SettlementStoreRequest;
 use vandar::mock::MockVandar;
 
@@ -14,11 +15,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("balance           -> {:?} Tomans", balance.data.as_ref().and_then(|d| d.wallet));
 
     // settlement_store takes Tomans. No track_id given: the client makes one and returns it.
-    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban("IR330120020000002353697200")).await?;
+    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(120_000)).iban("IR330120020000002353697200")).await?;
     println!("settlement_store  -> track_id {}", stored.track_id());
     let vandar::tracked::Tracked::Answered { answer, .. } = stored else { unreachable!("the mock answered") };
     let record = &answer.data.as_ref().expect("data").settlement[0];
-    println!("                     {} Rials ({} Tomans), {:?}", record.amount.unwrap_or(0), record.amount_toman.unwrap_or(0), record.status);
+    println!("                     {} Rials ({} Tomans), {:?}", record.amount.unwrap_or_default().0, record.amount_toman.unwrap_or_default().0, record.status);
 
     let list = vandar.api().settlement_list().business(business).send().await?;
     let page = list.data.as_ref().and_then(|d| d.settlements.as_ref()).expect("a page");

@@ -2,7 +2,7 @@
 //! from it, safely.
 //!
 //!     cargo run --example subscription --features mock
-use std::num::NonZeroU64;
+use vandar::money::Rials;
 
 use vandar::api::types::WithdrawalStoreRequest;
 use vandar::mock::MockVandar;
@@ -25,8 +25,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             b.bank_code(bank.code.clone().unwrap_or_default())
                 .mobile("09123456789")
                 .callback_url("https://shop.example/mandate/callback")
-                .count(NonZeroU64::new(10).unwrap())
-                .limit(NonZeroU64::new(500_000).unwrap())
+                .count(10)
+                .limit(Rials(500_000))
                 .expiration_date(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap())
         })
         .send()
@@ -45,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("4. authorization_verify -> active");
 
     // Withdraw: the client fills in a track_id, and would reconcile a lost answer through it.
-    let withdrawal = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(NonZeroU64::new(120_000).unwrap())).await?;
+    let withdrawal = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(Rials(120_000))).await?;
     println!("5. withdrawal_store     -> track_id {}", withdrawal.track_id());
     let found = api.withdrawal_show_by_track_id().business(business).track_id(withdrawal.track_id()).send().await?;
     let status = found.result.and_then(|r| r.withdrawal).and_then(|w| w.status);

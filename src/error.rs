@@ -141,6 +141,28 @@ impl Error {
         Error::InvalidInput { field: Some(field.into()), reason: reason.into() }
     }
 
+    /// A generated builder's conversion failure, naming the field. The messages come from typify
+    /// (`no value supplied for amount`, `error converting supplied value for amount: ..`) and
+    /// progenitor (`conversion to `T` for per_page failed`, or `.. for body failed: <typify's>`).
+    pub(crate) fn conversion(message: &str) -> Self {
+        let message = mask_personal_data(message);
+        let inner = message.split_once(" failed: ").map_or(message.as_str(), |(_, inner)| inner);
+        if let Some((_, field)) = inner.split_once("no value supplied for ") {
+            return Error::invalid(field.trim(), "is required");
+        }
+        if let Some((field, reason)) = inner.split_once("error converting supplied value for ").and_then(|(_, rest)| rest.split_once(": ")) {
+            return Error::invalid(field, reason);
+        }
+        if let Some((target, field)) = inner
+            .strip_prefix("conversion to `")
+            .and_then(|rest| rest.strip_suffix(" failed"))
+            .and_then(|rest| rest.split_once("` for "))
+        {
+            return Error::invalid(field, format!("cannot be converted to {}", target.replace(' ', "")));
+        }
+        Error::InvalidInput { field: None, reason: message }
+    }
+
     pub(crate) fn transport(error: reqwest::Error) -> Self {
         let error = error.without_url();
         Error::Transport { message: mask_personal_data(&error.to_string()), timeout: error.is_timeout(), source: Some(error) }
@@ -219,7 +241,7 @@ impl<E> From<progenitor_client::Error<E>> for Error {
     fn from(error: progenitor_client::Error<E>) -> Self {
         use progenitor_client::Error as P;
         match error {
-            P::InvalidRequest(reason) => Error::InvalidInput { field: None, reason: mask_personal_data(&reason) },
+            P::InvalidRequest(reason) => Error::conversion(&reason),
             P::CommunicationError(e) | P::InvalidUpgrade(e) | P::ResponseBodyError(e) => Error::transport(e),
             P::InvalidResponsePayload(body, e) => {
                 Error::Undecodable { status: None, reason: e.to_string(), snippet: snippet(&body) }
@@ -231,7 +253,7 @@ impl<E> From<progenitor_client::Error<E>> for Error {
                 message: "error answer".into(),
                 fields: BTreeMap::new(),
             })),
-            P::Custom(reason) => Error::InvalidInput { field: None, reason: mask_personal_data(&reason) },
+            P::Custom(reason) => Error::conversion(&reason),
         }
     }
 }

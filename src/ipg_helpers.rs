@@ -188,22 +188,17 @@ const CODE_AWAITING_VERIFY: i64 = 1;
 const CODE_VERIFIED: i64 = 2;
 
 /// Reads Vandar's amount strings: `"1000.00"` (verify), `"1000"` (lookup). Rials have no fraction.
-fn parse_rials(field: &str, raw: Option<&str>) -> Result<Rials, Error> {
-    let undecodable = |reason: String| Error::Undecodable { status: None, reason, snippet: raw.unwrap_or_default().chars().take(40).collect() };
-    let raw = raw.ok_or_else(|| undecodable(format!("{field} is missing")))?.trim();
-    let (whole, fraction) = raw.split_once('.').unwrap_or((raw, ""));
-    if !fraction.chars().all(|c| c == '0') {
-        return Err(undecodable(format!("{field} has a fraction of a Rial")));
-    }
-    whole.parse::<i64>().map(Rials).map_err(|_| undecodable(format!("{field} is not an amount")))
+/// The amount an answer must carry (the generated `Rials` has already refused a fraction of a Rial).
+fn required_rials(field: &str, amount: Option<Rials>) -> Result<Rials, Error> {
+    amount.ok_or_else(|| Error::Undecodable { status: None, reason: format!("{field} is missing"), snippet: String::new() })
 }
 
 impl VerifiedPayment {
     fn from_verify(token: &str, v: IpgVerifyResponse) -> Result<Self, Error> {
         Ok(Self {
             token: token.to_string(),
-            amount: parse_rials("amount", v.amount.as_deref())?,
-            real_amount: v.real_amount.map(Rials),
+            amount: required_rials("amount", v.amount)?,
+            real_amount: v.real_amount,
             trans_id: v.trans_id,
             factor_number: v.factor_number,
             card_number: v.card_number,
@@ -215,7 +210,7 @@ impl VerifiedPayment {
     fn from_lookup(token: &str, t: IpgTransaction) -> Result<Self, Error> {
         Ok(Self {
             token: token.to_string(),
-            amount: parse_rials("amount", t.amount.as_deref())?,
+            amount: required_rials("amount", t.amount)?,
             real_amount: None,
             trans_id: t.trans_id,
             factor_number: t.factor_number,
@@ -252,7 +247,7 @@ impl Client {
         callback_url: &str,
         extra: impl FnOnce(builder::IpgSendRequest) -> builder::IpgSendRequest,
     ) -> Result<StartedPayment, Error> {
-        let sent = self.ipg().ipg_send().body_map(|b| extra(b.amount(amount.0).callback_url(callback_url))).send().await?;
+        let sent = self.ipg().ipg_send().body_map(|b| extra(b.amount(amount).callback_url(callback_url))).send().await?;
         let payment_page = crate::redirects::ipg_payment_page(self, &sent.token);
         Ok(StartedPayment { token: sent.token, payment_page })
     }

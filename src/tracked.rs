@@ -4,6 +4,7 @@
 use std::convert::Infallible;
 
 use crate::api::types::{self, builder};
+use crate::money::{Rials, Tomans};
 use crate::{Client, Error};
 
 /// The result of a tracked call.
@@ -57,7 +58,7 @@ where
     T: TryFrom<B>,
     T::Error: std::fmt::Display,
 {
-    let invalid = |e: T::Error| Error::InvalidInput { field: None, reason: e.to_string() };
+    let invalid = |e: T::Error| Error::conversion(&e.to_string());
     match T::try_from(builder.clone()) {
         Ok(body) => Ok(body),
         Err(e) if e.to_string().contains("track_id") => T::try_from(fill(builder)).map_err(invalid),
@@ -104,7 +105,7 @@ impl Client {
                             "{error}; transaction_list?track_id= found {} record(s), none proven to be this settlement \
                              (its track_id, or this amount and IBAN): {}",
                             found.data.len(),
-                            describe(found.data.iter().map(|t| (t.id, t.amount)))
+                            describe(found.data.iter().map(|t| (t.id, t.amount.map(|a| a.to_string()))))
                         ),
                     });
                 }
@@ -120,9 +121,9 @@ impl Client {
         body: builder::WithdrawalStoreRequest,
     ) -> Result<Tracked<types::WithdrawalResponse, types::WithdrawalResponse>, Error> {
         let business = self.business()?.to_string();
-        let mut body = types::WithdrawalStoreRequest::try_from(body).map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?;
+        let mut body = types::WithdrawalStoreRequest::try_from(body).map_err(|e| Error::conversion(&e.to_string()))?;
         let track_id = body.track_id.get_or_insert_with(fresh_track_id).clone();
-        let (authorization_id, amount) = (body.authorization_id, body.amount.get());
+        let (authorization_id, amount) = (body.authorization_id, body.amount);
         match self.api().withdrawal_store().business(&business).body(body).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
             Err(error) => {
@@ -218,7 +219,7 @@ impl Client {
     ) -> Result<Tracked<crate::batch::types::SettlementStoreResponse, Vec<crate::batch::types::BatchSettlement>>, Error> {
         let business = self.business()?.to_string();
         let body = crate::batch::types::BatchSettlementStoreRequest::try_from(body)
-            .map_err(|e| Error::InvalidInput { field: None, reason: e.to_string() })?;
+            .map_err(|e| Error::conversion(&e.to_string()))?;
         let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
         match self.batch().batch_settlement_store().business(&business).body(body).send().await {
             Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
@@ -255,26 +256,26 @@ impl Client {
 /// are debits, so the sign is ignored) and IBAN. ASSUMPTION: the documents name the filter but
 /// no field of the record that carries the track_id or IBAN; where Vandar sends neither, no
 /// record is proof and the call ends `Indeterminate`, never `Reconciled` by default.
-fn settlement_matches(record: &types::Transaction, track_id: &str, amount: i64, iban: &str) -> bool {
+fn settlement_matches(record: &types::Transaction, track_id: &str, amount: Tomans, iban: &str) -> bool {
     let Some(settlement) = &record.settlement else { return false };
     let text = |key: &str| settlement.get(key).and_then(|v| v.as_str());
-    text("track_id") == Some(track_id) || (record.amount.map(i64::abs) == Some(amount) && text("iban") == Some(iban))
+    text("track_id") == Some(track_id) || (record.amount.map(|a| Tomans(a.0.abs())) == Some(amount) && text("iban") == Some(iban))
 }
 
 /// Whether the withdrawal found is the one sent: its track_id, or (when Vandar leaves it out)
 /// the same authorization and amount.
-fn withdrawal_matches(found: &types::Withdrawal, track_id: &str, authorization_id: &uuid::Uuid, amount: u64) -> bool {
+fn withdrawal_matches(found: &types::Withdrawal, track_id: &str, authorization_id: &uuid::Uuid, amount: Rials) -> bool {
     match found.track_id.as_deref() {
         Some(found_track_id) => found_track_id == track_id,
         None => {
             found.authorization_id.as_ref() == Some(authorization_id)
-                && found.amount.as_ref().is_some_and(|a| a.to_string().parse::<f64>().ok() == Some(amount as f64))
+                && found.amount == Some(amount)
         }
     }
 }
 
 /// `id: amount` of each record found, for the person who reconciles by hand.
-fn describe(records: impl Iterator<Item = (Option<i64>, Option<i64>)>) -> String {
+fn describe(records: impl Iterator<Item = (Option<i64>, Option<String>)>) -> String {
     let list: Vec<String> = records.map(|(id, amount)| format!("id {} amount {}", id.unwrap_or_default(), amount.unwrap_or_default())).collect();
     if list.is_empty() { "nothing".into() } else { list.join(", ") }
 }

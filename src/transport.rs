@@ -175,11 +175,12 @@ impl Shared {
                 Ok(credential) => credential,
                 Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
             };
-            // The spec's bounds, before anything is sent (the generated types check patterns and lengths).
-            if let Some(Ok(body)) = request.body().and_then(|b| b.as_bytes()).map(serde_json::from_slice::<serde_json::Value>) {
-                if let Err((field, reason)) = crate::validate::check(operation, &body) {
-                    return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
-                }
+            // The spec's bounds on the query and the body, before anything is sent.
+            let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice(b).ok());
+            let broken = crate::validate::check_query(operation, request.url())
+                .and_then(|()| body.map_or(Ok(()), |body| crate::validate::check(operation, &body)));
+            if let Err((field, reason)) = broken {
+                return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
             }
             if let Credential::ApiKey(key) = credential {
                 add_api_key(&mut request, key);

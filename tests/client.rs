@@ -2,6 +2,7 @@
 //! calls are made, what comes back.
 mod support;
 
+use vandar::money::{Rials, Tomans};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -24,7 +25,7 @@ async fn ipg_calls_carry_the_configured_api_key_in_the_body() {
     let sent = vandar
         .ipg()
         .ipg_send()
-        .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback").factor_number(Some("A-1".to_string())))
+        .body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/callback").factor_number("A-1"))
         .send()
         .await
         .unwrap();
@@ -45,7 +46,7 @@ async fn business_calls_carry_the_bearer_token() {
     let server = business_api().await;
     let vandar = client_for(&server).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
     let balance = vandar.api().balance().business("shop").send().await.unwrap();
-    assert_eq!(balance.data.as_ref().unwrap().wallet, Some(100000));
+    assert_eq!(balance.data.as_ref().unwrap().wallet, Some(Tomans(100000)));
     assert_eq!(server.seen()[0].bearer().as_deref(), Some("access-1"));
     assert_eq!(server.seen()[0].path, "/v2/business/shop/balance");
 }
@@ -199,7 +200,7 @@ async fn miando_token_is_fetched_once_cached_and_renewed_on_401() {
     .await;
     let vandar = client_for(&server).miando_credentials(7, "client-secret").build().unwrap();
     for page in 1..=3 {
-        vandar.api().agreement_list().page(std::num::NonZeroU64::new(page).unwrap()).send().await.unwrap();
+        vandar.api().agreement_list().page(page).send().await.unwrap();
     }
     assert_eq!(server.seen()[0].json(), json!({"grant_type": "client_credentials", "client_id": 7, "client_secret": "client-secret"}));
     let flow: Vec<String> = server.seen().iter().map(|s| format!("{} {}", s.path, s.bearer().unwrap_or_default())).collect();
@@ -261,7 +262,7 @@ async fn a_429_is_retried_after_retry_after_even_for_a_post() {
     .await;
     let vandar = client_for(&server).ipg_api_key("k").build().unwrap();
     let started = Instant::now();
-    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap();
+    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap();
     assert_eq!(sent.token, "T");
     assert_eq!(hits.load(Ordering::SeqCst), 2);
     // Retry-After: 1 is capped by the policy's max_delay (200 ms in tests).
@@ -302,7 +303,7 @@ async fn a_get_is_retried_on_503_and_a_post_is_not() {
         .api()
         .settlement_store()
         .business("shop")
-        .body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t-1"))
+        .body_map(|b| b.amount(Tomans(5000)).iban("IR330120020000002353697200").track_id("t-1"))
         .send()
         .await.unwrap_err();
     assert_eq!(server.count("POST", "/v3/business/shop/settlement/store"), 1, "a POST is never repeated after it reached Vandar");
@@ -346,7 +347,7 @@ async fn a_connect_failure_is_retried_even_for_a_post() {
         .retry_policy(vandar::RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(150), max_delay: Duration::from_millis(400) })
         .build()
         .unwrap();
-    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap();
+    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap();
     assert_eq!(sent.token, "late");
     assert_eq!(seen.load(Ordering::SeqCst), 1, "the request reached the server exactly once");
 }
@@ -366,18 +367,18 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     .await;
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).miando_credentials(1, "s").build().unwrap();
 
-    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR330120020000002353697200").track_id("t")).send().await.unwrap_err();
+    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(Tomans(5000)).iban("IR330120020000002353697200").track_id("t")).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!(api.status, 422);
     assert_eq!(api.message, "The given data was invalid.");
     assert_eq!(api.fields["iban"], ["شبا IR33******************7200 معتبر نیست"], "IBANs are masked in errors");
 
-    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err();
+    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!((api.status, api.message.as_str()), (422, "amount must not be below 1000"));
     assert_eq!(api.fields[""], ["amount must not be below 1000"]);
 
-    let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR330120020000002353697200").amount(std::num::NonZeroU64::new(10).unwrap()).track_id("x"));
+    let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR330120020000002353697200").amount(Rials(10)).track_id("x"));
     let Error::Api(api) = deposit.send().await.unwrap_err() else { panic!() };
     assert_eq!(api.message, "cash-in tool not active");
 
@@ -400,7 +401,7 @@ async fn broken_answers_are_typed_errors_not_panics() {
     })
     .await;
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).build().unwrap();
-    let truncated = vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb")).send().await.unwrap_err();
+    let truncated = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap_err();
     assert!(matches!(&truncated, Error::Undecodable { status: None, snippet, .. } if snippet == r#"{"status": 1, "tok"#), "{truncated:?}");
     let html = vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err();
     assert!(matches!(&html, Error::Undecodable { snippet, .. } if snippet.contains("Maintenance")), "{html:?}");
@@ -455,16 +456,18 @@ async fn missing_credentials_fail_before_anything_is_sent() {
 async fn invalid_input_is_refused_before_anything_is_sent() {
     let server = serve(|_| async { json(200, json!({"status": 1, "token": "T"})) }).await;
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).build().unwrap();
-    // Constrained strings are newtypes: a description over 255 characters cannot even be built.
-    use vandar::ipg::types::IpgSendRequestDescription;
-    let too_long = "x".repeat(256).parse::<IpgSendRequestDescription>();
-    assert!(too_long.unwrap_err().to_string().contains("longer than 255"));
-    let fine: IpgSendRequestDescription = "پرداخت سفارش".parse().unwrap();
-    vandar.ipg().ipg_send().body_map(|b| b.amount(1000).callback_url("https://s.example/cb").description(Some(fine))).send().await.unwrap();
+    // The spec's length bound is checked before sending, in characters (Persian text is 2 bytes a character).
+    let too_long = "ب".repeat(256);
+    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb").description(too_long)).send().await.unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput { field: Some(f), reason } if f == "description" && reason == "must be at most 255 characters"), "{error:?}");
+    assert_eq!(error.to_string(), "invalid input (description): must be at most 255 characters");
+    assert!(server.seen().is_empty());
+    let fine = "ب".repeat(255);
+    vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb").description(fine)).send().await.unwrap();
     assert_eq!(server.seen().len(), 1);
-    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(1000)).send().await.unwrap_err();
-    assert!(matches!(&error, Error::InvalidInput { reason, .. } if reason.contains("callback_url")), "{error:?}");
-    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(5000).iban("IR12").track_id("t")).send().await.unwrap_err();
+    let error = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000))).send().await.unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput { field: Some(f), reason } if f == "callback_url" && reason == "is required"), "{error:?}");
+    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(Tomans(5000)).iban("IR12").track_id("t")).send().await.unwrap_err();
     assert!(matches!(&error, Error::InvalidInput { .. }), "malformed IBAN: {error:?}");
     assert_eq!(server.seen().len(), 1, "only the valid send went out");
 }
@@ -495,7 +498,7 @@ async fn tracked_calls_fill_in_a_track_id_and_reconcile_a_lost_answer() {
     let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
 
     let stored = vandar
-        .settlement_store(vandar::api::types::SettlementStoreRequest::builder().amount(5000).iban("IR330120020000002353697200"))
+        .settlement_store(vandar::api::types::SettlementStoreRequest::builder().amount(Tomans(5000)).iban("IR330120020000002353697200"))
         .await
         .unwrap();
     let sent = server.seen().last().unwrap().json();
@@ -506,8 +509,8 @@ async fn tracked_calls_fill_in_a_track_id_and_reconcile_a_lost_answer() {
         .withdrawal_store(
             vandar::api::types::WithdrawalStoreRequest::builder()
                 .authorization_id(uuid_like())
-                .amount(std::num::NonZeroU64::new(10_000).unwrap())
-                .track_id(Some("my-own-id".to_string())),
+                .amount(Rials(10_000))
+                .track_id("my-own-id"),
         )
         .await
         .unwrap();
@@ -559,7 +562,7 @@ async fn credentials_a_server_echoes_back_are_scrubbed_from_errors() {
     let (api_key, access) = ("ECHOED-API-KEY-0123456789", "ECHOED-ACCESS-TOKEN-0123456789");
     let vandar = client_for(&server).ipg_api_key(api_key).business_tokens(TokenPair::new(access, "ECHOED-REFRESH-0123456789", None)).build().unwrap();
     let errors = [
-        vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.unwrap_err(),
+        vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/cb")).send().await.unwrap_err(),
         vandar.ipg().ipg_transaction().body_map(|b| b.token("T")).send().await.unwrap_err(),
         vandar.api().balance().business("shop").send().await.unwrap_err(),
     ];
@@ -599,7 +602,7 @@ async fn lost_settlement_answer(listed: serde_json::Value) -> support::Server {
 
 async fn store_settlement(server: &support::Server) -> Result<String, Error> {
     let vandar = client_for(server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
-    let body = vandar::api::types::SettlementStoreRequest::builder().amount(5000).iban("IR330120020000002353697200").track_id("order-77");
+    let body = vandar::api::types::SettlementStoreRequest::builder().amount(Tomans(5000)).iban("IR330120020000002353697200").track_id("order-77");
     vandar.settlement_store(body).await.map(|t| format!("{t:?}"))
 }
 
@@ -638,8 +641,8 @@ async fn a_withdrawal_found_under_another_track_id_is_not_proof() {
         .withdrawal_store(
             vandar::api::types::WithdrawalStoreRequest::builder()
                 .authorization_id(uuid_like())
-                .amount(std::num::NonZeroU64::new(10_000).unwrap())
-                .track_id(Some("mine".to_string())),
+                .amount(Rials(10_000))
+                .track_id("mine"),
         )
         .await
         .unwrap_err();
@@ -665,7 +668,7 @@ async fn money_moves_without_a_documented_lookup_fill_in_a_track_id_and_say_so_w
     let vandar = client_for(&server).business_tokens(pair("a", "r", None)).timeout(Duration::from_millis(150)).build().unwrap();
 
     let deposit = vandar
-        .customer_wallet_deposit(uuid_like(), vandar::api::types::WalletMovementRequest::builder().amount("20000".parse::<vandar::api::types::WalletMovementRequestAmount>().unwrap()))
+        .customer_wallet_deposit(uuid_like(), vandar::api::types::WalletMovementRequest::builder().amount(Rials(20_000)))
         .await
         .unwrap();
     let sent = server.seen().last().unwrap().json();
@@ -674,7 +677,7 @@ async fn money_moves_without_a_documented_lookup_fill_in_a_track_id_and_say_so_w
     assert_eq!(answer.track_id.as_deref(), Some(sent["track_id"].as_str().unwrap()));
 
     let lost = vandar
-        .cash_in_deposit(vandar::api::types::CashInDepositRequest::builder().iban("IR330120020000002353697200").amount(50_000).track_id("dep-1"))
+        .cash_in_deposit(vandar::api::types::CashInDepositRequest::builder().iban("IR330120020000002353697200").amount(Rials(50_000)).track_id("dep-1"))
         .await
         .unwrap_err();
     assert!(
@@ -735,7 +738,7 @@ async fn the_raw_generated_money_move_gets_a_track_id_too() {
         .api()
         .withdrawal_store()
         .business("shop")
-        .body_map(|b| b.authorization_id(uuid_like()).amount(std::num::NonZeroU64::new(10_000).unwrap()))
+        .body_map(|b| b.authorization_id(uuid_like()).amount(Rials(10_000)))
         .send()
         .await
         .unwrap();

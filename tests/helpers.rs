@@ -132,7 +132,7 @@ async fn start_payment_takes_rials_and_returns_the_payment_page() {
     let started = vandar.start_payment(Rials::from(Tomans(2_500)), "https://shop.example/cb").await.unwrap();
     assert_eq!(started.payment_page, vandar::redirects::ipg_payment_page(&vandar, &started.token));
     let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(started.token.clone())).send().await.unwrap();
-    assert_eq!(transaction.amount.as_deref(), Some("25000"), "2,500 Tomans went out as 25,000 Rials");
+    assert_eq!(transaction.amount, Some(Rials(25_000)), "2,500 Tomans went out as 25,000 Rials");
     let too_small = vandar.start_payment(Rials(999), "https://shop.example/cb").await.unwrap_err();
     assert!(matches!(too_small, Error::InvalidInput { field: Some(f), .. } if f == "amount"));
 }

@@ -2,7 +2,7 @@
 //! end to end against the embedded mock Vandar on 127.0.0.1.
 #![cfg(feature = "mock")]
 
-use std::num::NonZeroU64;
+use vandar::money::{Rials, Tomans};
 
 use vandar::api::types::OpenObject;
 use vandar::batch::types::BatchSettlementItem;
@@ -26,7 +26,7 @@ async fn the_business_and_its_users_are_shown() {
     let (_mock, vandar) = started().await;
     let business = vandar.api().business_show().business("mock-shop").send().await.unwrap().data.unwrap();
     assert_eq!(business.business_name.as_deref(), Some("mock-shop"));
-    assert_eq!(business.wallet, Some(5_000_000), "wallet in Tomans");
+    assert_eq!(business.wallet, Some(Tomans(5_000_000)), "wallet in Tomans");
     assert!(business.tools.contains_key("ipg"));
     let users = vandar.api().business_users().business("mock-shop").send().await.unwrap();
     assert_eq!(users.data.unwrap().users[0].role.as_deref(), Some("business owner"));
@@ -54,14 +54,14 @@ async fn cash_in_credits_the_wallet_once_per_track_id() {
     let accounts = api.cash_in_accounts().business("mock-shop").send().await.unwrap();
     assert_eq!(accounts.data[0].iban.as_deref(), Some(IBAN));
     let before = mock.wallet_rials();
-    let deposit = api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(NonZeroU64::new(1_000_000).unwrap()).track_id("ci-1")).send().await.unwrap();
+    let deposit = api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(Rials(1_000_000)).track_id("ci-1")).send().await.unwrap();
     let item = &deposit.data.as_ref().unwrap().cash_in[0];
-    assert_eq!((item.amount, item.amount_toman), (Some(1_000_000), Some(100_000)));
+    assert_eq!((item.amount, item.amount_toman), (Some(Rials(1_000_000)), Some(Tomans(100_000))));
     assert_eq!(mock.wallet_rials(), before + 1_000_000);
-    let repeated = api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(NonZeroU64::new(1).unwrap()).track_id("ci-1")).send().await.unwrap_err();
+    let repeated = api.cash_in_deposit().business("mock-shop").body_map(|b| b.iban(IBAN).amount(Rials(1)).track_id("ci-1")).send().await.unwrap_err();
     assert!(matches!(&repeated, Error::Api(api) if api.fields.contains_key("track_id")));
     let balance = api.cash_in_balance().business("mock-shop").body_map(|b| b.iban(IBAN)).send().await.unwrap();
-    assert_eq!(balance.available_balance, Some(3_200_000));
+    assert_eq!(balance.available_balance, Some(Rials(3_200_000)));
 
     api.cash_in_code_show().business("mock-shop").send().await.unwrap();
     api.cash_in_code_transactions().business("mock-shop").send().await.unwrap();
@@ -73,7 +73,7 @@ async fn cash_in_credits_the_wallet_once_per_track_id() {
 #[tokio::test]
 async fn a_verified_payment_is_refunded_from_the_wallet() {
     let (mock, vandar) = started().await;
-    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(40_000).callback_url("https://shop.example/cb")).send().await.unwrap();
+    let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(40_000)).callback_url("https://shop.example/cb")).send().await.unwrap();
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     browser.get(vandar::redirects::ipg_payment_page(&vandar, &sent.token)).send().await.unwrap();
     let vandar::VerifyOutcome::Verified(paid) = vandar.verify_payment(&sent.token, vandar::money::Rials(40_000)).await.unwrap() else { panic!() };
@@ -83,11 +83,11 @@ async fn a_verified_payment_is_refunded_from_the_wallet() {
         .transaction_refund()
         .business("mock-shop")
         .transaction_id(paid.trans_id.unwrap())
-        .body_map(|b| b.amount(Some("15000".parse().unwrap())))
+        .body_map(|b| b.amount(Rials(15_000)))
         .send()
         .await
         .unwrap();
-    assert_eq!(refund.data.as_ref().unwrap().results[0].amount, Some(15_000));
+    assert_eq!(refund.data.as_ref().unwrap().results[0].amount, Some(Rials(15_000)));
     assert_eq!(mock.wallet_rials(), before - 15_000);
     let unknown = vandar.api().transaction_refund().business("mock-shop").transaction_id(1).body_map(|b| b).send().await.unwrap_err();
     assert!(matches!(&unknown, Error::Api(api) if api.fields.contains_key("transaction_id")), "{unknown:?}");

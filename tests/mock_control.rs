@@ -4,6 +4,7 @@
 
 mod support;
 
+use vandar::money::{Rials, Tomans};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -146,8 +147,8 @@ async fn control_requests_are_not_counted_limited_faulted_or_logged() {
 async fn the_request_log_lists_what_was_received_oldest_first_and_is_cleared() {
     let h = Harness::start().await;
     let vandar = h.mock.client_builder().build().unwrap();
-    vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/back")).send().await.unwrap();
-    vandar.api().settlement_list().business("mock-shop").page(std::num::NonZeroU64::new(2).unwrap()).send().await.unwrap();
+    vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/back")).send().await.unwrap();
+    vandar.api().settlement_list().business("mock-shop").page(2).send().await.unwrap();
     let log = h.get("requests").await;
     let requests = log["requests"].as_array().unwrap();
     assert_eq!(requests.len(), 2, "{log}");
@@ -169,7 +170,7 @@ async fn the_request_log_lists_what_was_received_oldest_first_and_is_cleared() {
 async fn reset_gives_a_fresh_state_with_the_same_credentials() {
     let h = Harness::start().await;
     let vandar = h.mock.client_builder().build().unwrap();
-    vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban(IBAN)).await.unwrap();
+    vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(120_000)).iban(IBAN)).await.unwrap();
     h.mock.expire_access_token();
     vandar.api().balance().business("mock-shop").send().await.unwrap(); // refreshed: the first pair is spent
     h.post("rate-limits", json!({"post": 0, "other": 0})).await;
@@ -188,7 +189,7 @@ async fn reset_gives_a_fresh_state_with_the_same_credentials() {
     assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
     let pair = fresh.api().token_refresh().body_map(|b| b.refreshtoken("mock-refresh-1")).send().await.unwrap();
     assert_eq!(pair.access_token, "mock-access-2");
-    let sent = fresh.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/back")).send().await.unwrap();
+    let sent = fresh.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/back")).send().await.unwrap();
     let page = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let paid = page.get(format!("{}/v4/{}", h.mock.base_url(Host::Ipg), sent.token)).send().await.unwrap();
     assert!(paid.headers()["location"].to_str().unwrap().contains("payment_status=OK"), "the payer pays again");

@@ -2,6 +2,7 @@
 //! against the embedded mock Vandar on 127.0.0.1.
 #![cfg(feature = "mock")]
 
+use vandar::money::Rials;
 use vandar::api::types::{CustomerRequest, OpenObject};
 use vandar::mock::MockVandar;
 use vandar::Error;
@@ -18,10 +19,10 @@ async fn started() -> (MockVandar, vandar::Client) {
 fn individual(mobile: &str) -> vandar::api::types::builder::CustomerRequest {
     CustomerRequest::builder()
         .type_("INDIVIDUAL")
-        .mobile(Some(mobile.parse().unwrap()))
-        .individual_national_code(Some("0013542419".parse().unwrap()))
-        .first_name(Some("رضا".to_string()))
-        .last_name(Some("رضایی".to_string()))
+        .mobile(mobile)
+        .individual_national_code("0013542419")
+        .first_name("رضا")
+        .last_name("رضایی")
 }
 
 async fn new_customer(vandar: &vandar::Client) -> uuid::Uuid {
@@ -39,7 +40,7 @@ async fn customers_are_created_read_updated_listed_and_deleted() {
     assert_eq!(shown.name.as_deref(), Some("رضا رضایی"));
     assert_eq!(shown.individual_national_code.as_deref(), Some("0013542419"));
 
-    let updated = api.customer_update().business("mock-shop").customer(id).body(individual("09351234567").first_name(Some("علی".to_string()))).send().await.unwrap();
+    let updated = api.customer_update().business("mock-shop").customer(id).body(individual("09351234567").first_name("علی")).send().await.unwrap();
     assert_eq!(updated.customer.as_ref().unwrap().mobile.as_deref(), Some("09351234567"));
 
     let listed = api.customer_list().business("mock-shop").send().await.unwrap();
@@ -58,7 +59,7 @@ async fn customers_are_created_read_updated_listed_and_deleted() {
 #[tokio::test]
 async fn a_customer_without_its_type_specific_fields_is_refused_naming_the_field() {
     let (_mock, vandar) = started().await;
-    let legal = CustomerRequest::builder().type_("LEGAL").legal_name(Some("شرکت نمونه".to_string()));
+    let legal = CustomerRequest::builder().type_("LEGAL").legal_name("شرکت نمونه");
     let error = vandar.api().customer_store().business("mock-shop").body(legal).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
     assert_eq!(api.status, 422);
@@ -84,19 +85,19 @@ async fn a_wallet_moves_rials_and_refuses_an_overdraft() {
     let (_mock, vandar) = started().await;
     let api = vandar.api();
     let id = new_customer(&vandar).await;
-    let moved = api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount("10000").track_id("d-1")).send().await.unwrap();
-    assert_eq!(moved.balance, Some(10_000));
-    api.customer_wallet_withdraw().business("mock-shop").customer(id).body_map(|b| b.amount("2500").track_id("w-1")).send().await.unwrap();
+    let moved = api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount(Rials(10_000)).track_id("d-1")).send().await.unwrap();
+    assert_eq!(moved.balance, Some(Rials(10_000)));
+    api.customer_wallet_withdraw().business("mock-shop").customer(id).body_map(|b| b.amount(Rials(2_500)).track_id("w-1")).send().await.unwrap();
     let wallet = api.customer_wallet_show().business("mock-shop").customer(id).send().await.unwrap();
-    assert_eq!((wallet.balance, wallet.currency.as_deref()), (Some(7_500), Some("RIAL")));
+    assert_eq!((wallet.balance, wallet.currency.as_deref()), (Some(Rials(7_500)), Some("RIAL")));
 
-    let overdraft = api.customer_wallet_withdraw().business("mock-shop").customer(id).body_map(|b| b.amount("999999").track_id("w-2")).send().await.unwrap_err();
+    let overdraft = api.customer_wallet_withdraw().business("mock-shop").customer(id).body_map(|b| b.amount(Rials(999_999)).track_id("w-2")).send().await.unwrap_err();
     assert!(matches!(&overdraft, Error::Api(api) if api.fields.contains_key("amount")), "{overdraft:?}");
-    let repeated = api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount("1").track_id("d-1")).send().await.unwrap_err();
+    let repeated = api.customer_wallet_deposit().business("mock-shop").customer(id).body_map(|b| b.amount(Rials(1)).track_id("d-1")).send().await.unwrap_err();
     assert!(matches!(&repeated, Error::Api(api) if api.fields.contains_key("track_id")), "a track_id is never reused: {repeated:?}");
 
     let history = api.customer_transactions().business("mock-shop").customer(id).send().await.unwrap();
-    let amounts: Vec<i64> = history.data.iter().map(|t| t.amount.unwrap()).collect();
+    let amounts: Vec<i64> = history.data.iter().map(|t| t.amount.unwrap().0).collect();
     assert_eq!(amounts, [10_000, -2_500]);
 }
 

@@ -11,7 +11,7 @@ fn fast_retries() -> RetryPolicy {
     RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
 }
 
-async fn send(vandar: &vandar::Client, amount: i64) -> Result<String, Error> {
+async fn send(vandar: &vandar::Client, amount: Rials) -> Result<String, Error> {
     let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(amount).callback_url("https://shop.example/cb?order=7")).send().await?;
     Ok(sent.token)
 }
@@ -29,13 +29,13 @@ async fn a_paid_checkout_verifies_once_and_credits_the_wallet() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
     let before = mock.wallet_rials();
-    let token = send(&vandar, 25_000).await.unwrap();
+    let token = send(&vandar, Rials(25_000)).await.unwrap();
     let callback = pay(&vandar, &token).await;
     let query: Vec<(String, String)> = callback.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
     assert_eq!(query, [("order".into(), "7".into()), ("token".into(), token.clone()), ("payment_status".into(), "OK".into())]);
 
     let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(token.clone())).send().await.unwrap();
-    assert_eq!((transaction.status, transaction.amount.as_deref()), (1, Some("25000")));
+    assert_eq!((transaction.status, transaction.amount), (1, Some(Rials(25_000))));
 
     let VerifyOutcome::Verified(verified) = vandar.verify_payment(&token, Rials(25_000)).await.unwrap() else { panic!("not verified") };
     assert_eq!(verified.amount, Rials(25_000), "Vandar's \"25000.00\" read as Rials");
@@ -55,7 +55,7 @@ async fn a_declined_payment_is_not_paid() {
     let mock = MockVandar::start().await.unwrap();
     mock.payer_declines(true);
     let vandar = mock.client_builder().build().unwrap();
-    let token = send(&vandar, 5_000).await.unwrap();
+    let token = send(&vandar, Rials(5_000)).await.unwrap();
     let callback = pay(&vandar, &token).await;
     assert!(callback.as_str().ends_with("payment_status=FAILED"));
     assert!(matches!(vandar.verify_payment(&token, Rials(5_000)).await.unwrap(), VerifyOutcome::NotPaid { .. }));
@@ -65,7 +65,7 @@ async fn a_declined_payment_is_not_paid() {
 async fn an_amount_below_the_minimum_is_refused_before_sending() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
-    let error = send(&vandar, 999).await.unwrap_err();
+    let error = send(&vandar, Rials(999)).await.unwrap_err();
     assert!(matches!(&error, Error::InvalidInput { field: Some(f), .. } if f == "amount"), "{error:?}");
 }
 
@@ -73,7 +73,7 @@ async fn an_amount_below_the_minimum_is_refused_before_sending() {
 async fn a_wrong_api_key_is_an_authentication_error() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().ipg_api_key("stolen").build().unwrap();
-    let error = send(&vandar, 1_000).await.unwrap_err();
+    let error = send(&vandar, Rials(1_000)).await.unwrap_err();
     assert!(matches!(error, Error::Authentication { status: Some(401), .. }), "{error:?}");
 }
 
@@ -81,7 +81,7 @@ async fn a_wrong_api_key_is_an_authentication_error() {
 async fn a_lost_verify_answer_is_recovered_through_the_lookup() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().timeout(Duration::from_millis(300)).build().unwrap();
-    let token = send(&vandar, 10_000).await.unwrap();
+    let token = send(&vandar, Rials(10_000)).await.unwrap();
     pay(&vandar, &token).await;
     let before = mock.wallet_rials();
     mock.inject(Fault::Latency(Duration::from_millis(600))); // verify is carried out, its answer arrives too late
@@ -94,7 +94,7 @@ async fn a_lost_verify_answer_is_recovered_through_the_lookup() {
 async fn a_verify_refused_before_processing_is_sent_again_and_settles_once() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
-    let token = send(&vandar, 10_000).await.unwrap();
+    let token = send(&vandar, Rials(10_000)).await.unwrap();
     pay(&vandar, &token).await;
     let before = mock.wallet_rials();
     // A proxy answers 503 without passing verify on: the lookup says "paid, awaiting verify".
@@ -113,24 +113,24 @@ async fn faults_on_a_post_become_typed_errors_without_a_second_send() {
     let vandar = mock.client_builder().retry_policy(fast_retries()).build().unwrap();
 
     mock.inject(Fault::HtmlErrorPage);
-    let error = send(&vandar, 1_000).await.unwrap_err();
+    let error = send(&vandar, Rials(1_000)).await.unwrap_err();
     assert!(matches!(&error, Error::Undecodable { status: Some(502), snippet, .. } if snippet.contains("502 Bad Gateway")), "{error:?}");
 
     mock.inject(Fault::TruncatedBody);
-    let error = send(&vandar, 1_000).await.unwrap_err();
+    let error = send(&vandar, Rials(1_000)).await.unwrap_err();
     assert!(matches!(&error, Error::Undecodable { status: None, .. }), "{error:?}");
 
     mock.inject(Fault::DropConnection);
-    let error = send(&vandar, 1_000).await.unwrap_err();
+    let error = send(&vandar, Rials(1_000)).await.unwrap_err();
     assert!(matches!(&error, Error::Transport { .. }), "{error:?}");
 
     mock.inject(Fault::Status(500));
-    let error = send(&vandar, 1_000).await.unwrap_err();
+    let error = send(&vandar, Rials(1_000)).await.unwrap_err();
     assert_eq!(error.status(), Some(500));
 
     // A 429 was refused unprocessed: retried, and the payment is registered once.
     mock.inject(Fault::RateLimited);
-    let token = send(&vandar, 1_000).await.unwrap();
+    let token = send(&vandar, Rials(1_000)).await.unwrap();
     assert_eq!(token.len(), 32);
 }
 

@@ -4,6 +4,7 @@
 
 mod support;
 
+use vandar::money::Rials;
 use std::time::Duration;
 
 use vandar::api::types::{AgreementCreateRequest, AgreementItemInput, AgreementPartyInput};
@@ -43,11 +44,11 @@ fn agreement() -> vandar::api::types::builder::AgreementCreateRequest {
         .items(vec![AgreementItemInput::builder()
             .title("موبایل y8s")
             .category("digital")
-            .item_price("200000")
-            .price("200000")
+            .item_price(Rials(200_000))
+            .price(Rials(200_000))
             .payer("buyer")
             .payment_method("full-pay")
-            .quantity(std::num::NonZeroU64::new(1).unwrap())
+            .quantity(1)
             .try_into()
             .unwrap()])
 }
@@ -113,7 +114,7 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
     assert_eq!(done.data.as_ref().and_then(|d| d.is_finalized), Some(true));
     let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().data;
     assert_eq!(shown.state.as_ref().map(|s| s.as_str()), Some("finalize"));
-    assert_eq!(shown.amount, Some(200_000));
+    assert_eq!(shown.amount, Some(Rials(200_000)));
 
     // Deliveries: every one verifies with the business slug and decodes to its event.
     let mut events = Vec::new();

@@ -1,6 +1,7 @@
 //! Tokens, balance and settlements end to end against the embedded mock Vandar on 127.0.0.1.
 #![cfg(feature = "mock")]
 
+use vandar::money::{Rials, Tomans};
 use std::time::Duration;
 
 use vandar::api::types::SettlementStoreRequest;
@@ -14,7 +15,7 @@ fn fast_retries() -> RetryPolicy {
     RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
 }
 
-async fn wallet_tomans(vandar: &vandar::Client) -> i64 {
+async fn wallet_tomans(vandar: &vandar::Client) -> Tomans {
     vandar.api().balance().business(vandar.business().unwrap()).send().await.unwrap().data.unwrap().wallet.unwrap()
 }
 
@@ -24,11 +25,11 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
     let vandar = mock.client_builder().build().unwrap();
     let before = wallet_tomans(&vandar).await;
 
-    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(120_000).iban(IBAN)).await.unwrap();
+    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(120_000)).iban(IBAN)).await.unwrap();
     let Tracked::Answered { track_id, answer } = stored else { panic!("answered") };
     let record = &answer.data.unwrap().settlement[0];
-    assert_eq!((record.amount, record.amount_toman), (Some(1_200_000), Some(120_000)), "answer in Rials and Tomans");
-    assert_eq!(wallet_tomans(&vandar).await, before - 120_000);
+    assert_eq!((record.amount, record.amount_toman), (Some(Rials(1_200_000)), Some(Tomans(120_000))), "answer in Rials and Tomans");
+    assert_eq!(wallet_tomans(&vandar).await, before - Tomans(120_000));
 
     // The transaction lookup finds it by track_id.
     let found = vandar.api().transaction_list().business("mock-shop").track_id(&track_id).send().await.unwrap();
@@ -46,7 +47,7 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
     let stored = vandar
-        .settlement_store(SettlementStoreRequest::builder().amount(7_000).iban(IBAN).payment_number(Some(42)).description(Some("rent".parse().unwrap())))
+        .settlement_store(SettlementStoreRequest::builder().amount(Tomans(7_000)).iban(IBAN).payment_number(42).description("rent"))
         .await
         .unwrap();
     let Tracked::Answered { answer, .. } = stored else { panic!("answered") };
@@ -74,10 +75,10 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
 async fn the_mock_enforces_vandars_rules_with_its_error_shape() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
-    let too_much = vandar.settlement_store(SettlementStoreRequest::builder().amount(900_000_000).iban(IBAN)).await.unwrap_err();
+    let too_much = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(900_000_000)).iban(IBAN)).await.unwrap_err();
     assert!(matches!(&too_much, Error::Api(api) if api.status == 422 && api.fields.contains_key("amount")), "{too_much:?}");
 
-    let body = SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("same");
+    let body = SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("same");
     vandar.settlement_store(body.clone()).await.unwrap();
     let twice = vandar.settlement_store(body).await.unwrap_err();
     assert!(matches!(&twice, Error::Api(api) if api.fields.contains_key("track_id")), "a repeated track_id is refused: {twice:?}");
@@ -110,14 +111,14 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
 
     // The settlement fails with a 503 before the mock stores it: nothing found by track_id, and no second POST.
     mock.inject(Fault::Status(503));
-    let error = vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("t-503")).await.unwrap_err();
+    let error = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("t-503")).await.unwrap_err();
     assert!(matches!(&error, Error::Indeterminate { track_id, .. } if track_id == "t-503"), "{error:?}");
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
 
     // Stored, but the answer is cut off: reconciled through the lookup.
     mock.inject(Fault::TruncatedBody);
-    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN).track_id("t-cut")).await.unwrap();
+    let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("t-cut")).await.unwrap();
     assert!(matches!(&stored, Tracked::Reconciled { found, .. } if found.len() == 1), "{stored:?}");
 }
 
@@ -125,7 +126,7 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
 async fn an_undocumented_status_from_the_mock_decodes_as_unknown() {
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
-    vandar.settlement_store(SettlementStoreRequest::builder().amount(5_000).iban(IBAN)).await.unwrap();
+    vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN)).await.unwrap();
     mock.inject(Fault::UnknownEnumValue);
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     let status = list.data.unwrap().settlements.unwrap().data[0].status.clone().unwrap();
@@ -140,7 +141,7 @@ async fn a_429_burst_is_ridden_out_by_waiting() {
     for _ in 0..3 {
         mock.inject(Fault::RateLimited);
     }
-    assert_eq!(wallet_tomans(&vandar).await, 5_000_000, "three 429s, then the answer");
+    assert_eq!(wallet_tomans(&vandar).await, Tomans(5_000_000), "three 429s, then the answer");
     for _ in 0..4 {
         mock.inject(Fault::RateLimited);
     }

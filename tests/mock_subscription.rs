@@ -2,6 +2,7 @@
 //! the bank and verified once, withdrawals within its limit, lookups, cancellation, refunds.
 #![cfg(feature = "mock")]
 
+use vandar::money::Rials;
 use vandar::api::types::{OpenObject, WithdrawalStoreRequest};
 use vandar::mock::MockVandar;
 use vandar::tracked::Tracked;
@@ -17,8 +18,8 @@ async fn active_authorization(vandar: &vandar::Client) -> uuid::Uuid {
             b.bank_code("062")
                 .mobile("09123456789")
                 .callback_url("https://shop.example/mandate")
-                .count(std::num::NonZeroU64::new(10).unwrap())
-                .limit(std::num::NonZeroU64::new(50_000).unwrap())
+                .count(10)
+                .limit(Rials(50_000))
                 .expiration_date(chrono::NaiveDate::from_ymd_opt(2030, 1, 1).unwrap())
         })
         .send()
@@ -52,7 +53,7 @@ async fn an_authorization_is_approved_verified_once_and_revoked() {
 
     let listed = api.authorization_list().business("mock-shop").send().await.unwrap();
     assert_eq!(listed.data[0].status.as_ref().map(|s| s.as_str()), Some("ACTIVE"));
-    assert_eq!(listed.data[0].limit.as_ref().map(|l| l.to_string()), Some("50000".to_string()));
+    assert_eq!(listed.data[0].limit, Some(Rials(50_000)));
     api.authorization_search().business("mock-shop").authorization_id(id).send().await.unwrap();
     api.authorization_calculation().business("mock-shop").authorization_id(id).send().await.unwrap();
 
@@ -68,7 +69,7 @@ async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
     let api = vandar.api();
     let id = active_authorization(&vandar).await;
 
-    let instant = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(std::num::NonZeroU64::new(20_000).unwrap())).await.unwrap();
+    let instant = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(Rials(20_000))).await.unwrap();
     let Tracked::Answered { track_id, answer } = instant else { panic!("answered") };
     let withdrawal = answer.result.unwrap().withdrawal.unwrap();
     assert_eq!(withdrawal.track_id.as_deref(), Some(track_id.as_str()), "the client's track_id was sent");
@@ -77,9 +78,9 @@ async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
     let found = api.withdrawal_show_by_track_id().business("mock-shop").track_id(&track_id).send().await.unwrap();
     let withdrawal_id = found.result.unwrap().withdrawal.unwrap().id.unwrap();
     let shown = api.withdrawal_show().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap();
-    assert_eq!(shown.result.unwrap().withdrawal.unwrap().amount.map(|a| a.to_string()), Some("20000".into()));
+    assert_eq!(shown.result.unwrap().withdrawal.unwrap().amount, Some(Rials(20_000)));
 
-    let over = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(std::num::NonZeroU64::new(60_000).unwrap())).await.unwrap_err();
+    let over = vandar.withdrawal_store(WithdrawalStoreRequest::builder().authorization_id(id).amount(Rials(60_000))).await.unwrap_err();
     assert!(matches!(&over, Error::Api(api) if api.fields.contains_key("amount")), "above the limit: {over:?}");
 
     // A scheduled withdrawal can be canceled; an instant one cannot.
@@ -88,10 +89,10 @@ async fn withdrawals_respect_the_limit_and_are_found_by_track_id() {
         .business("mock-shop")
         .body_map(|b| {
             b.authorization_id(id)
-                .amount(std::num::NonZeroU64::new(5_000).unwrap())
-                .is_instant(Some(0.try_into().unwrap()))
-                .withdrawal_date(Some(chrono::NaiveDate::from_ymd_opt(2030, 1, 2).unwrap()))
-                .track_id(Some("scheduled-1".to_string()))
+                .amount(Rials(5_000))
+                .is_instant(0_i64)
+                .withdrawal_date(chrono::NaiveDate::from_ymd_opt(2030, 1, 2).unwrap())
+                .track_id("scheduled-1")
         })
         .send()
         .await

@@ -1,6 +1,7 @@
 //! One token lineage across restarts and clients sharing a store, against the embedded mock
 //! (which refuses a rotated-away refresh token and counts every refresh it answers).
 #![cfg(feature = "mock")]
+use vandar::money::Rials;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -152,7 +153,7 @@ async fn an_unreachable_redis_is_a_clear_error_and_nothing_is_sent() {
     let error = vandar
         .ipg()
         .ipg_send()
-        .body_map(|b| b.amount(10_000).callback_url("https://shop.example/callback"))
+        .body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/callback"))
         .send()
         .await.unwrap_err();
     assert!(matches!(&error, Error::Unavailable { component: "rate limiter", .. }), "{error}");
@@ -171,7 +172,7 @@ async fn eight_tasks_never_draw_a_429_from_a_sliding_window_server() {
             let mut sent = 0u32;
             while tokio::time::Instant::now() < deadline {
                 let result = if task % 2 == 0 {
-                    vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.map(drop)
+                    vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/cb")).send().await.map(drop)
                 } else {
                     vandar.api().balance().business("mock-shop").send().await.map(drop)
                 };

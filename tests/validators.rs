@@ -2,6 +2,7 @@
 //! input, and the Client refusing a bad identifier before anything is sent.
 mod support;
 
+use vandar::money::Tomans;
 use proptest::prelude::*;
 use vandar::validate::{self, IdKind};
 
@@ -125,7 +126,7 @@ async fn the_client_refuses_a_checksum_invalid_identifier_before_sending() {
         .api()
         .settlement_store()
         .business("shop")
-        .body_map(|b| b.amount(5000).iban("IR670120020000002353697200").track_id("t"))
+        .body_map(|b| b.amount(Tomans(5000)).iban("IR670120020000002353697200").track_id("t"))
         .send()
         .await.unwrap_err();
     assert!(matches!(&error, vandar::Error::InvalidInput { field: Some(f), reason } if f == "iban" && reason.contains("mod 97")), "{error:?}");

@@ -138,7 +138,7 @@ async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String
     if data.find("cash_in", "track_id", &request.track_id).is_some() {
         return validation_error("track_id", "track_id تکراری است");
     }
-    let amount = request.amount.get() as i64;
+    let amount = request.amount.0;
     data.wallet_rials += amount;
     let id = data.next_id();
     data.records("cash_in").push(json!({"track_id": request.track_id}));
@@ -171,7 +171,7 @@ async fn transaction_refund(State(data): State<Shared>, Path((business, transact
     let Some(paid) = super::ipg::verified_amount(&data, transaction_id) else {
         return validation_error("transaction_id", "تراکنش موفق یافت نشد");
     };
-    let amount = request.amount.as_ref().map(|a| a.parse::<i64>().unwrap_or(i64::MAX)).unwrap_or(paid);
+    let amount = request.amount.map_or(paid, |a| a.0);
     if amount > paid {
         return validation_error("amount", "مبلغ بازگشت بیشتر از مبلغ تراکنش است");
     }

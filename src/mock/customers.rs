@@ -233,7 +233,7 @@ async fn withdraw(state: State<Shared>, path: Path<Customer>, headers: HeaderMap
 async fn movement(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes, sign: i64) -> Response {
     let mut data = data.lock().expect("mock state");
     let request: types::WalletMovementRequest = check!(parse(&body));
-    let amount: i64 = request.amount.parse().unwrap_or_default();
+    let amount: i64 = request.amount.0;
     if data.records("wallet_movements").iter().any(|m| m["track_id"] == request.track_id) {
         return validation_error("track_id", "track_id تکراری است");
     }

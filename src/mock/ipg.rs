@@ -56,7 +56,7 @@ async fn send(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
         Ok(request) => request,
         Err(e) => return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
     };
-    if request.amount < 1000 {
+    if request.amount.0 < 1000 {
         return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "amount must not be below 1000");
     }
     if request.valid_card_number.len() > 10 {
@@ -88,7 +88,7 @@ fn details(token: &str, payment: &Payment) -> Value {
     let paid = payment.state == PaymentState::Paid;
     json!({
         "status": if paid { 1 } else { 0 },
-        "amount": payment.request.amount.to_string(),
+        "amount": payment.request.amount.0.to_string(),
         "wage": WAGE.to_string(),
         "shaparakWage": "0",
         "transId": payment.trans_id,
@@ -142,7 +142,7 @@ async fn verify(State(data): State<Shared>, Json(body): Json<Value>) -> Response
         return ipg_error(StatusCode::UNPROCESSABLE_ENTITY, "تراکنش قبلا تایید شده است");
     }
     payment.verified = true;
-    let amount = payment.request.amount;
+    let amount = payment.request.amount.0;
     let mut answer = details(&token, payment);
     answer["amount"] = json!(format!("{amount}.00"));
     answer["realAmount"] = json!(amount - WAGE);
@@ -154,5 +154,5 @@ async fn verify(State(data): State<Shared>, Json(body): Json<Value>) -> Response
 
 /// The amount (Rials) of a verified payment, for refunds.
 pub(crate) fn verified_amount(data: &super::Data, trans_id: i64) -> Option<i64> {
-    data.payments.values().find(|p| p.trans_id == trans_id && p.verified).map(|p| p.request.amount)
+    data.payments.values().find(|p| p.trans_id == trans_id && p.verified).map(|p| p.request.amount.0)
 }

@@ -119,12 +119,12 @@ async fn agreement_create(State(data): State<Shared>, headers: HeaderMap, body: 
         let state = if party.role == request.creator { "accepted" } else { "pending" };
         parties.push(json!({"role": party.role, "state": state, "national_code": customer["national_code"], "mobile": customer["mobile"]}));
     }
-    let amount: i64 = request.items.iter().map(|i| i.price.parse::<i64>().unwrap_or_default() * i.quantity.get() as i64).sum();
+    let amount: i64 = request.items.iter().map(|i| i.price.0 * i.quantity).sum();
     let code = (data.next_id() % 10_000_000_000).to_string();
     let items: Vec<Value> = request
         .items
         .iter()
-        .map(|i| json!({"title": i.title, "description": i.description, "quantity": i.quantity.get(), "link": i.link, "category": i.category}))
+        .map(|i| json!({"title": i.title, "description": i.description, "quantity": i.quantity, "link": i.link, "category": i.category}))
         .collect();
     let agreement = json!({"tracking_code": code, "trace_id": request.trace_id, "description": request.description, "parties": parties,
         "items": items, "amount": amount, "state": "draft", "creator": request.creator, "created_at": "2026-11-23T08:32:51.000000Z",

@@ -383,10 +383,16 @@ pub(crate) fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) ->
     }
 }
 
-/// Parses a request body into the spec's generated type, or answers 422 naming the field (Laravel shape).
+/// Parses a request body into the spec's generated type and checks the spec's bounds on it (the
+/// client's own check, `crate::validate`, keyed by the type's schema name), or answers 422 naming
+/// the field (Laravel shape).
 pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
-    let mut deserializer = serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| validation_error("body", &e.to_string()))?;
+    let schema = std::any::type_name::<T>().rsplit("::").next().unwrap_or_default();
+    if let Err((field, reason)) = crate::validate::check(&format!("#{schema}"), &value) {
+        return Err(validation_error(&field, &format!("The {field} {reason}.")));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
         let message = e.inner().to_string();
         let path = e.path().to_string();
         let field = if path == "." {

@@ -51,21 +51,21 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
             return validation_error(field.unwrap_or("body"), &e.to_string());
         }
     };
-    if request.amount < 5000 {
+    if request.amount.0 < 5000 {
         return validation_error("amount", "حداقل مبلغ تسویه ۵۰۰۰ تومان است");
     }
-    if request.amount * 10 > data.wallet_rials {
+    if request.amount.0 * 10 > data.wallet_rials {
         return validation_error("amount", "موجودی کیف پول کافی نیست");
     }
     if data.settlements.iter().any(|s| s.track_id == request.track_id) {
         return validation_error("track_id", "track_id تکراری است");
     }
     let transaction_id = data.next_id();
-    data.wallet_rials -= request.amount * 10;
+    data.wallet_rials -= request.amount.0 * 10;
     let settlement = Settlement {
         id: uuid::Uuid::new_v4().to_string(),
         transaction_id,
-        amount_toman: request.amount,
+        amount_toman: request.amount.0,
         track_id: request.track_id.clone(),
         iban: request.iban.to_string(),
         is_instant: request.is_instant.unwrap_or(false),
@@ -76,7 +76,7 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
     };
     let record = json!({
         "id": settlement.id, "iban_id": "1", "transaction_id": transaction_id,
-        "amount": request.amount * 10, "amount_toman": request.amount, "wage_toman": 0,
+        "amount": request.amount.0 * 10, "amount_toman": request.amount.0, "wage_toman": 0,
         "payment_number": request.payment_number, "status": "PENDING", "wallet": (data.wallet_rials / 10).to_string(),
         "description": settlement.description, "settlement_date": "2026-11-23", "settlement_time": "15:39:36",
         "settlement_date_jalali": "1405/09/02", "settlement_done_time_prediction": "1405/09/02 16:00:00",

@@ -54,7 +54,7 @@ async fn authorization_store(State(data): State<Shared>, Path(business): Path<St
     let token = uuid::Uuid::new_v4().to_string();
     data.records("authorizations").push(json!({
         "id": null, "customer_uuid": uuid::Uuid::new_v4().to_string(), "token": token, "bank_code": request.bank_code,
-        "callback_url": request.callback_url, "count": request.count.get(), "limit": request.limit.get().to_string(),
+        "callback_url": request.callback_url, "count": request.count, "limit": request.limit.0.to_string(),
         "mobile": request.mobile.to_string(), "name": request.name, "email": request.email, "national_code": null,
         "expiration_date": "1408/09/02 00:00:00", "status": "PENDING_VERIFY", "created_at": "1405/09/02 10:00:00"
     }));
@@ -127,8 +127,8 @@ async fn withdrawal_store(State(data): State<Shared>, Path(business): Path<Strin
     if mandate["status"] != "ACTIVE" {
         return validation_error("authorization_id", "authorization is not verified");
     }
-    let limit: u64 = mandate["limit"].as_str().and_then(|l| l.parse().ok()).unwrap_or_default();
-    if request.amount.get() > limit {
+    let limit: i64 = mandate["limit"].as_str().and_then(|l| l.parse().ok()).unwrap_or_default();
+    if request.amount.0 > limit {
         return validation_error("amount", "amount is above the authorization's limit");
     }
     let track_id = request.track_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -139,8 +139,8 @@ async fn withdrawal_store(State(data): State<Shared>, Path(business): Path<Strin
     let gateway_transaction_id = data.next_id();
     let withdrawal = json!({
         "id": uuid::Uuid::new_v4().to_string(), "authorization_id": authorization_id, "retry_count": 0,
-        "max_retry_count": request.max_retry_count.map(|n| n.get()).unwrap_or(1), "gateway_transaction_id": gateway_transaction_id.to_string(),
-        "amount": request.amount.get().to_string(), "wage_amount": "200.00", "payment_number": null, "track_id": track_id,
+        "max_retry_count": request.max_retry_count.unwrap_or(1), "gateway_transaction_id": gateway_transaction_id.to_string(),
+        "amount": request.amount.0.to_string(), "wage_amount": "200.00", "payment_number": null, "track_id": track_id,
         "status": if instant { "DONE" } else { "PENDING" }, "description": request.description,
         "withdrawal_date": "1405/09/02", "notify_url": request.notify_url.as_ref().map(|u| u.to_string()), "is_instant": instant,
         "error_code": null, "error_message": null

@@ -2,6 +2,7 @@
 //! parent runs the mock and spawns its own executable as workers (`VANDAR_FLEET_WORKER=1`).
 //! Used by tests/fleet.rs (assertions) and benches/limiter_soak.rs (figures).
 #![allow(dead_code)]
+use vandar::money::Rials;
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -198,7 +199,7 @@ async fn worker() -> WorkerReport {
             let (mut times, mut errors) = (Vec::new(), Vec::new());
             while unix_ms() < deadline {
                 let result = if post {
-                    vandar.ipg().ipg_send().body_map(|b| b.amount(10_000).callback_url("https://shop.example/cb")).send().await.map(drop)
+                    vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/cb")).send().await.map(drop)
                 } else {
                     vandar.api().balance().business(vandar.business().unwrap()).send().await.map(drop)
                 };

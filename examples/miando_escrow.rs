@@ -79,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await?;
     let shown = api.agreement_show().tracking_code(&code).send().await?.data;
-    println!("5. buyer finalizes  -> {:?}, {} Rials released to the seller", shown.state, shown.amount.unwrap_or_default());
+    println!("5. buyer finalizes  -> {:?}, {} released to the seller", shown.state, shown.amount.unwrap_or_default());
 
     for _ in 0..100 {
         if seen.lock().unwrap().len() >= 5 {

@@ -197,9 +197,9 @@ impl VerifiedPayment {
     fn from_verify(token: &str, v: IpgVerifyResponse) -> Result<Self, Error> {
         Ok(Self {
             token: token.to_string(),
-            amount: required_rials("amount", v.amount)?,
+            amount: v.amount,
             real_amount: v.real_amount,
-            trans_id: v.trans_id,
+            trans_id: Some(v.trans_id),
             factor_number: v.factor_number,
             card_number: v.card_number,
             cid: v.cid,

@@ -27,9 +27,9 @@ async fn settlements(vandar: &vandar::Client, count: i64) -> (Vec<String>, Vec<i
     for i in 0..count {
         let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000 + i)).iban(IBAN)).await.unwrap();
         let vandar::tracked::Tracked::Answered { answer, .. } = stored else { panic!("answered") };
-        let record = &answer.data.unwrap().settlement[0];
-        ids.insert(0, record.id.unwrap().to_string());
-        transactions.insert(0, record.transaction_id.unwrap());
+        let record = &answer.data.settlement[0];
+        ids.insert(0, record.id.to_string());
+        transactions.insert(0, record.transaction_id);
     }
     (ids, transactions)
 }
@@ -58,7 +58,7 @@ async fn flat_paginator_settlement_list_streams_every_item_and_stops_at_the_last
 
     // Pages: five answers; a page set on the builder is where the stream starts.
     let pages: Vec<_> = vandar.api().settlement_list().per_page(5).page(4).pages().try_collect().await.unwrap();
-    let sizes: Vec<usize> = pages.iter().map(|p| p.data.as_ref().unwrap().settlements.as_ref().unwrap().data.len()).collect();
+    let sizes: Vec<usize> = pages.iter().map(|p| p.data.settlements.data.len()).collect();
     assert_eq!(sizes, [5, 3]);
 }
 

@@ -46,7 +46,7 @@ async fn business_calls_carry_the_bearer_token() {
     let server = business_api().await;
     let vandar = client_for(&server).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
     let balance = vandar.api().balance().business("shop").send().await.unwrap();
-    assert_eq!(balance.data.as_ref().unwrap().wallet, Some(Tomans(100000)));
+    assert_eq!(balance.data.wallet, Tomans(100000));
     assert_eq!(server.seen()[0].bearer().as_deref(), Some("access-1"));
     assert_eq!(server.seen()[0].path, "/v2/business/shop/balance");
 }
@@ -420,7 +420,7 @@ async fn an_unknown_enum_value_does_not_break_a_successful_answer() {
     .await;
     let vandar = client_for(&server).business_tokens(pair("a", "r", None)).build().unwrap();
     let list = vandar.api().settlement_list().business("shop").send().await.unwrap();
-    let statuses: Vec<_> = list.data.unwrap().settlements.unwrap().data.into_iter().map(|s| s.status.unwrap()).collect();
+    let statuses: Vec<_> = list.data.settlements.data.into_iter().map(|s| s.status.unwrap()).collect();
     use vandar::enums::SettlementStatus;
     assert_eq!(statuses, [SettlementStatus::Done, SettlementStatus::Unknown("REVERSED".into())]);
     assert_eq!(statuses[1].to_string(), "REVERSED");

@@ -186,7 +186,7 @@ async fn reset_gives_a_fresh_state_with_the_same_credentials() {
     assert_eq!(h.balance("mock-access-1").await.status(), 200, "no fault, default limits");
     let fresh = h.mock.client_builder().build().unwrap();
     let list = fresh.api().settlement_list().business("mock-shop").send().await.unwrap();
-    assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
+    assert!(list.data.settlements.data.is_empty());
     let pair = fresh.api().token_refresh().body_map(|b| b.refreshtoken("mock-refresh-1")).send().await.unwrap();
     assert_eq!(pair.access_token, "mock-access-2");
     let sent = fresh.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/back")).send().await.unwrap();

@@ -25,7 +25,7 @@ async fn settlements(vandar: &vandar::Client, count: usize) -> Vec<i64> {
     for _ in 0..count {
         let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN)).await.unwrap();
         let vandar::tracked::Tracked::Answered { answer, .. } = stored else { panic!("answered") };
-        ids.push(answer.data.unwrap().settlement[0].transaction_id.unwrap());
+        ids.push(answer.data.settlement[0].transaction_id);
     }
     ids
 }
@@ -45,7 +45,7 @@ async fn the_flat_paginator_pages_settlement_list_newest_first() {
     let mut seen = Vec::new();
     for (page, expected) in [(1, 3), (2, 3), (3, 1), (4, 0)] {
         let list = vandar.api().settlement_list().business("mock-shop").page(page).per_page(3).send().await.unwrap();
-        let settlements = list.data.unwrap().settlements.unwrap();
+        let settlements = list.data.settlements;
         assert_eq!(settlements.data.len(), expected, "page {page}");
         assert_eq!(settlements.current_page, Some(page as i64));
         assert_eq!((settlements.last_page, settlements.total.map(|t| t.to_string())), (Some(3), Some("7".into())));
@@ -68,7 +68,7 @@ async fn the_flat_paginator_pages_settlement_list_newest_first() {
     assert_eq!(seen, stored, "every settlement once, newest first");
 
     // Without paging parameters: Laravel's 15 per page.
-    let all = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().data.unwrap().settlements.unwrap();
+    let all = vandar.api().settlement_list().business("mock-shop").send().await.unwrap().data.settlements;
     assert_eq!((all.data.len(), all.last_page, all.per_page.map(|p| p.to_string())), (7, Some(1), Some("15".into())));
 }
 

@@ -16,7 +16,7 @@ fn fast_retries() -> RetryPolicy {
 }
 
 async fn wallet_tomans(vandar: &vandar::Client) -> Tomans {
-    vandar.api().balance().business(vandar.business().unwrap()).send().await.unwrap().data.unwrap().wallet.unwrap()
+    vandar.api().balance().business(vandar.business().unwrap()).send().await.unwrap().data.wallet
 }
 
 #[tokio::test]
@@ -27,8 +27,8 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
 
     let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(120_000)).iban(IBAN)).await.unwrap();
     let Tracked::Answered { track_id, answer } = stored else { panic!("answered") };
-    let record = &answer.data.unwrap().settlement[0];
-    assert_eq!((record.amount, record.amount_toman), (Some(Rials(1_200_000)), Some(Tomans(120_000))), "answer in Rials and Tomans");
+    let record = &answer.data.settlement[0];
+    assert_eq!((record.amount, record.amount_toman), (Rials(1_200_000), Some(Tomans(120_000))), "answer in Rials and Tomans");
     assert_eq!(wallet_tomans(&vandar).await, before - Tomans(120_000));
 
     // The transaction lookup finds it by track_id.
@@ -36,9 +36,9 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
     assert_eq!(found.data.len(), 1);
 
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
-    assert_eq!(list.data.unwrap().settlements.unwrap().data.len(), 1);
+    assert_eq!(list.data.settlements.data.len(), 1);
 
-    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id.unwrap()).send().await.unwrap();
+    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id).send().await.unwrap();
     assert_eq!(wallet_tomans(&vandar).await, before);
 }
 
@@ -50,13 +50,13 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
         .settlement_store(SettlementStoreRequest::builder().amount(Tomans(7_000)).iban(IBAN).payment_number(42).description("rent"))
         .await
         .unwrap();
-    let Tracked::Answered { answer, .. } = stored else { panic!("answered") };
-    let record = answer.data.unwrap().settlement.remove(0);
+    let Tracked::Answered { mut answer, .. } = stored else { panic!("answered") };
+    let record = answer.data.settlement.remove(0);
 
-    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap();
-    let settlement = shown.data.unwrap().settlement.unwrap();
-    assert_eq!(settlement.id, record.id);
-    assert_eq!(settlement.gateway_transaction_id, record.transaction_id);
+    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id).send().await.unwrap();
+    let settlement = shown.data.settlement;
+    assert_eq!(settlement.id, Some(record.id));
+    assert_eq!(settlement.gateway_transaction_id, Some(record.transaction_id));
     assert_eq!(settlement.amount, Some(70_000), "Rials, as settlement_list");
     assert_eq!(settlement.payment_number.as_deref(), Some("42"));
     assert_eq!(settlement.description.as_deref(), Some("rent"));
@@ -64,9 +64,9 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
     assert_eq!(settlement.wallet.map(|w| w.to_string()), Some((5_000_000 - 7_000).to_string()), "wallet after the store, in Tomans");
 
     // Canceled (by transaction_id), it shows CANCELED; an id it never issued gets 404.
-    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id.unwrap()).send().await.unwrap();
-    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id.unwrap()).send().await.unwrap();
-    assert_eq!(shown.data.unwrap().settlement.unwrap().status.as_ref().map(|s| s.as_str()), Some("CANCELED"));
+    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id).send().await.unwrap();
+    let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id).send().await.unwrap();
+    assert_eq!(shown.data.settlement.status.as_ref().map(|s| s.as_str()), Some("CANCELED"));
     let unknown = vandar.api().settlement_show().business("mock-shop").settlement_id(uuid::Uuid::new_v4()).send().await.unwrap_err();
     assert_eq!(unknown.status(), Some(404));
 }
@@ -114,7 +114,7 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
     let error = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("t-503")).await.unwrap_err();
     assert!(matches!(&error, Error::Indeterminate { track_id, .. } if track_id == "t-503"), "{error:?}");
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
-    assert!(list.data.unwrap().settlements.unwrap().data.is_empty());
+    assert!(list.data.settlements.data.is_empty());
 
     // Stored, but the answer is cut off: reconciled through the lookup.
     mock.inject(Fault::TruncatedBody);
@@ -129,7 +129,7 @@ async fn an_undocumented_status_from_the_mock_decodes_as_unknown() {
     vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN)).await.unwrap();
     mock.inject(Fault::UnknownEnumValue);
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
-    let status = list.data.unwrap().settlements.unwrap().data[0].status.clone().unwrap();
+    let status = list.data.settlements.data[0].status.clone().unwrap();
     assert_eq!(status, vandar::enums::SettlementStatus::Unknown("UNDOCUMENTED_VALUE".into()));
     assert!(!status.is_documented());
 }

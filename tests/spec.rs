@@ -274,6 +274,58 @@ fn every_amount_states_its_unit() {
     assert!(missing.is_empty(), "amounts without a unit: {missing:#?}");
 }
 
+/// Every amount whose description states one unit refers to the money schema of that unit (so
+/// generated clients carry the unit in the type); one whose unit the documents leave unstated or in
+/// conflict refers to none (a unit is never guessed).
+#[test]
+fn stated_units_are_typed_and_unstated_ones_are_not() {
+    fn walk(schema: &Value, at: &str, wrong: &mut Vec<String>) {
+        for (name, prop) in schema["properties"].as_object().into_iter().flatten() {
+            let money = ["amount", "wage", "balance", "price", "limit", "wallet"].iter().any(|w| name.to_lowercase().contains(w))
+                && !name.starts_with("time_")
+                && !name.ends_with("_type");
+            let described = prop["description"].as_str().unwrap_or_default();
+            let unit = prop["allOf"][0]["$ref"].as_str().and_then(|r| r.rsplit('/').next()).filter(|r| r.starts_with("Rials") || *r == "Tomans");
+            let unstated = ["do not state", "does not restate", "conflict"].iter().any(|u| described.contains(u));
+            if money && prop["type"] != "object" && prop["type"] != "array" {
+                let expected = match (unstated, described.contains("Toman"), described.contains("Rial")) {
+                    (true, _, _) => None,
+                    (false, true, false) => Some("Tomans"),
+                    (false, false, true) => Some("Rials"),
+                    _ => Some("?"),
+                };
+                let ok = match (expected, unit) {
+                    (None, None) => true,
+                    (Some("Tomans"), Some("Tomans")) => true,
+                    (Some("Rials"), Some(u)) => u.starts_with("Rials"),
+                    _ => false,
+                };
+                if !ok {
+                    wrong.push(format!("{at}.{name}: described {described:?}, refers to {unit:?}"));
+                }
+            }
+            walk(prop, &format!("{at}.{name}"), wrong);
+        }
+        if schema["items"].is_object() {
+            walk(&schema["items"], &format!("{at}[]"), wrong);
+        }
+        for key in ["allOf", "oneOf"] {
+            for part in schema[key].as_array().into_iter().flatten() {
+                walk(part, at, wrong);
+            }
+        }
+    }
+    let spec = raw();
+    let mut wrong = Vec::new();
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        walk(schema, name, &mut wrong);
+    }
+    assert!(wrong.is_empty(), "amounts typed against their stated unit: {wrong:#?}");
+    for (money, unit) in [("Rials", "rial"), ("Tomans", "toman"), ("RialsString", "rial"), ("RialsNumberOrString", "rial")] {
+        assert_eq!(spec["components"]["schemas"][money]["x-vandar-unit"], unit);
+    }
+}
+
 #[test]
 fn browser_redirects_answer_302_with_location() {
     let spec = raw();

@@ -130,3 +130,23 @@ async fn a_missing_required_field_is_named() {
     assert_eq!(error.to_string(), "invalid input (iban): is required");
     assert!(server.seen().is_empty());
 }
+
+#[tokio::test]
+async fn fields_every_answer_carries_are_not_options() {
+    let server = serve(|seen: support::Seen| async move {
+        match seen.path.as_str() {
+            "/v2/business/shop/balance" => json(200, json!({"status": 1, "data": {"wallet": 100000, "currency": "Toman"}})),
+            _ => json(200, json!({"status": 1, "data": {"currency": "Toman"}})),
+        }
+    })
+    .await;
+    let vandar = client_for(&server).business("shop").business_tokens(tokens()).build().unwrap();
+    // Reading the balance: no Option chain.
+    let wallet: Tomans = vandar.api().balance().send().await.unwrap().data.wallet;
+    assert_eq!(wallet, Tomans(100_000));
+    assert_eq!(Rials::from(wallet), Rials(1_000_000));
+
+    // An answer without a field the documents always show is an error naming it, not a default.
+    let error = vandar.api().balance().business("other").send().await.unwrap_err();
+    assert!(matches!(&error, Error::Undecodable { reason, .. } if reason.contains("missing field `wallet`")), "{error:?}");
+}

@@ -4,13 +4,18 @@
 //!
 //! ```no_run
 //! # async fn f(vandar: vandar::Client) -> Result<(), vandar::Error> {
-//! use futures::TryStreamExt;
+//! use futures::{StreamExt, TryStreamExt};
 //! // The last 50 settlements, newest first, 25 to a page (two requests).
-//! let settlements: Vec<_> = vandar.api().settlement_list().per_page(25).items().try_take(50).try_collect().await?;
+//! let settlements: Vec<_> = vandar.api().settlement_list().per_page(25).items().take(50).try_collect().await?;
+//!
+//! // Or one at a time: the next page is fetched when the stream reaches it.
+//! let mut customers = vandar.api().customer_list().items();
+//! while let Some(customer) = customers.try_next().await? {
+//!     println!("{:?}", customer.mobile);
+//! }
 //! # let _ = settlements; Ok(()) }
 //! ```
 //!
-//! (`try_take` is [`TryStreamExt`](futures::TryStreamExt)'s, or read the stream with `try_next` in a loop.)
 //! Vandar pages its lists three ways, and each list's builder knows its own (build.rs reads the
 //! spec's paging components):
 //!

@@ -62,7 +62,9 @@ impl Client {
 
     /// The business slug (English name) this client was configured with.
     pub fn business(&self) -> Result<&str, Error> {
-        self.inner.transport.shared.business_slug.as_deref().ok_or_else(|| Error::invalid("business", "no business slug configured"))
+        self.inner.transport.shared.business_slug.as_deref().ok_or_else(|| Error::Configuration {
+            message: "no business slug: configure ClientBuilder::business(..)".into(),
+        })
     }
 
     /// `api.vandar.io`: business API, Ravand and Miando.

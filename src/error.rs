@@ -17,8 +17,17 @@ pub enum Error {
         reason: String,
     },
 
-    /// Credentials are missing, wrong or expired and could not be renewed. Fix the configuration
-    /// (or, for an expired refresh token, issue a new pair in the dashboard).
+    /// The Client lacks configuration this call needs (business tokens, the IPG api_key, Miando
+    /// credentials, the business slug), or a URL would send credentials off the configured host.
+    /// Nothing was sent. Fix the configuration.
+    #[error("not configured: {message}")]
+    Configuration {
+        /// What is missing and how to give it.
+        message: String,
+    },
+
+    /// Vandar refused the credentials, or they expired and could not be renewed. Fix the
+    /// credentials (for a refused refresh token, issue a new pair in the dashboard).
     #[error("authentication failed{}: {message}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
     Authentication {
         /// HTTP status Vandar answered, if it answered.
@@ -51,7 +60,7 @@ pub enum Error {
     },
 
     /// An answer arrived but could not be read: an HTML error page, truncated JSON, a wrong shape.
-    #[error("undecodable answer{}: {reason}; body starts with {snippet:?}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default())]
+    #[error("undecodable answer{}: {reason}{}", status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(), if snippet.is_empty() { String::new() } else { format!("; body starts with {snippet:?}") })]
     Undecodable {
         /// HTTP status, when it was not a success status.
         status: Option<u16>,
@@ -93,8 +102,8 @@ pub enum Error {
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,
-    /// Miando's code (`validation_error`, `user_not_found`, `invalid_state_agreement`, `not_found_error`), when given.
-    pub code: Option<String>,
+    /// Miando's code, when given.
+    pub code: Option<ErrorCode>,
     /// The message (personal data masked).
     pub message: String,
     /// Messages per field; messages not tied to a field are under `""`.
@@ -108,10 +117,63 @@ impl std::fmt::Display for ApiError {
             write!(f, " ({code})")?;
         }
         write!(f, ": {}", self.message)?;
+        // Each message once: Vandar often repeats its message among the field messages.
+        let mut said = vec![self.message.as_str()];
         for (field, messages) in &self.fields {
-            write!(f, "; {}{}", if field.is_empty() { String::new() } else { format!("{field}: ") }, messages.join(", "))?;
+            let fresh: Vec<&str> = messages.iter().map(String::as_str).filter(|m| !said.contains(m)).collect();
+            if !fresh.is_empty() {
+                write!(f, "; {}{}", if field.is_empty() { String::new() } else { format!("{field}: ") }, fresh.join(", "))?;
+            }
+            said.extend(fresh);
         }
         Ok(())
+    }
+}
+
+/// The error codes Vandar documents (Miando's `code`), and any other it sends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `validation_error`: a field is invalid (see [`ApiError::fields`]).
+    ValidationError,
+    /// `user_not_found`: a party of the agreement is not a Miando customer.
+    UserNotFound,
+    /// `invalid_state_agreement`: the agreement is not in a state that allows this action.
+    InvalidStateAgreement,
+    /// `not_found_error`: no such agreement, customer or webhook.
+    NotFoundError,
+    /// A code the documents do not list, as sent.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// The code as Vandar sends it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::ValidationError => "validation_error",
+            ErrorCode::UserNotFound => "user_not_found",
+            ErrorCode::InvalidStateAgreement => "invalid_state_agreement",
+            ErrorCode::NotFoundError => "not_found_error",
+            ErrorCode::Other(code) => code,
+        }
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> Self {
+        match code {
+            "validation_error" => ErrorCode::ValidationError,
+            "user_not_found" => ErrorCode::UserNotFound,
+            "invalid_state_agreement" => ErrorCode::InvalidStateAgreement,
+            "not_found_error" => ErrorCode::NotFoundError,
+            other => ErrorCode::Other(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -130,10 +192,24 @@ impl Error {
     }
 
     /// Vandar's error code, when it sent one.
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<&ErrorCode> {
         match self {
-            Error::Api(api) => api.code.as_deref(),
+            Error::Api(api) => api.code.as_ref(),
             _ => None,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again later: a rate limit, a transport failure,
+    /// a shared component down, or a server-side failure (HTTP 5xx, or a proxy's HTML page in its
+    /// place). Whether sending again is *safe* is another matter: a money move whose answer was
+    /// lost must be looked up first (the `Client`'s tracked calls do; see [`Error::Indeterminate`],
+    /// which is never retryable).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited { .. } | Error::Transport { .. } | Error::Unavailable { .. } => true,
+            Error::Api(api) => api.status >= 500,
+            Error::Undecodable { status, .. } => status.is_some_and(|s| s >= 500),
+            Error::InvalidInput { .. } | Error::Configuration { .. } | Error::Authentication { .. } | Error::Indeterminate { .. } => false,
         }
     }
 
@@ -146,6 +222,9 @@ impl Error {
     /// progenitor (`conversion to `T` for per_page failed`, or `.. for body failed: <typify's>`).
     pub(crate) fn conversion(message: &str) -> Self {
         let message = mask_personal_data(message);
+        if let Some(missing) = message.strip_prefix(crate::transport::NOT_CONFIGURED) {
+            return Error::Configuration { message: missing.to_string() };
+        }
         let inner = message.split_once(" failed: ").map_or(message.as_str(), |(_, inner)| inner);
         if let Some((_, field)) = inner.split_once("no value supplied for ") {
             return Error::invalid(field.trim(), "is required");
@@ -177,6 +256,8 @@ pub(crate) enum Failure {
     Invalid { field: String, reason: String },
     Api(ApiError),
     Authentication(String),
+    /// Local configuration missing; nothing was sent.
+    Configuration(String),
     /// A shared component (token store, rate limiter) failed before sending.
     Unavailable { component: &'static str, message: String },
     RateLimited(Option<Duration>),
@@ -225,14 +306,41 @@ impl Failure {
         if status == 401 || status == 403 {
             return Failure::Authentication(message);
         }
-        let code = map.get("code").and_then(text);
+        let code = map.get("code").and_then(text).map(|c| ErrorCode::from(c.as_str()));
         Failure::Api(ApiError { status, code, message, fields })
     }
 }
 
-/// The first 200 characters of a body, whitespace folded and personal data masked.
+/// The first 200 characters of a body, whitespace folded and personal data masked; an HTML page
+/// (a proxy's error page) is reduced to its `<title>`, or its text without tags.
 pub(crate) fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    let html = ["<!doctype html", "<html", "<head", "<body", "<title"].iter().any(|tag| lower.trim_start().starts_with(tag) || lower.contains(tag));
+    let text = if !html {
+        text
+    } else if let Some(title) = lower.find("<title").and_then(|at| {
+        let open = at + lower[at..].find('>')? + 1;
+        let close = open + lower[open..].find("</title")?;
+        Some(&text[open..close])
+    }) {
+        std::borrow::Cow::Owned(format!("HTML page: {}", title.trim()))
+    } else {
+        let mut plain = String::new();
+        let mut in_tag = false;
+        for c in text.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' => {
+                    in_tag = false;
+                    plain.push(' ');
+                }
+                c if !in_tag => plain.push(c),
+                _ => {}
+            }
+        }
+        std::borrow::Cow::Owned(format!("HTML page: {plain}"))
+    };
     let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     mask_personal_data(&folded.chars().take(200).collect::<String>())
 }
@@ -266,6 +374,7 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
         Some(Failure::Invalid { field, reason }) => Error::InvalidInput { field: Some(field), reason },
         Some(Failure::Api(api)) => Error::Api(Box::new(api)),
         Some(Failure::Authentication(message)) => Error::Authentication { status: Some(status), message },
+        Some(Failure::Configuration(message)) => Error::Configuration { message },
         Some(Failure::Unavailable { component, message }) => Error::Unavailable { component, message },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },
         Some(Failure::Undecodable { reason, snippet }) => Error::Undecodable { status: Some(status), reason, snippet },
@@ -275,5 +384,96 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
             snippet: String::new(),
         },
         None => Error::Api(Box::new(ApiError { status, code: None, message: format!("HTTP {status}"), fields: BTreeMap::new() })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: Option<&str>, message: &str, fields: &[(&str, &str)]) -> Error {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (field, text) in fields {
+            map.entry(field.to_string()).or_default().push(text.to_string());
+        }
+        Error::Api(Box::new(ApiError { status, code: code.map(ErrorCode::from), message: message.into(), fields: map }))
+    }
+
+    /// Every variant's Display, as a user reads it in a log line, with status() and is_retryable().
+    #[test]
+    fn every_variant_reads_well() {
+        let table: Vec<(Error, &str, Option<u16>, bool)> = vec![
+            (Error::invalid("amount", "must be at least 1000"), "invalid input (amount): must be at least 1000", None, false),
+            (Error::InvalidInput { field: None, reason: "body is not JSON".into() }, "invalid input: body is not JSON", None, false),
+            (Error::Configuration { message: "ipg_send needs an IPG api_key".into() }, "not configured: ipg_send needs an IPG api_key", None, false),
+            (
+                Error::Authentication { status: Some(401), message: "refresh token refused; issue a new pair".into() },
+                "authentication failed (HTTP 401): refresh token refused; issue a new pair",
+                Some(401),
+                false,
+            ),
+            (Error::RateLimited { retry_after: Some(Duration::from_secs(2)) }, "rate limited by Vandar; retry after 2s", Some(429), true),
+            (Error::RateLimited { retry_after: None }, "rate limited by Vandar", Some(429), true),
+            // Vandar's message is not repeated when it is also the field's message.
+            (
+                api(422, None, "token is invalid", &[("", "token is invalid"), ("token", "token is invalid"), ("amount", "too small")]),
+                "Vandar answered HTTP 422: token is invalid; amount: too small",
+                Some(422),
+                false,
+            ),
+            (
+                api(400, Some("invalid_state_agreement"), "agreement is not in state", &[]),
+                "Vandar answered HTTP 400 (invalid_state_agreement): agreement is not in state",
+                Some(400),
+                false,
+            ),
+            (api(503, None, "HTTP 503", &[]), "Vandar answered HTTP 503: HTTP 503", Some(503), true),
+            (
+                Error::Transport { message: "operation timed out".into(), timeout: true, source: None },
+                "transport error (timeout): operation timed out",
+                None,
+                true,
+            ),
+            (
+                Error::Undecodable { status: Some(502), reason: "not a JSON error body".into(), snippet: "HTML page: 502 Bad Gateway".into() },
+                "undecodable answer (HTTP 502): not a JSON error body; body starts with \"HTML page: 502 Bad Gateway\"",
+                Some(502),
+                true,
+            ),
+            (
+                Error::Undecodable { status: None, reason: "missing field `wallet`".into(), snippet: String::new() },
+                "undecodable answer: missing field `wallet`",
+                None,
+                false,
+            ),
+            (Error::Unavailable { component: "rate limiter", message: "redis refused".into() }, "rate limiter unavailable: redis refused", None, true),
+            (
+                Error::Indeterminate { operation: "settlement_store", track_id: "t-1".into(), reason: "HTTP 504; no record found".into() },
+                "outcome unknown for settlement_store (track_id t-1): HTTP 504; no record found",
+                None,
+                false,
+            ),
+        ];
+        for (error, display, status, retryable) in table {
+            assert_eq!(error.to_string(), display);
+            assert_eq!((error.status(), error.is_retryable()), (status, retryable), "{display}");
+        }
+    }
+
+    #[test]
+    fn codes_are_an_enum_open_to_new_ones() {
+        assert_eq!(ErrorCode::from("user_not_found"), ErrorCode::UserNotFound);
+        assert_eq!(ErrorCode::from("rate_exceeded"), ErrorCode::Other("rate_exceeded".into()));
+        assert_eq!(ErrorCode::InvalidStateAgreement.to_string(), "invalid_state_agreement");
+        let failure = Failure::from_body(400, br#"{"message":"m","code":"not_found_error"}"#, None);
+        assert!(matches!(failure, Failure::Api(ApiError { code: Some(ErrorCode::NotFoundError), .. })));
+    }
+
+    #[test]
+    fn an_html_page_is_reduced_to_its_title() {
+        let nginx = b"<html>\r\n<head><title>503 Service Temporarily Unavailable</title></head>\r\n<body>\r\n<center><h1>503 Service Temporarily Unavailable</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+        assert_eq!(snippet(nginx), "HTML page: 503 Service Temporarily Unavailable");
+        assert_eq!(snippet(b"<html><body><h1>Bad gateway</h1></body></html>").split_whitespace().collect::<Vec<_>>().join(" "), "HTML page: Bad gateway");
+        assert_eq!(snippet(b"{\"status\":0,\"error\":\"x\"}"), "{\"status\":0,\"error\":\"x\"}");
     }
 }

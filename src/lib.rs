@@ -48,7 +48,7 @@ pub mod webhook;
 
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};
-pub use error::{ApiError, Error, Result};
+pub use error::{ApiError, Error, ErrorCode, Result};
 pub use secret::Secret;
 pub use transport::{Host, RetryPolicy};
 #[cfg(feature = "ipg")]

@@ -35,6 +35,19 @@ impl<A, L> Tracked<A, L> {
     }
 }
 
+impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
+    /// The settlement's transaction id (what `settlement_cancel` takes), read from either arm: the
+    /// answer's `transaction_id`, or the `id` of the statement record the lookup proved. ASSUMPTION:
+    /// a settlement's statement record carries the settlement's transaction id as its `id` (the
+    /// documents show no example of one).
+    pub fn transaction_id(&self) -> Option<i64> {
+        match self {
+            Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.transaction_id),
+            Tracked::Reconciled { found, .. } => found.first().and_then(|t| t.id),
+        }
+    }
+}
+
 /// Whether a failure leaves the request's fate unknown (it may have reached Vandar).
 fn in_doubt(error: &Error) -> bool {
     match error {

@@ -97,10 +97,14 @@ impl Inner {
     /// begin as this; `.business(..)` still overrides it per call).
     pub(crate) fn business(&self) -> Result<String, String> {
         self.shared.business_slug.clone().ok_or_else(|| {
-            "no business slug: configure ClientBuilder::business(..) or set .business(..) on the call".to_string()
+            format!("{NOT_CONFIGURED}no business slug: configure ClientBuilder::business(..) or set .business(..) on the call")
         })
     }
 }
+
+/// Marks a generated builder's failure as missing configuration (`Error::Configuration`), through
+/// progenitor's string errors.
+pub(crate) const NOT_CONFIGURED: &str = "not configured: ";
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -167,27 +171,45 @@ impl Shared {
             request.headers_mut().remove("api-version");
             // Credentials go only to the configured base URL of this host (and redirects are never followed).
             if !self.is_configured_host(host, request.url()) {
-                return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(
+                return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(
                     "refusing to send credentials outside the configured Vandar host".into(),
                 )));
             }
             let credential = match self.credential(host, &request, operation) {
                 Ok(credential) => credential,
-                Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Authentication(message))),
+                Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
             };
-            // The spec's bounds on the query and the body, before anything is sent.
-            let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice(b).ok());
-            let broken = crate::validate::check_query(operation, request.url())
-                .and_then(|()| body.map_or(Ok(()), |body| crate::validate::check(operation, &body)));
-            if let Err((field, reason)) = broken {
+            // The spec's bounds on the query and the body, before anything is sent; then the body's
+            // api_key (IPG) and track_id (money moves). The body is parsed once, only when needed.
+            if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
                 return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
             }
-            if let Credential::ApiKey(key) = credential {
-                add_api_key(&mut request, key);
-            }
-            if MONEY_MOVES_WITH_TRACK_ID.contains(&operation) {
-                let track_id = fill_in_track_id(&mut request);
-                tracing::Span::current().record("track_id", track_id.as_deref());
+            let api_key = match credential {
+                Credential::ApiKey(key) => Some(key),
+                _ => None,
+            };
+            let money_move = MONEY_MOVES_WITH_TRACK_ID.contains(&operation);
+            let body = (api_key.is_some() || money_move || crate::validate::checks_body(operation))
+                .then(|| request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()))
+                .flatten();
+            if let Some(mut body) = body {
+                if let Err((field, reason)) = crate::validate::check(operation, &body) {
+                    return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+                }
+                if let (Some(key), serde_json::Value::Object(fields)) = (api_key, &mut body) {
+                    fields.insert("api_key".into(), serde_json::Value::String(key.expose().to_string()));
+                }
+                if money_move {
+                    let track_id = fill_in_track_id(&mut body);
+                    tracing::Span::current().record("track_id", track_id.as_deref());
+                }
+                if api_key.is_some() || money_move {
+                    let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+                    request.headers_mut().remove(CONTENT_LENGTH);
+                    *request.body_mut() = Some(bytes.into());
+                }
+            } else if api_key.is_some() && request.body().is_none() {
+                *request.body_mut() = Some(serde_json::to_vec(&serde_json::json!({"api_key": api_key.map(|k| k.expose())})).expect("JSON").into());
             }
             let result = self.send_with_retries(&credential, request).await;
             let span = tracing::Span::current();
@@ -289,29 +311,15 @@ const MONEY_MOVES_WITH_TRACK_ID: [&str; 5] =
     ["settlement_store", "withdrawal_store", "cash_in_deposit", "customer_wallet_deposit", "customer_wallet_withdraw"];
 
 /// The body's `track_id`, filled in with a fresh UUID when the body has none.
-fn fill_in_track_id(request: &mut Request) -> Option<String> {
-    let body = request.body().and_then(|b| b.as_bytes())?;
-    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(body) else { return None };
+fn fill_in_track_id(body: &mut serde_json::Value) -> Option<String> {
+    let serde_json::Value::Object(fields) = body else { return None };
     if let Some(existing) = fields.get("track_id").and_then(|t| t.as_str()) {
         return Some(existing.to_string());
     }
     let track_id = uuid::Uuid::new_v4().to_string();
     fields.insert("track_id".into(), serde_json::Value::String(track_id.clone()));
-    let bytes = serde_json::to_vec(&fields).expect("a JSON object serializes");
-    request.headers_mut().remove(CONTENT_LENGTH);
-    *request.body_mut() = Some(bytes.into());
     tracing::info!(%track_id, "no track_id given for a money move; filled one in");
     Some(track_id)
-}
-
-/// IPG calls carry the gateway key in their JSON body; callers never pass it.
-fn add_api_key(request: &mut Request, key: &Secret) {
-    let body = request.body().and_then(|b| b.as_bytes()).unwrap_or(b"{}");
-    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice(body) else { return };
-    fields.insert("api_key".into(), serde_json::Value::String(key.expose().to_string()));
-    let bytes = serde_json::to_vec(&fields).expect("a JSON object serializes");
-    request.headers_mut().remove(CONTENT_LENGTH);
-    *request.body_mut() = Some(bytes.into());
 }
 
 fn retry_after(response: &Response) -> Option<Duration> {

@@ -159,6 +159,9 @@ pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String
 /// The first bound the query string breaks for `operation`: (parameter, reason). Values that read
 /// as numbers are checked as numbers.
 pub(crate) fn check_query(operation: &str, url: &url::Url) -> Result<(), (String, String)> {
+    if !rows_of(operation).iter().any(|(_, path, _)| path.starts_with('?')) {
+        return Ok(());
+    }
     let params: serde_json::Map<String, Value> = url
         .query_pairs()
         .map(|(name, value)| {
@@ -169,9 +172,20 @@ pub(crate) fn check_query(operation: &str, url: &url::Url) -> Result<(), (String
     check_rows(operation, &Value::Object(params), |path| path.strip_prefix('?'))
 }
 
+/// Whether the spec bounds any body field of `operation`.
+pub(crate) fn checks_body(operation: &str) -> bool {
+    rows_of(operation).iter().any(|(_, path, _)| !path.starts_with('?'))
+}
+
+/// `operation`'s rows of the table (sorted by operation).
+fn rows_of(operation: &str) -> &'static [(&'static str, &'static str, Constraint)] {
+    let start = CONSTRAINTS.partition_point(|(op, _, _)| *op < operation);
+    let end = start + CONSTRAINTS[start..].partition_point(|(op, _, _)| *op == operation);
+    &CONSTRAINTS[start..end]
+}
+
 fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option<&'static str>) -> Result<(), (String, String)> {
-    let rows = CONSTRAINTS.iter().filter(|(op, _, _)| *op == operation);
-    for (path, constraint) in rows.filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
+    for (path, constraint) in rows_of(operation).iter().filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
         let mut values = Vec::new();
         select(body, path.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>().as_slice(), &mut values);
         for value in values {
@@ -239,6 +253,13 @@ fn select<'a>(value: &'a Value, path: &[&str], out: &mut Vec<&'a Value>) {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    #[test]
+    fn the_table_is_sorted_by_operation() {
+        assert!(super::CONSTRAINTS.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert!(super::rows_of("ipg_send").iter().all(|(op, _, _)| *op == "ipg_send"));
+        assert!(!super::rows_of("ipg_send").is_empty() && super::rows_of("no_such_operation").is_empty());
+    }
 
     #[test]
     fn the_spec_bounds_are_checked() {

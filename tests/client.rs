@@ -383,7 +383,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     assert_eq!(api.message, "cash-in tool not active");
 
     let error = vandar.api().agreement_finalize().tracking_code("1").body_map(|b| b.buyer_mobile("09123456789")).send().await.unwrap_err();
-    assert_eq!(error.code(), Some("invalid_state_agreement"));
+    assert_eq!(error.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
     assert_eq!(error.status(), Some(400));
 
     let error = vandar.api().authorization_revoke().business("shop").authorization_id(uuid_like()).send().await.unwrap_err();
@@ -446,9 +446,13 @@ async fn missing_credentials_fail_before_anything_is_sent() {
     let server = serve(|_| async { json(200, json!({})) }).await;
     let vandar = client_for(&server).build().unwrap();
     let error = vandar.ipg().ipg_verify().body_map(|b| b.token("T")).send().await.unwrap_err();
-    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("IPG api_key")), "{error:?}");
+    // Missing local configuration is its own error, with no HTTP status: nothing was sent.
+    assert!(matches!(&error, Error::Configuration { message } if message.contains("IPG api_key")), "{error:?}");
+    assert_eq!((error.status(), error.is_retryable()), (None, false));
+    assert_eq!(error.to_string(), "not configured: ipg_verify needs an IPG api_key, which this Client was not configured with");
     let error = vandar.api().balance().business("shop").send().await.unwrap_err();
-    assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("business tokens")), "{error:?}");
+    assert!(matches!(&error, Error::Configuration { message } if message.contains("business tokens")), "{error:?}");
+    assert_eq!(error.status(), None);
     assert!(server.seen().is_empty());
 }
 
@@ -758,6 +762,7 @@ async fn the_business_slug_comes_from_the_client_unless_the_call_names_another()
 
     let unnamed = vandar::Client::builder().base_url(vandar::Host::Api, &server.url).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
     let error = unnamed.api().balance().send().await.unwrap_err();
-    assert!(matches!(&error, Error::InvalidInput { reason, .. } if reason.contains("ClientBuilder::business")), "{error}");
+    assert!(matches!(&error, Error::Configuration { message } if message.contains("ClientBuilder::business")), "{error}");
+    assert!(matches!(unnamed.business(), Err(Error::Configuration { .. })));
     assert_eq!(server.seen().len(), 2, "nothing sent without a slug");
 }

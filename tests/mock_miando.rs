@@ -79,7 +79,7 @@ async fn customers_are_registered_listed_and_shown() {
     let shown = vandar.api().miando_customer_show().customer_uid(uid).send().await.unwrap();
     assert_eq!(shown.data.unwrap().mobile.as_deref(), Some(BUYER));
     let missing = vandar.api().miando_customer_show().customer_uid(1).send().await.unwrap_err();
-    assert_eq!(missing.code(), Some("user_not_found"));
+    assert_eq!(missing.code(), Some(&vandar::ErrorCode::UserNotFound));
     let invalid = vandar.api().miando_customer_create().body_map(|b| b.first_name("x").last_name("y").national_code("1271234564").mobile(BUYER)).send().await.unwrap_err();
     assert!(matches!(invalid, Error::InvalidInput { .. }), "birth_date missing: refused before sending");
 }
@@ -99,11 +99,11 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
 
     // The buyer cannot finalize a draft; the seller agrees and gets the payment link.
     let early = api.agreement_finalize().tracking_code(&code).body_map(|b| b.buyer_mobile(BUYER)).send().await.unwrap_err();
-    assert_eq!(early.code(), Some("invalid_state_agreement"));
+    assert_eq!(early.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
     let agreed = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap();
     let link = agreed.data.unwrap().web_view_link.unwrap();
     let again = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap_err();
-    assert_eq!(again.code(), Some("invalid_state_agreement"));
+    assert_eq!(again.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
 
     // The buyer pays on the web view (the mock's payment page), then finalizes.
     assert!(link.starts_with(&mock.base_url(vandar::Host::Api)), "{link}");
@@ -172,7 +172,7 @@ async fn a_ticket_opens_an_investigation_and_the_seller_cancels() {
     assert_eq!(listed.data[0].state.as_str(), "investigation");
 
     let buyer_refused = api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(BUYER)).send().await.unwrap_err();
-    assert_eq!(buyer_refused.code(), Some("invalid_state_agreement"));
+    assert_eq!(buyer_refused.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
     let canceled = api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(SELLER)).send().await.unwrap();
     assert_eq!(canceled.data.as_ref().and_then(|d| d.is_canceled), Some(true));
     let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().data;
@@ -199,7 +199,7 @@ async fn webhooks_are_updated_shown_listed_and_deleted() {
     assert_eq!(api.webhook_list().send().await.unwrap().data.len(), 1);
     api.webhook_delete().webhook_id(id).send().await.unwrap();
     let gone = api.webhook_delete().webhook_id(id).send().await.unwrap_err();
-    assert_eq!((gone.status(), gone.code()), (Some(404), Some("not_found_error")));
+    assert_eq!((gone.status(), gone.code()), (Some(404), Some(&vandar::ErrorCode::NotFoundError)));
     let http_url = api.webhook_create().body_map(|b| b.url("http://shop.example/hook").events(vec!["agreement".into()])).send().await.unwrap_err();
     assert!(matches!(http_url, Error::InvalidInput { .. }), "webhook URLs must be https");
 }

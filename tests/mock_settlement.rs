@@ -120,6 +120,14 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
     mock.inject(Fault::TruncatedBody);
     let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("t-cut")).await.unwrap();
     assert!(matches!(&stored, Tracked::Reconciled { found, .. } if found.len() == 1), "{stored:?}");
+    // The same id, of the same type, from either arm: what settlement_cancel takes.
+    let reconciled_id = stored.transaction_id().expect("the record's id");
+    let answered = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("t-ok")).await.unwrap();
+    assert!(matches!(&answered, Tracked::Answered { .. }));
+    let answered_id: i64 = answered.transaction_id().expect("the answer's transaction_id");
+    let listed: Vec<i64> = vandar.api().transaction_list().send().await.unwrap().data.iter().filter_map(|t| t.id).collect();
+    assert!(listed.contains(&reconciled_id) && listed.contains(&answered_id), "{listed:?} holds {reconciled_id} and {answered_id}");
+    vandar.api().settlement_cancel().settlement_id(reconciled_id).send().await.unwrap();
 }
 
 #[tokio::test]

@@ -1,17 +1,27 @@
 //! `cargo xtask regen [--check]`: snapshot the generated clients in snapshots/ (insta).
+//! `cargo xtask build-cost [--timings]`: clean build times beside the floor crate (see build_cost.rs).
 //!
 //! `regen` rewrites snapshots/{api,ipg,batch,subscription}.snap from what build.rs generates now;
 //! `regen --check` fails when they differ (what CI runs). Both drive the snapshot test in
 //! tests/generated_snapshots.rs, so the test, the check and the rewrite can never disagree.
 use std::process::{exit, Command};
 
+mod build_cost;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let check = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["regen"] => false,
         ["regen", "--check"] => true,
+        ["build-cost", rest @ ..] => {
+            if let Err(message) = build_cost::run(rest) {
+                eprintln!("xtask: {message}");
+                exit(1);
+            }
+            return;
+        }
         _ => {
-            eprintln!("usage: cargo xtask regen [--check]");
+            eprintln!("usage: cargo xtask regen [--check] | cargo xtask build-cost [--timings]");
             exit(2);
         }
     };

@@ -4,7 +4,8 @@
 //!
 //!     cargo bench --bench overhead
 //!
-//! Both sides run on one multi-thread tokio runtime; the server runs on its own current-thread
+//! Raw reqwest gets the Client's reqwest settings (30 s timeout, 10 s connect timeout, no
+//! redirects). Both sides run on one multi-thread tokio runtime; the server runs on its own current-thread
 //! runtime in another thread. Vandar's rate limits are lifted on the Client (the limiter's own
 //! figures are benches/limiter_soak.rs). GET: `balance` (bearer token, typed answer); POST:
 //! `ipg_send` (api_key added to the body, the spec's bounds checked, typed answer).
@@ -89,7 +90,14 @@ fn overhead(c: &mut Criterion) {
             .build()
             .unwrap()
     });
-    let raw = reqwest::Client::new();
+    // Raw reqwest as a production caller configures it: the Client's own reqwest settings
+    // (whole-request and connect timeouts, no redirects), so the comparison is the typed layer.
+    let raw = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let balance_url = format!("{server}/v2/business/shop/balance");
     let send_url = format!("{server}/api/v4/send");
 

@@ -96,10 +96,12 @@ impl Client {
         &self.inner.transport.shared.base_urls[host.index()]
     }
 
+    #[cfg_attr(not(feature = "api"), allow(dead_code))] // used by the api-only calls (Ravand, redirects)
     pub(crate) fn http(&self) -> &reqwest::Client {
         &self.inner.transport.shared.http
     }
 
+    #[cfg_attr(not(feature = "api"), allow(dead_code))]
     pub(crate) fn shared(&self) -> &Shared {
         &self.inner.transport.shared
     }

@@ -95,6 +95,7 @@ pub struct Inner {
 impl Inner {
     /// The business slug a generated call starts with (build.rs makes each builder's `business`
     /// begin as this; `.business(..)` still overrides it per call).
+    #[cfg_attr(not(any(feature = "api", feature = "batch")), allow(dead_code))] // no ipg call takes the slug
     pub(crate) fn business(&self) -> Result<String, String> {
         self.shared.business_slug.clone().ok_or_else(|| {
             format!("{NOT_CONFIGURED}no business slug: configure ClientBuilder::business(..) or set .business(..) on the call")

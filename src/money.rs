@@ -56,46 +56,6 @@ impl Rials {
     }
 }
 
-impl std::fmt::Display for Rials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} Rials", self.0)
-    }
-}
-
-impl std::fmt::Display for Tomans {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} Tomans", self.0)
-    }
-}
-
-impl std::ops::Add for Rials {
-    type Output = Rials;
-    fn add(self, other: Rials) -> Rials {
-        Rials(self.0 + other.0)
-    }
-}
-
-impl std::ops::Sub for Rials {
-    type Output = Rials;
-    fn sub(self, other: Rials) -> Rials {
-        Rials(self.0 - other.0)
-    }
-}
-
-impl std::ops::Add for Tomans {
-    type Output = Tomans;
-    fn add(self, other: Tomans) -> Tomans {
-        Tomans(self.0 + other.0)
-    }
-}
-
-impl std::ops::Sub for Tomans {
-    type Output = Tomans;
-    fn sub(self, other: Tomans) -> Tomans {
-        Tomans(self.0 - other.0)
-    }
-}
-
 /// An amount in Rials that is not a whole number of Tomans, so it cannot be sent where Vandar takes
 /// Tomans. Nothing is rounded: fix the amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -134,8 +94,29 @@ fn whole_amount(text: &str) -> Result<i64, NotAnAmount> {
     whole.parse().map_err(|_| refuse())
 }
 
-macro_rules! amount_serde {
+/// What both units have alike: Display (`25000 Rials`), `+` and `-` within the unit, parsing, serde.
+macro_rules! amount_type {
     ($unit:ident, $name:literal) => {
+        impl std::fmt::Display for $unit {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "{} {}", self.0, $name)
+            }
+        }
+
+        impl std::ops::Add for $unit {
+            type Output = $unit;
+            fn add(self, other: $unit) -> $unit {
+                $unit(self.0 + other.0)
+            }
+        }
+
+        impl std::ops::Sub for $unit {
+            type Output = $unit;
+            fn sub(self, other: $unit) -> $unit {
+                $unit(self.0 - other.0)
+            }
+        }
+
         impl std::str::FromStr for $unit {
             type Err = NotAnAmount;
             fn from_str(text: &str) -> Result<Self, NotAnAmount> {
@@ -180,8 +161,8 @@ macro_rules! amount_serde {
     };
 }
 
-amount_serde!(Rials, "Rials");
-amount_serde!(Tomans, "Tomans");
+amount_type!(Rials, "Rials");
+amount_type!(Tomans, "Tomans");
 
 /// Serializers for the fields the spec types `RialsString`: Vandar takes those amounts as a string
 /// of digits (build.rs attaches these to the generated fields).

@@ -98,6 +98,27 @@ struct Cursor<B> {
 
 /// The answers, page after page.
 pub fn pages<'a, B: Paged<'a>>(first: B) -> BoxStream<'a, Result<B::Page, Error>> {
+    answers(first).map_ok(|(answer, _)| answer).boxed()
+}
+
+/// The items, across pages.
+pub fn items<'a, B: Paged<'a>>(first: B) -> BoxStream<'a, Result<B::Item, Error>> {
+    answers(first)
+        .map_ok(|(_, mut value)| {
+            let items = value.pointer_mut(B::ITEMS).map(Value::take).unwrap_or(Value::Array(Vec::new()));
+            let items: Result<Vec<B::Item>, Error> =
+                serde_json::from_value(items).map_err(|e| inconsistent(format!("a list item does not decode: {e}")));
+            stream::iter(match items {
+                Ok(items) => items.into_iter().map(Ok).collect::<Vec<_>>(),
+                Err(error) => vec![Err(error)],
+            })
+        })
+        .try_flatten()
+        .boxed()
+}
+
+/// Each answer with its JSON form (serialized once, read for the paging fields and the items).
+fn answers<'a, B: Paged<'a>>(first: B) -> BoxStream<'a, Result<(B::Page, Value), Error>> {
     let (page, per_page) = first.requested();
     let start = Cursor { builder: first, number: page.unwrap_or(1), per_page, previous: None };
     stream::try_unfold(Some(start), |state| async move {
@@ -112,28 +133,9 @@ pub fn pages<'a, B: Paged<'a>>(first: B) -> BoxStream<'a, Result<B::Page, Error>
             per_page: cursor.per_page,
             previous,
         });
-        Ok(Some((answer, state)))
+        Ok(Some(((answer, value), state)))
     })
     .boxed()
-}
-
-/// The items, across pages.
-pub fn items<'a, B: Paged<'a>>(first: B) -> BoxStream<'a, Result<B::Item, Error>> {
-    pages(first)
-        .map_ok(|answer| {
-            let items = serde_json::to_value(&answer)
-                .ok()
-                .and_then(|v| v.pointer(B::ITEMS).cloned())
-                .unwrap_or(Value::Array(Vec::new()));
-            let items: Result<Vec<B::Item>, Error> =
-                serde_json::from_value(items).map_err(|e| inconsistent(format!("a list item does not decode: {e}")));
-            stream::iter(match items {
-                Ok(items) => items.into_iter().map(Ok).collect::<Vec<_>>(),
-                Err(error) => vec![Err(error)],
-            })
-        })
-        .try_flatten()
-        .boxed()
 }
 
 /// The page after `value` (and its number), or `None` after the last.

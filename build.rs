@@ -54,6 +54,23 @@ const MONEY: [(&str, &str); 4] = [
     ("RialsString", "crate::money::RialsString"),
 ];
 
+/// The spec's date schemas and the `crate::dates` type each becomes (see src/dates.rs).
+/// `JalaliDateSlashed` is a placeholder that `WrittenAsText` turns into `JalaliDate` written `YYYY/MM/DD`.
+const DATES: [(&str, &str); 4] = [
+    ("JalaliDate", "crate::dates::JalaliDate"),
+    ("JalaliDateSlashed", "crate::dates::JalaliDateSlashed"),
+    ("JalaliDateTime", "crate::dates::JalaliDateTime"),
+    ("TehranDateTime", "crate::dates::TehranDateTime"),
+];
+
+/// Placeholder types, the type each field really gets, and the `serialize_with` module that writes
+/// it in the form Vandar takes for those fields (`serialize` for a required field, `option` for an
+/// optional one).
+const WRITTEN_AS_TEXT: [(&str, &str, &str); 2] = [
+    ("RialsString", "Rials", "crate::money::as_text"),
+    ("JalaliDateSlashed", "JalaliDate", "crate::dates::slashed"),
+];
+
 const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
 
 fn main() {
@@ -80,8 +97,10 @@ fn run(spec_path: &Path, out: &Path) -> Result<(), String> {
         if env::var_os(feature).is_none() {
             continue;
         }
-        let doc = host_document(&spec, base_url, host == "ipg");
-        let code = generate(host, &doc, &enums)?;
+        let documented = host_document(&spec, base_url, host == "ipg");
+        let mut doc = documented.clone();
+        strip_bounds(&mut doc);
+        let code = generate(host, &doc, &documented, &enums)?;
         fs::write(out.join(format!("{host}.rs")), code).map_err(|e| e.to_string())?;
     }
     Ok(())
@@ -233,7 +252,6 @@ fn host_document(spec: &Value, base_url: &str, ipg: bool) -> Value {
         }
     }
     prune_components(&mut doc);
-    strip_bounds(&mut doc);
     doc
 }
 
@@ -598,26 +616,32 @@ impl syn::visit_mut::VisitMut for StrNewtypes {
 }
 
 /// Pass over the generated code: a field the spec types `RialsString` (an amount Vandar takes as a
-/// string of digits) is a `crate::money::Rials` written as a string, so callers handle one Rials type.
+/// string of digits) is a `crate::money::Rials` written as a string, and one typed
+/// `JalaliDateSlashed` is a `crate::dates::JalaliDate` written `YYYY/MM/DD`, so callers handle one
+/// Rials type and one Jalali type (see `WRITTEN_AS_TEXT`).
 ///
 /// typify lacks it because a replaced type has one serialization. Safe: only serialization changes
-/// (`Rials` reads numbers and decimal strings alike), and only on the fields of those schemas.
-struct RialsAsText;
+/// (both types read every form), and only on the fields of those schemas.
+struct WrittenAsText;
 
-impl syn::visit_mut::VisitMut for RialsAsText {
+impl syn::visit_mut::VisitMut for WrittenAsText {
     fn visit_field_mut(&mut self, field: &mut syn::Field) {
         let ty = quote::ToTokens::to_token_stream(&field.ty).to_string();
         // Builder fields (`Result<..>`) are not serialized.
-        if ty.contains("RialsString") && !ty.contains("Result") {
-            let with = if ty.contains("Option") { "crate::money::as_text::option" } else { "crate::money::as_text::serialize" };
-            field.attrs.push(syn::parse_quote!(#[serde(serialize_with = #with)]));
+        for (placeholder, _, module) in WRITTEN_AS_TEXT {
+            if ty.contains(placeholder) && !ty.contains("Result") {
+                let with = format!("{module}::{}", if ty.contains("Option") { "option" } else { "serialize" });
+                field.attrs.push(syn::parse_quote!(#[serde(serialize_with = #with)]));
+            }
         }
         syn::visit_mut::visit_field_mut(self, field);
     }
 
     fn visit_path_mut(&mut self, path: &mut syn::Path) {
-        if let Some(last) = path.segments.last_mut().filter(|s| s.ident == "RialsString") {
-            last.ident = syn::Ident::new("Rials", last.ident.span());
+        if let Some(last) = path.segments.last_mut() {
+            if let Some((_, real, _)) = WRITTEN_AS_TEXT.iter().find(|(placeholder, _, _)| last.ident == placeholder) {
+                last.ident = syn::Ident::new(real, last.ident.span());
+            }
         }
         syn::visit_mut::visit_path_mut(self, path);
     }
@@ -851,7 +875,8 @@ fn response_value_type(output: &syn::ReturnType) -> Option<syn::Type> {
     first_argument(&first_argument(result, "Result")?, "ResponseValue")
 }
 
-fn generate(host: &str, doc: &Value, enums: &Enums) -> Result<String, String> {
+/// `doc` is what progenitor gets; `documented` is the same before `strip_bounds`, for the docs.
+fn generate(host: &str, doc: &Value, documented: &Value, enums: &Enums) -> Result<String, String> {
     let api: openapiv3::OpenAPI = serde_json::from_value(doc.clone())
         .map_err(|e| format!("host {host}: not an OpenAPI 3.0 document: {e}"))?;
     let mut settings = GenerationSettings::default();
@@ -871,6 +896,9 @@ fn generate(host: &str, doc: &Value, enums: &Enums) -> Result<String, String> {
     for (name, rust) in MONEY.iter().filter(|(n, _)| present.is_some_and(|s| s.contains_key(*n))) {
         settings.with_replacement(name, rust, [TypeImpl::Display, TypeImpl::FromStr, TypeImpl::Default].into_iter());
     }
+    for (name, rust) in DATES.iter().filter(|(n, _)| present.is_some_and(|s| s.contains_key(*n))) {
+        settings.with_replacement(name, rust, [TypeImpl::Display, TypeImpl::FromStr].into_iter());
+    }
     let tokens = std::panic::catch_unwind(move || Generator::new(&settings).generate_tokens(&api))
         .map_err(|_| format!("host {host}: progenitor panicked (see the message above)"))?
         .map_err(|e| format!("host {host}: {e}"))?;
@@ -880,10 +908,460 @@ fn generate(host: &str, doc: &Value, enums: &Enums) -> Result<String, String> {
     syn::visit_mut::VisitMut::visit_file_mut(&mut SendReturnsValue, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut OptionalSetters { requests: request_schemas(doc) }, &mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut StrNewtypes, &mut file);
-    syn::visit_mut::VisitMut::visit_file_mut(&mut RialsAsText, &mut file);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut WrittenAsText, &mut file);
     add_paging(&mut file, &list_operations(doc))?;
+    add_docs(&mut file, documented);
     Ok(format!(
         "// @generated by build.rs from spec/vandar.yaml (host {host}). Do not edit.\n{}",
         prettyplease::unparse(&file)
     ))
+}
+
+/// Pass over the generated code: every type, field, body-builder setter and operation-builder
+/// method gets a doc from the spec. A type whose doc would only repeat its name gets the schema's
+/// description, or says where it appears (the answer or body of which call, which field of which
+/// type); a field gets its property's description, its unit (`x-vandar-unit`) and the value the
+/// documents' examples show; a setter gets its field's or parameter's doc.
+///
+/// typify and progenitor lack it: typify documents a field only from a `description`, and neither
+/// documents builder setters. Safe: only doc attributes are added.
+fn add_docs(file: &mut syn::File, doc: &Value) {
+    let examples = Examples::collect(doc);
+    let operations: BTreeMap<String, &Value> = operations(doc)
+        .filter_map(|(_, _, op)| op["operationId"].as_str().map(|id| (camel(id), op)))
+        .collect();
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else { continue };
+        let Some((_, items)) = module.content.as_mut() else { continue };
+        match module.ident.to_string().as_str() {
+            "types" => document_types(items, doc, &examples, &operations),
+            "builder" => document_operation_builders(items, doc, &operations),
+            _ => {}
+        }
+    }
+}
+
+/// `settlement_list` -> `SettlementList` (progenitor's builder names).
+fn camel(id: &str) -> String {
+    id.split('_').filter(|w| !w.is_empty()).map(|w| w[..1].to_uppercase() + &w[1..]).collect()
+}
+
+fn doc_of(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .filter_map(|a| match &a.meta {
+            syn::Meta::NameValue(syn::MetaNameValue { value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), .. }) => Some(s.value()),
+            _ => Some("(computed)".into()),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether a doc says more than the item's own name (typify documents a type without a
+/// description as ``` `Name` ```).
+fn says_something(attrs: &[syn::Attribute], name: &str) -> bool {
+    let words: String = doc_of(attrs).chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    !words.is_empty() && words != name.replace('_', "").to_lowercase()
+}
+
+fn set_doc(attrs: &mut Vec<syn::Attribute>, text: &str) {
+    attrs.retain(|a| !a.path().is_ident("doc"));
+    attrs.insert(0, syn::parse_quote!(#[doc = #text]));
+}
+
+/// The example values the documents show for each property, keyed by the schema that declares it.
+struct Examples(BTreeMap<(usize, String), Value>);
+
+impl Examples {
+    fn collect(doc: &Value) -> Self {
+        let mut found = BTreeMap::new();
+        for (_, _, op) in operations(doc) {
+            let bodies = std::iter::once(resolve(doc, &op["requestBody"]))
+                .chain(op["responses"].as_object().into_iter().flatten().filter(|(c, _)| c.starts_with('2')).map(|(_, r)| resolve(doc, r)));
+            for body in bodies {
+                for media in body["content"].as_object().into_iter().flatten().map(|(_, m)| m) {
+                    if let Some(example) = media.get("example") {
+                        walk_example(doc, &media["schema"], example, &mut found, 0);
+                    }
+                }
+            }
+        }
+        Examples(found)
+    }
+
+    fn of(&self, owner: &Value, property: &str) -> Option<&Value> {
+        self.0.get(&(owner as *const Value as usize, property.to_string()))
+    }
+}
+
+fn walk_example(doc: &Value, schema: &Value, example: &Value, found: &mut BTreeMap<(usize, String), Value>, depth: usize) {
+    if depth > 12 {
+        return;
+    }
+    match example {
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                let Some((owner, property)) = find_property(doc, schema, name, 0) else { continue };
+                if !value.is_object() && !value.is_array() {
+                    found.entry((owner as *const Value as usize, name.clone())).or_insert_with(|| value.clone());
+                }
+                walk_example(doc, property, value, found, depth + 1);
+            }
+        }
+        Value::Array(items) => {
+            if let Some(first) = items.first() {
+                walk_example(doc, &resolve(doc, schema)["items"], first, found, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The schema node that declares `name` among its properties (through `$ref`, `allOf`, `oneOf`,
+/// `anyOf`), and the property.
+fn find_property<'a>(doc: &'a Value, schema: &'a Value, name: &str, depth: usize) -> Option<(&'a Value, &'a Value)> {
+    let schema = resolve(doc, schema);
+    if depth > 8 {
+        return None;
+    }
+    if let Some(property) = schema["properties"].get(name) {
+        return Some((schema, property));
+    }
+    ["allOf", "oneOf", "anyOf"]
+        .iter()
+        .flat_map(|k| schema[*k].as_array().into_iter().flatten())
+        .find_map(|part| find_property(doc, part, name, depth + 1))
+}
+
+/// A property's own `x-vandar-unit`, or its `allOf` parts' / `$ref` target's.
+fn unit_of<'a>(doc: &'a Value, property: &'a Value) -> Option<&'a str> {
+    let node = resolve(doc, property);
+    node["x-vandar-unit"]
+        .as_str()
+        .or_else(|| node["allOf"].as_array().into_iter().flatten().find_map(|p| unit_of(doc, p)))
+}
+
+/// The spec's bounds on a property (its own and its `allOf` parts'), in words.
+fn bounds_of(doc: &Value, property: &Value) -> Vec<String> {
+    let node = resolve(doc, property);
+    let mut words = Vec::new();
+    for (keyword, text) in [("minimum", "at least"), ("maximum", "at most"), ("minLength", "at least"), ("maxLength", "at most"), ("maxItems", "at most")] {
+        if let Some(n) = node.get(keyword).and_then(Value::as_f64) {
+            let unit = match keyword {
+                "minLength" | "maxLength" => " characters",
+                "maxItems" => " items",
+                _ => "",
+            };
+            words.push(format!("{text} {n}{unit}"));
+        }
+    }
+    if let Some(pattern) = node["pattern"].as_str() {
+        words.push(format!("matches `{pattern}`"));
+    }
+    for part in node["allOf"].as_array().into_iter().flatten() {
+        words.extend(bounds_of(doc, part));
+    }
+    words
+}
+
+/// A property's description, or that of the schema it refers to.
+fn description_of<'a>(doc: &'a Value, property: &'a Value) -> Option<&'a str> {
+    property["description"]
+        .as_str()
+        .or_else(|| resolve(doc, property)["description"].as_str())
+        .or_else(|| property["allOf"].as_array().into_iter().flatten().find_map(|p| resolve(doc, p)["description"].as_str()))
+}
+
+/// Marks a field the documents show without describing it (no description, unit or example).
+const UNDESCRIBED: &str = "the documents show the field but do not describe it";
+
+/// The doc of one property: its description, unit and documented example.
+fn property_doc(doc: &Value, owner: &Value, name: &str, property: &Value, examples: &Examples) -> String {
+    let mut lines = Vec::new();
+    let description = description_of(doc, property).map(str::trim).filter(|d| !d.is_empty());
+    if let Some(description) = description {
+        lines.push(description.to_string());
+    }
+    if let Some(unit) = unit_of(doc, property) {
+        let unit = if unit == "toman" { "Tomans" } else { "Rials" };
+        if !description.is_some_and(|d| d.contains(&unit[..4])) {
+            lines.push(format!("Unit: {unit}."));
+        }
+    }
+    let bounds = bounds_of(doc, property);
+    if !bounds.is_empty() {
+        lines.push(format!("Bounds: {}.", bounds.join(", ")));
+    }
+    if let Some(example) = examples.of(owner, name) {
+        lines.push(format!("Example from Vandar's documents: `{example}`."));
+    }
+    if lines.is_empty() {
+        lines.push(format!("`{name}`: {UNDESCRIBED}."));
+    }
+    lines.join("\n\n")
+}
+
+/// The JSON name of a generated field (`#[serde(rename = "..")]`, else the Rust name).
+fn json_name(field: &syn::Field) -> String {
+    for attr in field.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+        let mut renamed = None;
+        let _ = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("rename") {
+                renamed = Some(meta.value()?.parse::<syn::LitStr>()?.value());
+            } else if meta.input.peek(syn::Token![=]) {
+                meta.value()?.parse::<syn::Expr>()?;
+            }
+            Ok(())
+        });
+        if let Some(name) = renamed {
+            return name;
+        }
+    }
+    field.ident.as_ref().map(|i| i.to_string().trim_start_matches("r#").trim_end_matches('_').to_string()).unwrap_or_default()
+}
+
+/// The named type inside `Option<..>`, `Vec<..>`, `Box<..>`: `Option<Vec<Item>>` -> `Item`.
+fn innermost(ty: &syn::Type) -> Option<String> {
+    let syn::Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if let syn::PathArguments::AngleBracketed(args) = &last.arguments {
+        if let Some(syn::GenericArgument::Type(inner)) = args.args.first() {
+            return innermost(inner);
+        }
+    }
+    (path.path.segments.len() == 1).then(|| last.ident.to_string())
+}
+
+fn document_types(items: &mut [syn::Item], doc: &Value, examples: &Examples, operations: &BTreeMap<String, &Value>) {
+    let components = doc["components"]["schemas"].as_object();
+    // Each generated type's schema: named components first, then inline schemas through the
+    // field of the type that holds them.
+    let mut schemas: BTreeMap<String, (&Value, String)> = BTreeMap::new();
+    for item in items.iter() {
+        let name = match item {
+            syn::Item::Struct(s) => s.ident.to_string(),
+            syn::Item::Enum(e) => e.ident.to_string(),
+            _ => continue,
+        };
+        if let Some(schema) = components.and_then(|c| c.get(&name)) {
+            schemas.insert(name.clone(), (schema, usage(doc, &name, operations)));
+        }
+    }
+    loop {
+        let mut found = Vec::new();
+        for item in items.iter() {
+            let syn::Item::Struct(s) = item else { continue };
+            let Some((schema, _)) = schemas.get(&s.ident.to_string()) else { continue };
+            for field in &s.fields {
+                let Some(inner) = innermost(&field.ty).filter(|t| !schemas.contains_key(t)) else { continue };
+                let json = json_name(field);
+                let Some((_, property)) = find_property(doc, schema, &json, 0) else { continue };
+                let mut node = resolve(doc, property);
+                while node["type"] == "array" {
+                    node = resolve(doc, &node["items"]);
+                }
+                found.push((inner, (node, format!("The `{json}` of [`{}`].", s.ident))));
+            }
+        }
+        let before = schemas.len();
+        for (name, entry) in found {
+            schemas.entry(name).or_insert(entry);
+        }
+        if schemas.len() == before {
+            break;
+        }
+    }
+    for item in items.iter_mut() {
+        match item {
+            syn::Item::Struct(s) => {
+                let name = s.ident.to_string();
+                let Some((schema, usage)) = schemas.get(&name) else { continue };
+                if !says_something(&s.attrs, &name) {
+                    let text = schema["description"].as_str().map(|d| format!("{}\n\n{usage}", d.trim())).unwrap_or_else(|| usage.clone());
+                    set_doc(&mut s.attrs, &text);
+                }
+                for field in s.fields.iter_mut() {
+                    let json = json_name(field);
+                    let rust = field.ident.as_ref().map(|i| i.to_string()).unwrap_or_default();
+                    if says_something(&field.attrs, &rust) {
+                        // typify's doc is the description; add the unit and example it lacks.
+                        if let Some((owner, property)) = find_property(doc, schema, &json, 0) {
+                            let full = property_doc(doc, owner, &json, property, examples);
+                            set_doc(&mut field.attrs, &full);
+                        }
+                        continue;
+                    }
+                    let mut text = match find_property(doc, schema, &json, 0) {
+                        Some((owner, property)) => property_doc(doc, owner, &json, property, examples),
+                        None => format!("`{json}` (extra fields Vandar sends, kept as they are)."),
+                    };
+                    // Undescribed, but of a generated type: point there.
+                    if let Some(inner) = innermost(&field.ty).filter(|t| text.contains(UNDESCRIBED) && schemas.contains_key(t)) {
+                        let list = quote::ToTokens::to_token_stream(&field.ty).to_string().contains("Vec <");
+                        text = format!("The `{json}` {}: see [`{inner}`].", if list { "list" } else { "object" });
+                    }
+                    set_doc(&mut field.attrs, &text);
+                }
+            }
+            syn::Item::Enum(e) => {
+                let name = e.ident.to_string();
+                if let Some((schema, usage)) = schemas.get(&name).filter(|_| !says_something(&e.attrs, &name)) {
+                    let text = schema["description"].as_str().map(|d| format!("{}\n\n{usage}", d.trim())).unwrap_or_else(|| usage.clone());
+                    set_doc(&mut e.attrs, &text);
+                }
+            }
+            syn::Item::Impl(block) if block.trait_.is_none() => {
+                let owner = quote::ToTokens::to_token_stream(&block.self_ty).to_string();
+                for f in block.items.iter_mut().filter_map(|i| if let syn::ImplItem::Fn(f) = i { Some(f) } else { None }) {
+                    if f.sig.ident == "builder" && doc_of(&f.attrs).is_empty() {
+                        set_doc(&mut f.attrs, &format!("A builder for [`{owner}`], one setter per field."));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    // The body builders' setters (typify's `types::builder`) say what their field says.
+    let mut field_docs = BTreeMap::new();
+    for item in items.iter() {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in &s.fields {
+            let Some(rust) = field.ident.as_ref().map(|i| i.to_string()) else { continue };
+            field_docs.insert((s.ident.to_string(), rust), doc_of(&field.attrs));
+        }
+    }
+    for item in items.iter_mut() {
+        let syn::Item::Mod(module) = item else { continue };
+        let Some((_, builders)) = module.content.as_mut().filter(|_| module.ident == "builder") else { continue };
+        for block in builders.iter_mut().filter_map(|i| if let syn::Item::Impl(b) = i { Some(b) } else { None }) {
+            if block.trait_.is_some() {
+                continue;
+            }
+            let owner = quote::ToTokens::to_token_stream(&block.self_ty).to_string();
+            for f in block.items.iter_mut().filter_map(|i| if let syn::ImplItem::Fn(f) = i { Some(f) } else { None }) {
+                let name = f.sig.ident.to_string();
+                let field = name.strip_prefix("maybe_").unwrap_or(&name);
+                let Some(field_doc) = field_docs.get(&(owner.clone(), field.to_string())).filter(|d| !d.is_empty()) else { continue };
+                // After the setter's own doc (how to call it), what the field is.
+                let text = if doc_of(&f.attrs).is_empty() { field_doc.clone() } else { format!("\n\n{field_doc}") };
+                f.attrs.push(syn::parse_quote!(#[doc = #text]));
+            }
+        }
+    }
+}
+
+/// Where a named schema appears: the answer or body of which operations.
+fn usage(doc: &Value, name: &str, operations: &BTreeMap<String, &Value>) -> String {
+    let target = format!("#/components/schemas/{name}");
+    let mut answers = Vec::new();
+    let mut bodies = Vec::new();
+    for op in operations.values() {
+        let id = op["operationId"].as_str().unwrap_or_default();
+        let mut refs = Vec::new();
+        collect_refs(&op["requestBody"], &mut refs);
+        if refs.contains(&target) {
+            bodies.push(format!("`{id}`"));
+        }
+        refs.clear();
+        for (_, response) in op["responses"].as_object().into_iter().flatten().filter(|(c, _)| c.starts_with('2')) {
+            collect_refs(resolve(doc, response), &mut refs);
+        }
+        if refs.contains(&target) {
+            answers.push(format!("`{id}`"));
+        }
+    }
+    match (answers.is_empty(), bodies.is_empty()) {
+        (false, _) => format!("The answer of {}.", answers.join(", ")),
+        (true, false) => format!("The request body of {}.", bodies.join(", ")),
+        (true, true) => {
+            // Named schemas that refer to it: the types it is part of.
+            let parents: Vec<String> = doc["components"]["schemas"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(_, schema)| {
+                    let mut refs = Vec::new();
+                    collect_refs(schema, &mut refs);
+                    refs.contains(&target)
+                })
+                .map(|(parent, _)| format!("[`{parent}`]"))
+                .collect();
+            match parents.is_empty() {
+                false => format!("Part of {}.", parents.join(", ")),
+                true => format!("`{name}` in spec/vandar.yaml."),
+            }
+        }
+    }
+}
+
+fn document_operation_builders(items: &mut [syn::Item], doc: &Value, operations: &BTreeMap<String, &Value>) {
+    for item in items.iter_mut() {
+        let syn::Item::Impl(block) = item else { continue };
+        if block.trait_.is_some() {
+            continue;
+        }
+        let syn::Type::Path(path) = &*block.self_ty else { continue };
+        let Some(builder) = path.path.segments.last().map(|s| s.ident.to_string()) else { continue };
+        let Some(op) = operations.get(&builder) else { continue };
+        let id = op["operationId"].as_str().unwrap_or_default();
+        let body_type = resolve(doc, &op["requestBody"])["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .and_then(|r| r.rsplit('/').next())
+            .map(String::from);
+        for f in block.items.iter_mut().filter_map(|i| if let syn::ImplItem::Fn(f) = i { Some(f) } else { None }) {
+            let name = f.sig.ident.to_string();
+            if says_something(&f.attrs, &name) {
+                continue;
+            }
+            let text = match name.as_str() {
+                "new" => format!("A `{id}` call with nothing set; `Client::{id}()` starts the same."),
+                "body" => format!(
+                    "The request body, a [`types::{0}`] or its builder [`types::builder::{0}`]; checked against the spec's bounds before sending.",
+                    body_type.as_deref().unwrap_or("serde_json::Map")
+                ),
+                "body_map" => "Sets the request body field by field: the closure gets the body's builder and returns it.".to_string(),
+                _ => parameter_doc(doc, op, &name).unwrap_or_else(|| format!("Sets `{name}`.")),
+            };
+            set_doc(&mut f.attrs, &text);
+        }
+    }
+}
+
+/// A setter's doc from the operation's parameter of that (snake_case) name.
+fn parameter_doc(doc: &Value, op: &Value, setter: &str) -> Option<String> {
+    op["parameters"].as_array().into_iter().flatten().map(|p| resolve(doc, p)).find_map(|param| {
+        let name = param["name"].as_str()?;
+        let snake = snake(name);
+        (snake == setter).then(|| {
+            let place = match param["in"].as_str() {
+                Some("path") => "path parameter",
+                Some("query") => "query parameter",
+                Some("header") => "header",
+                _ => "parameter",
+            };
+            let required = if param["required"] == true { "required" } else { "optional" };
+            let description = description_of(doc, param).or_else(|| description_of(doc, &param["schema"])).unwrap_or("");
+            let default = if name == "business" { " Defaults to the business slug the `Client` was built with." } else { "" };
+            format!("{} (`{name}`, {place}, {required}).{default}", description.trim().trim_end_matches('.'))
+        })
+    })
+}
+
+/// `fromDate` -> `from_date`, `per_page` -> `per_page`, `X-Signature` -> `x_signature`.
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out
 }

@@ -103,8 +103,8 @@ pub struct VerifiedPayment {
     pub card_number: Option<String>,
     /// SHA-256 of the payer's card (see [`cid_matches`]).
     pub cid: Option<String>,
-    /// When the payer paid, as Vandar writes it (Tehran time).
-    pub payment_date: Option<String>,
+    /// When the payer paid (Vandar writes Tehran time without a zone; `.to_utc()` gives the instant).
+    pub payment_date: Option<crate::dates::TehranDateTime>,
 }
 
 /// What [`Client::verify_payment`] established about a payment. Only [`Verified`] and

@@ -63,6 +63,7 @@ pub(crate) async fn send(http: &reqwest::Client, request: Request, exchange: Exc
 
 /// The `vandar.call` span of one generated call, ended once by [`Call::finish`].
 pub(crate) struct Call {
+    /// The span; the call's sends run inside it.
     pub(crate) span: Span,
     started: Instant,
 }
@@ -120,6 +121,7 @@ pub(crate) async fn in_flow<R>(flow: Span, calls: impl Future<Output = R>, outco
     result
 }
 
+/// One word for a request that got no answer (the error's text may hold the URL).
 fn transport_error(error: &reqwest::Error) -> &'static str {
     if error.is_timeout() {
         "timeout"
@@ -132,6 +134,7 @@ fn transport_error(error: &reqwest::Error) -> &'static str {
     }
 }
 
+/// Milliseconds since `started`.
 fn elapsed_ms(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
 }

@@ -227,6 +227,7 @@ impl Shared {
         } else if api_key.is_some() && request.body().is_none() {
             *request.body_mut() = Some(serde_json::to_vec(&serde_json::json!({"api_key": api_key.map(|k| k.expose())})).expect("JSON").into());
         }
+        // `attempt` and `renewed` are set for each send.
         let labels = spans::Exchange { operation, host: host.name(), attempt: 0, renewed: false };
         self.send_with_retries(&credential, request, labels, sent).await
     }

@@ -21,13 +21,16 @@ use vandar::money::{Rials, Tomans};
 use vandar::tracked::Tracked;
 use vandar::RetryPolicy;
 
-/// One span as the subscriber saw it: every value recorded for each field, in order.
+/// Every value recorded for each field of a span or event, in order.
+type Fields = BTreeMap<&'static str, Vec<String>>;
+
+/// One span as the subscriber saw it.
 #[derive(Debug, Clone)]
 struct Seen {
     name: &'static str,
     /// Index of the parent span in the capture.
     parent: Option<usize>,
-    fields: BTreeMap<&'static str, Vec<String>>,
+    fields: Fields,
 }
 
 impl Seen {
@@ -52,13 +55,13 @@ impl Seen {
 #[derive(Default, Clone)]
 struct Capture {
     spans: Arc<Mutex<Vec<Seen>>>,
-    events: Arc<Mutex<Vec<BTreeMap<&'static str, Vec<String>>>>>,
+    events: Arc<Mutex<Vec<Fields>>>,
 }
 
 /// A span's index in [`Capture::spans`], kept in the registry's extensions (span ids are reused).
 struct Index(usize);
 
-struct Values<'a>(&'a mut BTreeMap<&'static str, Vec<String>>);
+struct Values<'a>(&'a mut Fields);
 
 impl Visit for Values<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {

@@ -265,6 +265,20 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// One word for the kind, for the `error` field of a span (never the message: it may quote
+    /// the request).
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Failure::Invalid { .. } => "invalid",
+            Failure::Api(_) => "api",
+            Failure::Authentication(_) => "authentication",
+            Failure::Configuration(_) => "configuration",
+            Failure::Unavailable { .. } => "unavailable",
+            Failure::RateLimited(_) => "rate_limited",
+            Failure::Undecodable { .. } => "undecodable",
+        }
+    }
+
     /// Reads Vandar's error body (any documented shape) or keeps a snippet of what came instead.
     pub(crate) fn from_body(status: u16, body: &[u8], retry_after: Option<Duration>) -> Self {
         let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(body) else {

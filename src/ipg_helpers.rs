@@ -164,6 +164,19 @@ impl VerifyOutcome {
         }
     }
 
+    /// The `outcome` of `verify_payment`'s `vandar.flow` span (`failed` for an `Err`).
+    fn span_outcome(result: &Result<Self, Error>) -> &'static str {
+        match result {
+            Ok(VerifyOutcome::Verified(_)) => "verified",
+            Ok(VerifyOutcome::AlreadyVerified(_)) => "already_verified",
+            Ok(VerifyOutcome::Underpaid { .. }) => "underpaid",
+            Ok(VerifyOutcome::NotPaid { .. }) => "not_paid",
+            Ok(VerifyOutcome::Pending { .. }) => "pending",
+            Ok(VerifyOutcome::Unrecognized { .. }) => "unrecognized",
+            Err(_) => "failed",
+        }
+    }
+
     /// `Underpaid` in place of a paid outcome whose amount is below `expected`.
     fn at_least(self, expected: Rials) -> Self {
         match self {
@@ -283,46 +296,50 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub async fn verify_payment(&self, token: &str, expected: Rials) -> Result<VerifyOutcome, Error> {
-        let mut unsettled = String::new();
-        for attempt in 0..VERIFY_ATTEMPTS {
-            if attempt > 0 {
-                tokio::time::sleep(VERIFY_BACKOFF * (1 << (attempt - 1))).await;
+        let flow = crate::spans::flow("verify_payment", None);
+        crate::spans::in_flow(flow, async move {
+            let mut unsettled = String::new();
+            for attempt in 0..VERIFY_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(VERIFY_BACKOFF * (1 << (attempt - 1))).await;
+                }
+                match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await {
+                    Ok(answer) if answer.status == 1 => {
+                        let payment = VerifiedPayment::from_verify(token, answer)?;
+                        return Ok(VerifyOutcome::Verified(payment).at_least(expected));
+                    }
+                    Ok(answer) => unsettled = format!("verify answered status {}", answer.status),
+                    // Refused, or its fate unknown: the lookup decides.
+                    Err(error @ (Error::Api(_) | Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })) => {
+                        unsettled = format!("verify: {error}");
+                    }
+                    Err(other) => return Err(other),
+                }
+                tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
+                let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await {
+                    Ok(transaction) => transaction,
+                    // Unreachable, overloaded, or an answer lost: the state is still to be read.
+                    Err(error)
+                        if matches!(error, Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })
+                            || error.status().is_some_and(|s| s >= 500) =>
+                    {
+                        return Ok(VerifyOutcome::Pending { reason: format!("{unsettled}; transaction lookup: {error}") });
+                    }
+                    // Vandar refused the lookup (a token it does not know, a wrong api_key).
+                    Err(error) => return Err(error),
+                };
+                match (transaction.status, transaction.code) {
+                    (1, Some(CODE_VERIFIED)) => {
+                        let payment = VerifiedPayment::from_lookup(token, transaction)?;
+                        return Ok(VerifyOutcome::AlreadyVerified(payment).at_least(expected));
+                    }
+                    (1, Some(CODE_AWAITING_VERIFY)) => continue, // paid, not verified: verify again
+                    (0, _) => return Ok(VerifyOutcome::NotPaid { message: transaction.message }),
+                    (status, code) => return Ok(VerifyOutcome::Unrecognized { status, code, message: transaction.message }),
+                }
             }
-            match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await {
-                Ok(answer) if answer.status == 1 => {
-                    let payment = VerifiedPayment::from_verify(token, answer)?;
-                    return Ok(VerifyOutcome::Verified(payment).at_least(expected));
-                }
-                Ok(answer) => unsettled = format!("verify answered status {}", answer.status),
-                // Refused, or its fate unknown: the lookup decides.
-                Err(error @ (Error::Api(_) | Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })) => {
-                    unsettled = format!("verify: {error}");
-                }
-                Err(other) => return Err(other),
-            }
-            tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
-            let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await {
-                Ok(transaction) => transaction,
-                // Unreachable, overloaded, or an answer lost: the state is still to be read.
-                Err(error)
-                    if matches!(error, Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })
-                        || error.status().is_some_and(|s| s >= 500) =>
-                {
-                    return Ok(VerifyOutcome::Pending { reason: format!("{unsettled}; transaction lookup: {error}") });
-                }
-                // Vandar refused the lookup (a token it does not know, a wrong api_key).
-                Err(error) => return Err(error),
-            };
-            match (transaction.status, transaction.code) {
-                (1, Some(CODE_VERIFIED)) => {
-                    let payment = VerifiedPayment::from_lookup(token, transaction)?;
-                    return Ok(VerifyOutcome::AlreadyVerified(payment).at_least(expected));
-                }
-                (1, Some(CODE_AWAITING_VERIFY)) => continue, // paid, not verified: verify again
-                (0, _) => return Ok(VerifyOutcome::NotPaid { message: transaction.message }),
-                (status, code) => return Ok(VerifyOutcome::Unrecognized { status, code, message: transaction.message }),
-            }
-        }
-        Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {VERIFY_ATTEMPTS} verify calls; last: {unsettled}") })
+            Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {VERIFY_ATTEMPTS} verify calls; last: {unsettled}") })
+        }, VerifyOutcome::span_outcome)
+        .await
     }
 }

@@ -40,6 +40,7 @@ mod ravand;
 mod redis_conn;
 pub mod redirects;
 mod secret;
+mod spans;
 #[cfg(feature = "api")]
 pub mod tracked;
 pub mod transport;

@@ -1,6 +1,7 @@
 //! Money-moving calls that take a caller-chosen tracking id. Vandar documents no idempotency key,
 //! so the client fills in a fresh `track_id` when the caller gives none, returns it, and after an
 //! answer lost in transit reconciles through the documented lookup instead of sending again.
+//! Each call runs in a `vandar.flow` span carrying the track_id, its lookup included.
 use std::convert::Infallible;
 
 use crate::api::types::{self, builder};
@@ -60,6 +61,16 @@ fn in_doubt(error: &Error) -> bool {
     }
 }
 
+/// The `outcome` of a tracked call's `vandar.flow` span.
+fn outcome<A, L>(result: &Result<Tracked<A, L>, Error>) -> &'static str {
+    match result {
+        Ok(Tracked::Answered { .. }) => "answered",
+        Ok(Tracked::Reconciled { .. }) => "reconciled",
+        Err(Error::Indeterminate { .. }) => "indeterminate",
+        Err(_) => "failed",
+    }
+}
+
 fn fresh_track_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -101,30 +112,34 @@ impl Client {
         let business = self.business()?.to_string();
         let body: types::SettlementStoreRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
-        match self.api().settlement_store().business(&business).body(body.clone()).send().await {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-            Err(error) => {
-                if !in_doubt(&error) {
-                    return Err(error);
+        let flow = crate::spans::flow("settlement_store", Some(&track_id));
+        crate::spans::in_flow(flow, async move {
+            match self.api().settlement_store().business(&business).body(body.clone()).send().await {
+                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
+                Err(error) => {
+                    if !in_doubt(&error) {
+                        return Err(error);
+                    }
+                    let found = self.api().transaction_list().business(&business).track_id(&track_id).send().await?;
+                    let proven: Vec<types::Transaction> =
+                        found.data.iter().filter(|t| settlement_matches(t, &track_id, body.amount, &body.iban)).cloned().collect();
+                    if proven.is_empty() {
+                        return Err(Error::Indeterminate {
+                            operation: "settlement_store",
+                            track_id,
+                            reason: format!(
+                                "{error}; transaction_list?track_id= found {} record(s), none proven to be this settlement \
+                                 (its track_id, or this amount and IBAN): {}",
+                                found.data.len(),
+                                describe(found.data.iter().map(|t| (t.id, t.amount.map(|a| a.to_string()))))
+                            ),
+                        });
+                    }
+                    Ok(Tracked::Reconciled { track_id, found: proven })
                 }
-                let found = self.api().transaction_list().business(&business).track_id(&track_id).send().await?;
-                let proven: Vec<types::Transaction> =
-                    found.data.iter().filter(|t| settlement_matches(t, &track_id, body.amount, &body.iban)).cloned().collect();
-                if proven.is_empty() {
-                    return Err(Error::Indeterminate {
-                        operation: "settlement_store",
-                        track_id,
-                        reason: format!(
-                            "{error}; transaction_list?track_id= found {} record(s), none proven to be this settlement \
-                             (its track_id, or this amount and IBAN): {}",
-                            found.data.len(),
-                            describe(found.data.iter().map(|t| (t.id, t.amount.map(|a| a.to_string()))))
-                        ),
-                    });
-                }
-                Ok(Tracked::Reconciled { track_id, found: proven })
             }
-        }
+        }, outcome)
+        .await
     }
 
     /// `withdrawal_store` (direct debit, amount in Rials) with a `track_id` filled in when the body
@@ -137,32 +152,36 @@ impl Client {
         let mut body = types::WithdrawalStoreRequest::try_from(body).map_err(|e| Error::conversion(&e.to_string()))?;
         let track_id = body.track_id.get_or_insert_with(fresh_track_id).clone();
         let (authorization_id, amount) = (body.authorization_id, body.amount);
-        match self.api().withdrawal_store().business(&business).body(body).send().await {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-            Err(error) => {
-                if !in_doubt(&error) {
-                    return Err(error);
+        let flow = crate::spans::flow("withdrawal_store", Some(&track_id));
+        crate::spans::in_flow(flow, async move {
+            match self.api().withdrawal_store().business(&business).body(body).send().await {
+                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
+                Err(error) => {
+                    if !in_doubt(&error) {
+                        return Err(error);
+                    }
+                    let found = self.api().withdrawal_show_by_track_id().business(&business).track_id(&track_id).send().await;
+                    let reason = match found {
+                        Ok(found) if found.result.as_ref().and_then(|r| r.withdrawal.as_ref()).is_some_and(|w| withdrawal_matches(w, &track_id, &authorization_id, amount)) => {
+                            return Ok(Tracked::Reconciled { track_id, found });
+                        }
+                        Ok(found) => {
+                            let withdrawal = found.result.and_then(|r| r.withdrawal);
+                            format!(
+                                "{error}; withdrawal_show_by_track_id answered a withdrawal that is not proven to be this one \
+                                 (track_id {:?}, authorization {:?}, amount {:?})",
+                                withdrawal.as_ref().and_then(|w| w.track_id.clone()),
+                                withdrawal.as_ref().and_then(|w| w.authorization_id),
+                                withdrawal.as_ref().and_then(|w| w.amount.as_ref().map(|a| a.to_string())),
+                            )
+                        }
+                        Err(lookup) => format!("{error}; withdrawal_show_by_track_id: {}", lookup),
+                    };
+                    Err(Error::Indeterminate { operation: "withdrawal_store", track_id, reason })
                 }
-                let found = self.api().withdrawal_show_by_track_id().business(&business).track_id(&track_id).send().await;
-                let reason = match found {
-                    Ok(found) if found.result.as_ref().and_then(|r| r.withdrawal.as_ref()).is_some_and(|w| withdrawal_matches(w, &track_id, &authorization_id, amount)) => {
-                        return Ok(Tracked::Reconciled { track_id, found });
-                    }
-                    Ok(found) => {
-                        let withdrawal = found.result.and_then(|r| r.withdrawal);
-                        format!(
-                            "{error}; withdrawal_show_by_track_id answered a withdrawal that is not proven to be this one \
-                             (track_id {:?}, authorization {:?}, amount {:?})",
-                            withdrawal.as_ref().and_then(|w| w.track_id.clone()),
-                            withdrawal.as_ref().and_then(|w| w.authorization_id),
-                            withdrawal.as_ref().and_then(|w| w.amount.as_ref().map(|a| a.to_string())),
-                        )
-                    }
-                    Err(lookup) => format!("{error}; withdrawal_show_by_track_id: {}", lookup),
-                };
-                Err(Error::Indeterminate { operation: "withdrawal_store", track_id, reason })
             }
-        }
+        }, outcome)
+        .await
     }
 }
 
@@ -174,11 +193,15 @@ impl Client {
         let business = self.business()?.to_string();
         let body: types::CashInDepositRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
-        match self.api().cash_in_deposit().business(&business).body(body).send().await {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-            Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
-            Err(error) => Err(error),
-        }
+        let flow = crate::spans::flow("cash_in_deposit", Some(&track_id));
+        crate::spans::in_flow(flow, async move {
+            match self.api().cash_in_deposit().business(&business).body(body).send().await {
+                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
+                Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
+                Err(error) => Err(error),
+            }
+        }, outcome)
+        .await
     }
 
     /// `customer_wallet_deposit` (amount in Rials) with a `track_id` filled in when the body has
@@ -210,16 +233,21 @@ impl Client {
         let business = self.business()?.to_string();
         let body: types::WalletMovementRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
         let track_id = body.track_id.clone();
-        let (operation, sent) = if deposit {
-            ("customer_wallet_deposit", self.api().customer_wallet_deposit().business(&business).customer(customer).body(body).send().await)
-        } else {
-            ("customer_wallet_withdraw", self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await)
-        };
-        match sent {
-            Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-            Err(error) if in_doubt(&error) => Err(no_lookup(operation, track_id, &error, "the customer's wallet in the dashboard")),
-            Err(error) => Err(error),
-        }
+        let operation = if deposit { "customer_wallet_deposit" } else { "customer_wallet_withdraw" };
+        let flow = crate::spans::flow(operation, Some(&track_id));
+        crate::spans::in_flow(flow, async move {
+            let sent = if deposit {
+                self.api().customer_wallet_deposit().business(&business).customer(customer).body(body).send().await
+            } else {
+                self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await
+            };
+            match sent {
+                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
+                Err(error) if in_doubt(&error) => Err(no_lookup(operation, track_id, &error, "the customer's wallet in the dashboard")),
+                Err(error) => Err(error),
+            }
+        }, outcome)
+        .await
     }
 
     /// `batch_settlement_store` (every item carries its own `track_id`; `batch_id` is the
@@ -234,33 +262,37 @@ impl Client {
         let body = crate::batch::types::BatchSettlementStoreRequest::try_from(body)
             .map_err(|e| Error::conversion(&e.to_string()))?;
         let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
-        match self.batch().batch_settlement_store().business(&business).body(body).send().await {
-            Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
-            Err(error) if in_doubt(&error) => {
-                let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.data;
-                let proven = items.iter().all(|item| {
-                    found.iter().any(|f| {
-                        f.track_id.as_deref() == Some(item.track_id.as_str())
-                            && f.iban.as_deref() == Some(item.iban.as_str())
-                            && f.amount.as_deref().and_then(|a| a.parse::<i64>().ok()) == Some(item.amount)
-                    })
-                });
-                if proven {
-                    Ok(Tracked::Reconciled { track_id: batch_id, found })
-                } else {
-                    Err(Error::Indeterminate {
-                        operation: "batch_settlement_store",
-                        track_id: batch_id,
-                        reason: format!(
-                            "{error}; batch_show lists {} of the {} items sent (by track_id, amount and IBAN)",
-                            items.iter().filter(|i| found.iter().any(|f| f.track_id.as_deref() == Some(i.track_id.as_str()))).count(),
-                            items.len()
-                        ),
-                    })
+        let flow = crate::spans::flow("batch_settlement_store", Some(&batch_id));
+        crate::spans::in_flow(flow, async move {
+            match self.batch().batch_settlement_store().business(&business).body(body).send().await {
+                Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
+                Err(error) if in_doubt(&error) => {
+                    let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.data;
+                    let proven = items.iter().all(|item| {
+                        found.iter().any(|f| {
+                            f.track_id.as_deref() == Some(item.track_id.as_str())
+                                && f.iban.as_deref() == Some(item.iban.as_str())
+                                && f.amount.as_deref().and_then(|a| a.parse::<i64>().ok()) == Some(item.amount)
+                        })
+                    });
+                    if proven {
+                        Ok(Tracked::Reconciled { track_id: batch_id, found })
+                    } else {
+                        Err(Error::Indeterminate {
+                            operation: "batch_settlement_store",
+                            track_id: batch_id,
+                            reason: format!(
+                                "{error}; batch_show lists {} of the {} items sent (by track_id, amount and IBAN)",
+                                items.iter().filter(|i| found.iter().any(|f| f.track_id.as_deref() == Some(i.track_id.as_str()))).count(),
+                                items.len()
+                            ),
+                        })
+                    }
                 }
+                Err(error) => Err(error),
             }
-            Err(error) => Err(error),
-        }
+        }, outcome)
+        .await
     }
 }
 

@@ -9,7 +9,7 @@
 //!   tracking id reconcile through their documented lookup instead (see `crate::tracked`).
 //! * a 401 on a token-authenticated call renews the token once and repeats the request once.
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
 use reqwest::{Method, Request, Response, StatusCode};
@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::auth::TokenManager;
 use crate::error::Failure;
 use crate::rate_limit::RateLimits;
+use crate::spans;
 use crate::Secret;
 
 /// Vandar's hosts.
@@ -51,7 +52,8 @@ impl Host {
         self as usize
     }
 
-    fn name(self) -> &'static str {
+    /// The short name spans record (`api`, `ipg`, `batch`, `subscription`).
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Host::Api => "api",
             Host::Ipg => "ipg",
@@ -154,91 +156,94 @@ impl Shared {
         url.origin() == base.origin() && url.path().starts_with(base.path().trim_end_matches('/'))
     }
 
-    /// Sends one generated call: see the module docs.
-    pub(crate) async fn execute(&self, host: Host, mut request: Request, operation: &'static str) -> reqwest::Result<Response> {
-        let span = tracing::info_span!(
-            "vandar.request",
-            operation,
-            host = host.name(),
-            method = %request.method(),
-            status = tracing::field::Empty,
-            attempt = tracing::field::Empty,
-            latency_ms = tracing::field::Empty,
-            track_id = tracing::field::Empty,
-        );
-        async move {
-            let started = Instant::now();
-            // progenitor sends `api-version: <info.version>`; Vandar documents no such header.
-            request.headers_mut().remove("api-version");
-            // Credentials go only to the configured base URL of this host (and redirects are never followed).
-            if !self.is_configured_host(host, request.url()) {
-                return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(
-                    "refusing to send credentials outside the configured Vandar host".into(),
-                )));
-            }
-            let credential = match self.credential(host, &request, operation) {
-                Ok(credential) => credential,
-                Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
-            };
-            // The spec's bounds on the query and the body, before anything is sent; then the body's
-            // api_key (IPG) and track_id (money moves). The body is parsed once, only when needed.
-            if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
-                return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
-            }
-            let api_key = match credential {
-                Credential::ApiKey(key) => Some(key),
-                _ => None,
-            };
-            let money_move = MONEY_MOVES_WITH_TRACK_ID.contains(&operation);
-            let body = (api_key.is_some() || money_move || crate::validate::checks_body(operation))
-                .then(|| request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()))
-                .flatten();
-            if let Some(mut body) = body {
-                if let Err((field, reason)) = crate::validate::check(operation, &body) {
-                    return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
-                }
-                if let (Some(key), serde_json::Value::Object(fields)) = (api_key, &mut body) {
-                    fields.insert("api_key".into(), serde_json::Value::String(key.expose().to_string()));
-                }
-                if money_move {
-                    let track_id = fill_in_track_id(&mut body);
-                    tracing::Span::current().record("track_id", track_id.as_deref());
-                }
-                if api_key.is_some() || money_move {
-                    let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
-                    request.headers_mut().remove(CONTENT_LENGTH);
-                    *request.body_mut() = Some(bytes.into());
-                }
-            } else if api_key.is_some() && request.body().is_none() {
-                *request.body_mut() = Some(serde_json::to_vec(&serde_json::json!({"api_key": api_key.map(|k| k.expose())})).expect("JSON").into());
-            }
-            let result = self.send_with_retries(&credential, request).await;
-            let span = tracing::Span::current();
-            span.record("latency_ms", started.elapsed().as_millis() as u64);
-            match result {
-                Ok(response) => {
-                    span.record("status", response.status().as_u16());
-                    Ok(decode_failure(response).await)
-                }
-                Err(error) => {
-                    // URLs carry customer ids and IBANs: errors leave without them.
-                    let error = error.without_url();
-                    tracing::warn!(%error, "request failed");
-                    Err(error)
-                }
+    /// Sends one generated call (see the module docs) inside its `vandar.call` span; each HTTP
+    /// request it sends gets a `vandar.http` span of its own (see `crate::spans`).
+    pub(crate) async fn execute(&self, host: Host, request: Request, operation: &'static str) -> reqwest::Result<Response> {
+        let call = spans::Call::open(operation, host.name(), request.method());
+        let mut sent = 0;
+        let result = self.send_call(host, request, operation, &call.span, &mut sent).instrument(call.span.clone()).await;
+        call.finish(sent, &result);
+        match result {
+            Ok(response) => Ok(decode_failure(response).instrument(call.span).await),
+            Err(error) => {
+                // URLs carry customer ids and IBANs: errors leave without them.
+                let error = error.without_url();
+                call.span.in_scope(|| tracing::warn!(%error, "request failed"));
+                Err(error)
             }
         }
-        .instrument(span)
-        .await
     }
 
-    async fn send_with_retries(&self, credential: &Credential<'_>, mut request: Request) -> reqwest::Result<Response> {
+    /// Checks, credentials and the body's api_key and track_id, then the sends; `sent` counts the
+    /// HTTP requests that left.
+    async fn send_call(
+        &self,
+        host: Host,
+        mut request: Request,
+        operation: &'static str,
+        span: &tracing::Span,
+        sent: &mut u32,
+    ) -> reqwest::Result<Response> {
+        // progenitor sends `api-version: <info.version>`; Vandar documents no such header.
+        request.headers_mut().remove("api-version");
+        // Credentials go only to the configured base URL of this host (and redirects are never followed).
+        if !self.is_configured_host(host, request.url()) {
+            return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(
+                "refusing to send credentials outside the configured Vandar host".into(),
+            )));
+        }
+        let credential = match self.credential(host, &request, operation) {
+            Ok(credential) => credential,
+            Err(message) => return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
+        };
+        // The spec's bounds on the query and the body, before anything is sent; then the body's
+        // api_key (IPG) and track_id (money moves). The body is parsed once, only when needed.
+        if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
+            return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+        }
+        let api_key = match credential {
+            Credential::ApiKey(key) => Some(key),
+            _ => None,
+        };
+        let money_move = MONEY_MOVES_WITH_TRACK_ID.contains(&operation);
+        let body = (api_key.is_some() || money_move || crate::validate::checks_body(operation))
+            .then(|| request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()))
+            .flatten();
+        if let Some(mut body) = body {
+            if let Err((field, reason)) = crate::validate::check(operation, &body) {
+                return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+            }
+            if let (Some(key), serde_json::Value::Object(fields)) = (api_key, &mut body) {
+                fields.insert("api_key".into(), serde_json::Value::String(key.expose().to_string()));
+            }
+            if money_move {
+                span.record("track_id", fill_in_track_id(&mut body).as_deref());
+            }
+            if api_key.is_some() || money_move {
+                let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
+                request.headers_mut().remove(CONTENT_LENGTH);
+                *request.body_mut() = Some(bytes.into());
+            }
+        } else if api_key.is_some() && request.body().is_none() {
+            *request.body_mut() = Some(serde_json::to_vec(&serde_json::json!({"api_key": api_key.map(|k| k.expose())})).expect("JSON").into());
+        }
+        // `attempt` and `renewed` are set for each send.
+        let labels = spans::Exchange { operation, host: host.name(), attempt: 0, renewed: false };
+        self.send_with_retries(&credential, request, labels, sent).await
+    }
+
+    /// The sends of one call, each in its own `vandar.http` span labelled as `labels`, numbered
+    /// from 1 through `sent`.
+    async fn send_with_retries(
+        &self,
+        credential: &Credential<'_>,
+        mut request: Request,
+        labels: spans::Exchange,
+        sent: &mut u32,
+    ) -> reqwest::Result<Response> {
         let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
         let mut renewed = false;
-        let mut attempt = 0;
         loop {
-            attempt += 1;
-            tracing::Span::current().record("attempt", attempt);
             // The token first: a renewal may make this wait, and waiting after the permit would
             // send late, squeezing the window behind the permit.
             let mut token = match credential {
@@ -265,16 +270,19 @@ impl Shared {
                 value.set_sensitive(true);
                 request.headers_mut().insert(AUTHORIZATION, value);
             }
+            *sent += 1;
+            let exchange = spans::Exchange { attempt: *sent, renewed, ..labels };
             // Generated bodies are buffered JSON and clone for a repeat; a streamed body (multipart
             // upload) is sent once.
-            let Some(this) = request.try_clone() else { return self.http.execute(request).await };
-            let outcome = self.http.execute(this).await;
-            let last = attempt >= self.retry.max_attempts;
+            let Some(this) = request.try_clone() else { return spans::send(&self.http, request, exchange).await };
+            let outcome = spans::send(&self.http, this, exchange).await;
+            // The repeat after a renewal is not a retry: it does not use up the retry budget.
+            let tries = *sent - u32::from(renewed);
+            let last = tries >= self.retry.max_attempts;
             let wait = match &outcome {
                 Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !renewed => {
                     if let (Credential::Bearer(manager), Some(stale)) = (credential, &token) {
                         renewed = true;
-                        attempt -= 1; // the repeat after renewal is not a retry
                         match manager.renew_after_401(stale).await {
                             Ok(_) => continue,
                             Err(failure) => return Ok(synthesized(StatusCode::UNAUTHORIZED, failure)),
@@ -283,21 +291,21 @@ impl Shared {
                     return outcome;
                 }
                 Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS && !last => {
-                    retry_after(response).map(|d| d.min(self.retry.max_delay)).unwrap_or_else(|| self.retry.backoff(attempt))
+                    retry_after(response).map(|d| d.min(self.retry.max_delay)).unwrap_or_else(|| self.retry.backoff(tries))
                 }
                 Ok(response)
                     if idempotent
                         && !last
                         && matches!(response.status().as_u16(), 502..=504) =>
                 {
-                    self.retry.backoff(attempt)
+                    self.retry.backoff(tries)
                 }
                 Err(error) if !last && (error.is_connect() || (idempotent && (error.is_timeout() || error.is_request()))) => {
-                    self.retry.backoff(attempt)
+                    self.retry.backoff(tries)
                 }
                 _ => return outcome,
             };
-            tracing::info!(attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tracing::info!(attempt = *sent, wait_ms = wait.as_millis() as u64, "retrying");
             tokio::time::sleep(wait).await;
         }
     }
@@ -306,7 +314,7 @@ impl Shared {
 /// Money moves whose body takes a caller-chosen `track_id`: the only handle for finding out,
 /// after an answer lost in transit, whether Vandar carried the request out. Sent through the
 /// generated client without one (the builders leave it optional for `withdrawal_store`), the
-/// transport fills one in and records it on the request's span; the `Client` methods of the
+/// transport fills one in and records it on the call's `vandar.call` span; the `Client` methods of the
 /// same names also reconcile with it (see `crate::tracked`).
 const MONEY_MOVES_WITH_TRACK_ID: [&str; 5] =
     ["settlement_store", "withdrawal_store", "cash_in_deposit", "customer_wallet_deposit", "customer_wallet_withdraw"];

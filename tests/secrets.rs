@@ -43,7 +43,7 @@ async fn secrets_appear_in_no_debug_error_or_trace() {
         seen += &format!("{error:?} {error}");
     }
     seen += &String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
-    assert!(seen.contains("vandar.request") && seen.contains("operation=\"balance\""), "spans are emitted: {seen}");
+    assert!(seen.contains("vandar.call") && seen.contains("operation=\"balance\""), "spans are emitted: {seen}");
     for secret in secrets.iter().chain(&["new-access", "new-refresh"]) {
         assert!(!seen.contains(secret), "{secret} leaked: {seen}");
     }

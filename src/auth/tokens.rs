@@ -204,7 +204,7 @@ impl TokenManager {
     /// Renews the token (`stale`: the one Vandar answered 401 to, if that is why).
     async fn renew(&self, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
         let Source::Refresh { store, .. } = &self.source else {
-            return match self.call_vandar(None).await {
+            return match self.call_vandar(None, 1).await {
                 Ok(issued) => {
                     let access = Secret::new(issued.access_token);
                     crate::secret::remember(&access);
@@ -244,7 +244,7 @@ impl TokenManager {
                 "no business refresh token configured; issue a token pair in the Vandar dashboard (Settings > Tokens)".into(),
             )
         })?;
-        let status = match self.call_vandar(Some(&tried)).await {
+        let status = match self.call_vandar(Some(&tried), 1).await {
             Ok(issued) => return self.save_issued(state, issued).await,
             Err(Refusal::Failed(failure)) => return Err(failure),
             Err(Refusal::Refused(status)) => status,
@@ -257,7 +257,7 @@ impl TokenManager {
         if let Source::Refresh { seed, .. } = &self.source {
             if !state.seed_tried && seed.refresh_token != tried {
                 state.seed_tried = true;
-                if let Ok(issued) = self.call_vandar(Some(&seed.refresh_token)).await {
+                if let Ok(issued) = self.call_vandar(Some(&seed.refresh_token), 2).await {
                     tracing::info!("the stored token lineage was refused; renewed from the configured pair");
                     return self.save_issued(state, issued).await;
                 }
@@ -283,11 +283,16 @@ impl TokenManager {
         self.save_pending(state).await
     }
 
-    /// POST /v3/refreshtoken with `refresh`, or /sso/oauth/token with the client credentials.
-    async fn call_vandar(&self, refresh: Option<&Secret>) -> Result<Issued, Refusal> {
-        let (path, body) = match (&self.source, refresh) {
-            (Source::Refresh { .. }, Some(refresh)) => ("/v3/refreshtoken", serde_json::json!({ "refreshtoken": refresh.expose() })),
+    /// POST /v3/refreshtoken with `refresh`, or /sso/oauth/token with the client credentials, in a
+    /// `vandar.http` span of its own (operation `token_refresh` or `miando_token`; `attempt` 2 is
+    /// the configured pair tried after the stored lineage was refused), under the call that waits.
+    async fn call_vandar(&self, refresh: Option<&Secret>, attempt: u32) -> Result<Issued, Refusal> {
+        let (operation, path, body) = match (&self.source, refresh) {
+            (Source::Refresh { .. }, Some(refresh)) => {
+                ("token_refresh", "/v3/refreshtoken", serde_json::json!({ "refreshtoken": refresh.expose() }))
+            }
             (Source::ClientCredentials { client_id, client_secret }, _) => (
+                "miando_token",
                 "/sso/oauth/token",
                 serde_json::json!({
                     "grant_type": "client_credentials",
@@ -302,7 +307,10 @@ impl TokenManager {
             .acquire(&reqwest::Method::POST)
             .await
             .map_err(|e| Refusal::Failed(Failure::Unavailable { component: "rate limiter", message: e.0 }))?;
-        let sent = self.http.post(format!("{}{path}", self.api_base)).json(&body).send().await;
+        let request = self.http.post(format!("{}{path}", self.api_base)).json(&body).build();
+        let request = request.map_err(|e| failed(format!("could not build the token renewal request: {}", e.without_url())))?;
+        let exchange = crate::spans::Exchange { operation, host: crate::Host::Api.name(), attempt, renewed: false };
+        let sent = crate::spans::send(&self.http, request, exchange).await;
         let response = sent.map_err(|e| failed(format!("could not reach Vandar to renew the token: {}", e.without_url())))?;
         let status = response.status();
         match status.as_u16() {

@@ -327,3 +327,60 @@ mod extractor {
         assert!(handled.lock().unwrap().is_empty());
     }
 }
+
+// notify_url callbacks (unsigned): settlement (form fields) and withdrawal (JSON).
+mod notify {
+    use vandar::enums::{SettlementStatus, WithdrawalStatus};
+    use vandar::money::Rials;
+    use vandar::notify::{SettlementNotification, WithdrawalNotification};
+    use vandar::webhook::WebhookError;
+
+    const SETTLEMENT_ID: &str = "8edaa0a0-a33f-11ea-838d-676dce32760e";
+
+    #[test]
+    fn a_settlement_notification_is_read_from_form_fields() {
+        let body = format!(
+            "id={SETTLEMENT_ID}&iban_id=22822&transaction_id=159024236678&amount=1000000&payment_number=123&status=DONE\
+             &settlement_date=2020-05-31&settlement_date_jalali=1399%2F03%2F11&revised_transaction_id=&ref_code=98765"
+        );
+        let notified = SettlementNotification::from_form(body.as_bytes()).unwrap();
+        assert_eq!(notified.id.to_string(), SETTLEMENT_ID);
+        assert_eq!(notified.status, SettlementStatus::Done);
+        assert_eq!(notified.amount, Some(Rials(1_000_000)));
+        assert_eq!(notified.transaction_id.as_deref(), Some("159024236678"));
+        assert_eq!(notified.settlement_date_jalali.as_deref(), Some("1399/03/11"));
+        assert_eq!(notified.ref_code.as_deref(), Some("98765"));
+        assert_eq!(notified.revised_transaction_id, None, "an empty field is absent");
+
+        // The same fields parsed from a multipart body by a web framework.
+        let fields = body.split('&').map(|pair| pair.split_once('=').unwrap()).map(|(k, v)| (k, v.replace("%2F", "/")));
+        assert_eq!(SettlementNotification::from_fields(fields).unwrap(), notified);
+    }
+
+    #[test]
+    fn a_settlement_notification_needs_its_id_and_status_and_keeps_new_statuses() {
+        let minimal = SettlementNotification::from_form(format!("id={SETTLEMENT_ID}&status=RETURNED").as_bytes()).unwrap();
+        assert_eq!(minimal.status, SettlementStatus::Unknown("RETURNED".into()));
+        assert_eq!(minimal.amount, None);
+        for bad in ["status=DONE".to_string(), format!("id={SETTLEMENT_ID}"), "id=42&status=DONE".into(), format!("id={SETTLEMENT_ID}&status=DONE&amount=10.5")] {
+            assert!(matches!(SettlementNotification::from_form(bad.as_bytes()), Err(WebhookError::Malformed(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_withdrawal_notification_is_read_from_json_with_numbers_or_strings() {
+        let body = br#"{"withdrawal_id": "b1a4c1a0-0d3e-11ec-9a03-0242ac130003", "authorization_id": "c2b5d2b0-0d3e-11ec-9a03-0242ac130003",
+            "gateway_transaction_id": 159024236678, "status": "DONE", "amount": "50000.00", "payment_number": null}"#;
+        let notified = WithdrawalNotification::from_json(body).unwrap();
+        assert_eq!(notified.status, WithdrawalStatus::Done);
+        assert_eq!(notified.amount, Some(Rials(50_000)));
+        assert_eq!(notified.gateway_transaction_id.as_deref(), Some("159024236678"));
+        assert_eq!(notified.payment_number, None);
+        assert_eq!(notified.authorization_id.map(|id| id.to_string()).as_deref(), Some("c2b5d2b0-0d3e-11ec-9a03-0242ac130003"));
+        let as_number = WithdrawalNotification::from_json(br#"{"withdrawal_id": "b1a4c1a0-0d3e-11ec-9a03-0242ac130003", "status": "REFUND", "amount": 50000}"#).unwrap();
+        assert_eq!((as_number.status, as_number.amount), (WithdrawalStatus::Refund, Some(Rials(50_000))));
+        for bad in [&br#"{"status": "DONE"}"#[..], br#"{"withdrawal_id": "b1a4c1a0-0d3e-11ec-9a03-0242ac130003", "status": "DONE", "amount": "1.5"}"#, b"id=1"] {
+            assert!(matches!(WithdrawalNotification::from_json(bad), Err(WebhookError::Malformed(_))));
+        }
+    }
+}

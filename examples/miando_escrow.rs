@@ -18,13 +18,13 @@ const SELLER: &str = "09023456789";
 async fn miando_webhook(State(seen): State<Arc<Mutex<Vec<String>>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     match vandar::webhook::verify(&headers, &body, "mock-shop") {
         Ok(event) => {
-            println!("   webhook  <- {} for agreement {}", event.kind.as_str(), event.tracking_code().unwrap_or("?"));
-            seen.lock().unwrap().push(event.kind.as_str().to_string());
+            println!("   webhook  <- {} for agreement {}", event.event_type(), event.tracking_code().unwrap_or("?"));
+            seen.lock().unwrap().push(event.event_type().to_string());
             StatusCode::OK
         }
         Err(refused) => {
             println!("   webhook  <- refused: {refused}");
-            StatusCode::UNAUTHORIZED
+            refused.status() // 401 unsigned or badly signed, 400 signed but malformed
         }
     }
 }

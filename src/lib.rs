@@ -30,6 +30,7 @@ mod generated;
 pub mod ipg_helpers;
 pub mod mask;
 pub mod money;
+pub mod notify;
 pub mod paging;
 #[cfg(feature = "mock")]
 pub mod mock;

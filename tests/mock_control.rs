@@ -302,5 +302,5 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
         headers.insert(name.clone(), value.clone());
     }
     let event = vandar::webhook::verify(&headers, &seen[0].body, "mock-shop").unwrap();
-    assert_eq!(event.kind.as_str(), "agreement_created");
+    assert_eq!(event.event_type(), "agreement_created");
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use vandar::api::types::{AgreementCreateRequest, AgreementItemInput, AgreementPartyInput};
 use vandar::mock::MockVandar;
-use vandar::webhook::EventKind;
+use vandar::webhook::EventData;
 use vandar::Error;
 
 const BUYER: &str = "09123456789";
@@ -136,12 +136,15 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let mut kinds: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     kinds.sort();
     assert_eq!(kinds, ["agreement_created", "agreement_finalized", "buyer_paid_agreement", "seller_agreed_agreement", "seller_checked_out"]);
     assert!(events.iter().all(|e| e.tracking_code() == Some(code.as_str())));
-    let paid = events.iter().find(|e| e.kind == EventKind::BuyerPaidAgreement).unwrap();
-    assert_eq!(paid.data.amount.as_deref(), Some("200000"));
+    let paid = events.iter().find_map(|e| match &e.data {
+        EventData::BuyerPaidAgreement(paid) => Some(paid),
+        _ => None,
+    });
+    assert_eq!(paid.map(|p| p.amount), Some(Rials(200_000)));
     // A wrong slug never verifies.
     let seen = &received.seen()[0];
     let mut headers = http::HeaderMap::new();

@@ -5,6 +5,7 @@ use vandar::money::{Rials, Tomans};
 use std::time::Duration;
 
 use vandar::api::types::SettlementStoreRequest;
+use vandar::dates::JalaliDate;
 use vandar::mock::{Fault, MockVandar};
 use vandar::tracked::Tracked;
 use vandar::{Error, RetryPolicy, TokenPair};
@@ -34,6 +35,15 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
     // The transaction lookup finds it by track_id.
     let found = vandar.api().transaction_list().business("mock-shop").track_id(&track_id).send().await.unwrap();
     assert_eq!(found.data.len(), 1);
+
+    // Dates arrive typed: the transaction's "15:39:36 - 1405/9/2" (Jalali, Tehran time), the record's
+    // Jalali day and predicted time.
+    let created = found.data[0].created_at.expect("created_at");
+    assert_eq!(created.date(), JalaliDate::new(1405, 9, 2).unwrap());
+    assert_eq!(created.to_utc().to_rfc3339(), "2026-11-23T12:09:36+00:00", "15:39:36 in Tehran (+03:30)");
+    assert_eq!(record.settlement_date_jalali, Some(JalaliDate::new(1405, 9, 2).unwrap()));
+    assert_eq!(record.settlement_done_time_prediction.map(|t| t.to_string()).as_deref(), Some("1405/09/02 16:00:00"));
+    assert_eq!(record.prediction.as_ref().and_then(|p| p.date), Some(JalaliDate::new(1405, 9, 2).unwrap()));
 
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert_eq!(list.data.settlements.data.len(), 1);

@@ -486,3 +486,118 @@ fn open_enums_list_their_values_for_readers_and_tools() {
     assert!(open >= 18, "{open} open enums");
 }
 
+
+/// The date schema a property is typed with (`$ref` or `allOf: [$ref]`), if any.
+fn date_schema(spec: &Value, property: &Value) -> Option<String> {
+    let named = |node: &Value| node["$ref"].as_str().and_then(|r| r.rsplit('/').next()).map(String::from);
+    let name = named(property).or_else(|| property["allOf"].as_array().into_iter().flatten().find_map(named))?;
+    let _ = spec;
+    ["JalaliDate", "JalaliDateSlashed", "JalaliDateTime", "TehranDateTime"].contains(&name.as_str()).then_some(name)
+}
+
+/// What a date-like string in an example needs to be typed as, by its shape.
+fn date_shape(text: &str) -> Option<&'static str> {
+    let digits_and = |allowed: &[char]| !text.is_empty() && text.chars().all(|c| c.is_ascii_digit() || allowed.contains(&c));
+    let jalali_year = text.get(..2).is_some_and(|y| y == "13" || y == "14");
+    if jalali_year && text.contains('/') && digits_and(&['/', ' ', ':', '-']) {
+        return Some("a Jalali date or date-time");
+    }
+    if text.contains(" - ") && text.contains('/') && digits_and(&['/', ' ', ':', '-']) {
+        return Some("a Jalali date-time");
+    }
+    let gregorian = text.len() >= 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-' && text[..4].chars().all(|c| c.is_ascii_digit());
+    if gregorian && text.len() == 19 && text.as_bytes()[10] == b' ' {
+        return Some("a Tehran date-time");
+    }
+    if gregorian && text.len() == 10 {
+        return Some("a Gregorian date (format: date)");
+    }
+    if gregorian && text.contains('T') {
+        return Some("an ISO 8601 date-time (format: date-time)");
+    }
+    None
+}
+
+fn walk_dates(spec: &Value, schema: &Value, example: &Value, at: &str, found: &mut Vec<String>, typed: &mut usize) {
+    let schema = match schema["$ref"].as_str() {
+        Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null),
+        None => schema,
+    };
+    let property = |name: &str| -> Option<&Value> {
+        let mut parts = vec![schema];
+        let mut i = 0;
+        while i < parts.len() {
+            let part = match parts[i]["$ref"].as_str() {
+                Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null),
+                None => parts[i],
+            };
+            if let Some(p) = part["properties"].get(name) {
+                return Some(p);
+            }
+            parts.extend(["allOf", "oneOf", "anyOf"].iter().flat_map(|k| part[*k].as_array().into_iter().flatten()));
+            i += 1;
+        }
+        None
+    };
+    match example {
+        Value::Object(fields) => {
+            for (name, value) in fields {
+                let Some(prop) = property(name) else { continue };
+                if let Some(shape) = value.as_str().and_then(date_shape) {
+                    let resolved = match prop["$ref"].as_str() {
+                        Some(r) => spec.pointer(r.trim_start_matches('#')).unwrap_or(&Value::Null),
+                        None => prop,
+                    };
+                    let formatted = matches!(resolved["format"].as_str(), Some("date" | "date-time"));
+                    if date_schema(spec, prop).is_some() || formatted {
+                        *typed += 1;
+                    } else {
+                        found.push(format!("{at}.{name} = {value}: {shape}, typed as a plain string"));
+                    }
+                }
+                walk_dates(spec, prop, value, &format!("{at}.{name}"), found, typed);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                walk_dates(spec, &schema["items"], item, &format!("{at}[]"), found, typed);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn every_date_the_examples_show_is_typed() {
+    let spec = raw();
+    let (mut found, mut typed) = (Vec::new(), 0);
+    for (method, _, path, op) in operations(&spec) {
+        let bodies = std::iter::once(&op["requestBody"]).chain(op["responses"].as_object().unwrap().values());
+        for body in bodies {
+            for (media, content) in body["content"].as_object().into_iter().flatten() {
+                if let Some(example) = content.get("example") {
+                    walk_dates(&spec, &content["schema"], example, &format!("{method} {path} {media}"), &mut found, &mut typed);
+                }
+            }
+        }
+    }
+    // Fields anywhere in the spec documented as dates in words, with or without an example.
+    fn described_dates(node: &Value, at: &str, found: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                for (field, prop) in map.get("properties").and_then(Value::as_object).into_iter().flatten() {
+                    let says_date = prop["description"].as_str().is_some_and(|d| d.contains("Jalali") || d.contains("YYYY-MM-DD HH"));
+                    if prop["type"] == "string" && says_date {
+                        found.push(format!("{at}.{field}: described as a date, typed as a plain string"));
+                    }
+                }
+                map.iter().for_each(|(k, v)| described_dates(v, &format!("{at}/{k}"), found));
+            }
+            Value::Array(items) => items.iter().for_each(|v| described_dates(v, at, found)),
+            _ => {}
+        }
+    }
+    described_dates(&spec, "", &mut found);
+    assert!(found.is_empty(), "dates typed as plain strings:\n{}", found.join("\n"));
+    assert!(typed >= 10, "the walk reached the documents' dated examples ({typed})");
+}

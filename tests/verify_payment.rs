@@ -20,7 +20,8 @@ fn awaiting_verify() -> serde_json::Value {
 }
 
 fn verified_answer(amount: &str) -> axum::response::Response {
-    json(200, json!({"status": 1, "amount": amount, "realAmount": 500, "wage": "500", "transId": 159178352177i64, "message": "ok"}))
+    json(200, json!({"status": 1, "amount": amount, "realAmount": 500, "wage": "500", "transId": 159178352177i64,
+                     "paymentDate": "2020-06-10 14:36:30", "message": "ok"}))
 }
 
 /// Each token scripts one row; `verifies` counts verify calls per server.
@@ -72,6 +73,8 @@ async fn verify_success_is_verified_with_typed_amounts() {
     assert!(outcome.is_paid());
     let VerifyOutcome::Verified(payment) = outcome else { panic!("{outcome:?}") };
     assert_eq!((payment.amount, payment.real_amount, payment.trans_id), (Rials(1000), Some(Rials(500)), Some(159178352177)));
+    // paymentDate has no zone: Tehran time, +04:30 in June 2020 (daylight saving time until 2022).
+    assert_eq!(payment.payment_date.map(|d| d.to_utc().to_rfc3339()).as_deref(), Some("2020-06-10T10:06:30+00:00"));
     assert_eq!(verifies, 1);
 }
 

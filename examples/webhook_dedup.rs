@@ -60,6 +60,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // What Miando would send (the document's buyer_paid_agreement example).
     let body = br#"{"created": 1666468058, "type": "buyer_paid_agreement", "data": {"tracking_code": "87441125", "trace_id": "ee6b9100-a0a4-478d-8535-9eecff8af4b6", "transaction_ref_id": "548784521254", "payer_mobile": "09123456789", "amount": "4000000"}}"#;
     let signature = webhook::sign(body, SLUG);
+    // Miando's side, played by a reqwest client built before any vandar::Client: it needs the TLS
+    // provider vandar's default build uses (vandar::Client::builder().build() installs it too).
+    vandar::tls::install_default_provider();
     let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
     for delivery in 1..=2 {
         println!("2.{delivery} delivery of the same event");

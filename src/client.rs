@@ -222,6 +222,7 @@ impl ClientBuilder {
 
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
+        crate::tls::install_default_provider();
         let http = match self.http {
             Some(http) => http,
             None => reqwest::Client::builder()

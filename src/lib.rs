@@ -28,6 +28,7 @@ mod secret;
 mod spans;
 #[cfg(feature = "api")]
 pub mod tracked;
+pub mod tls;
 pub mod transport;
 pub mod validate;
 pub mod webhook;

@@ -140,7 +140,9 @@ pub(crate) enum Constraint {
     #[allow(dead_code)] // no field in the spec has one yet; the table would use it
     MinLength(usize),
     MaxLength(usize),
-    /// An ECMA-262 regular expression the whole string must match (`regress` reads that dialect).
+    /// A regular expression the whole string must match. The spec's patterns are the simple
+    /// subset that ECMA-262 (JSON Schema's dialect) and `regex-lite` read alike (tests/spec.rs
+    /// checks every one compiles).
     Pattern(&'static str),
     /// The field is one of the identifier schemas.
     Id(IdKind),
@@ -150,6 +152,14 @@ pub(crate) enum Constraint {
 }
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
+
+/// The spec's patterns, each compiled once (None: it does not compile, which tests/spec.rs rules out).
+fn compiled(pattern: &'static str) -> Option<regex_lite::Regex> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<&'static str, Option<regex_lite::Regex>>>> =
+        std::sync::OnceLock::new();
+    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.entry(pattern).or_insert_with(|| regex_lite::Regex::new(pattern).ok()).clone()
+}
 
 /// The first bound `body` breaks for `operation`: (field, reason).
 pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String)> {
@@ -201,7 +211,7 @@ fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option
                     (text.chars().count() > *max).then(|| format!("must be at most {max} characters"))
                 }
                 (Constraint::Pattern(pattern), Value::String(text)) => {
-                    let matches = regress::Regex::new(pattern).is_ok_and(|re| re.find(text).is_some());
+                    let matches = compiled(pattern).is_some_and(|re| re.is_match(text));
                     (!matches).then(|| format!("must match the pattern {pattern}"))
                 }
                 (Constraint::Requires { field, needs }, Value::Object(map)) => {

@@ -601,3 +601,28 @@ fn every_date_the_examples_show_is_typed() {
     assert!(found.is_empty(), "dates typed as plain strings:\n{}", found.join("\n"));
     assert!(typed >= 10, "the walk reached the documents' dated examples ({typed})");
 }
+
+#[test]
+fn every_pattern_compiles_in_the_dialect_the_client_checks_with() {
+    fn patterns<'a>(node: &'a Value, out: &mut Vec<&'a str>) {
+        match node {
+            Value::Object(map) => {
+                if let Some(p) = map.get("pattern").and_then(Value::as_str) {
+                    out.push(p);
+                }
+                map.values().for_each(|v| patterns(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| patterns(v, out)),
+            _ => {}
+        }
+    }
+    let spec = raw();
+    let mut found = Vec::new();
+    patterns(&spec, &mut found);
+    assert!(found.len() >= 5, "the walk found the spec's patterns");
+    for pattern in found {
+        // The ECMA-262 features regex-lite reads differently or not at all.
+        assert!(!pattern.contains("(?<") && !pattern.contains("\\p{") && !pattern.contains("\\u"), "{pattern}");
+        assert!(regex_lite::Regex::new(pattern).is_ok(), "{pattern} does not compile in regex-lite");
+    }
+}

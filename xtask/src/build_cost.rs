@@ -3,7 +3,8 @@
 //! Builds, clean and in one run (so the ratios compare like with like on this machine):
 //! 1. the **floor**: a crate with only what any Vandar client needs (reqwest 0.13 with its default
 //!    TLS and `json`, serde, serde_json, tokio), written to `target/build-cost/floor`;
-//! 2. **vandar, ipg only** (`--no-default-features --features ipg`);
+//! 2. **vandar, ipg only** (`--no-default-features --features ipg,rustls-ring`: the ipg host with the
+//!    default TLS backend);
 //! 3. **vandar, all hosts** (default features);
 //!
 //! each `cargo build --lib` (dev profile) into its own fresh target directory, with the registry
@@ -61,7 +62,7 @@ pub fn run(args: &[&str]) -> Result<(), String> {
     cargo(&floor, &["fetch"], None)?;
     let mut builds = Vec::new();
     builds.push(Build { name: "floor (reqwest+json+TLS, serde, serde_json, tokio)", took: clean_build(&floor, &work.join("t-floor"), &[], false)? });
-    let ipg = ["--no-default-features", "--features", "ipg"];
+    let ipg = ["--no-default-features", "--features", "ipg,rustls-ring"];
     builds.push(Build { name: "vandar, ipg only", took: clean_build(&root, &work.join("t-ipg"), &ipg, timings)? });
     builds.push(Build { name: "vandar, all hosts", took: clean_build(&root, &work.join("t-all"), &[], timings)? });
 

@@ -234,9 +234,11 @@ impl ClientBuilder {
                 .build()
                 .map_err(Error::transport)?,
         };
+        let mut parsed_base_urls = Vec::with_capacity(4);
         for (host, url) in Host::ALL.iter().zip(&self.base_urls) {
-            url::Url::parse(url).map_err(|e| Error::invalid(format!("base_url({host:?})"), e.to_string()))?;
+            parsed_base_urls.push(url::Url::parse(url).map_err(|e| Error::invalid(format!("base_url({host:?})"), e.to_string()))?);
         }
+        let parsed_base_urls: [url::Url; 4] = parsed_base_urls.try_into().expect("one per host");
         if let Some(key) = &self.ipg_api_key {
             crate::secret::remember(key);
         }
@@ -255,6 +257,7 @@ impl ClientBuilder {
                 http: http.clone(),
                 business_slug: self.business,
                 base_urls: self.base_urls.clone(),
+                parsed_base_urls,
                 ipg_api_key: self.ipg_api_key,
                 business,
                 miando,

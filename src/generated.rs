@@ -8,21 +8,21 @@
 
 /// `https://api.vandar.io`: business API (settlements, customers, direct debit, Ravand) and Miando escrow.
 #[cfg(feature = "api")]
-#[allow(missing_docs, unused_imports, clippy::all, rustdoc::all)]
+#[allow(missing_docs, unused_imports, unused_mut, clippy::all, rustdoc::all)]
 pub mod api {
     include!(concat!(env!("OUT_DIR"), "/api.rs"));
 }
 
 /// `https://ipg.vandar.io`: the payment gateway.
 #[cfg(feature = "ipg")]
-#[allow(missing_docs, unused_imports, clippy::all, rustdoc::all)]
+#[allow(missing_docs, unused_imports, unused_mut, clippy::all, rustdoc::all)]
 pub mod ipg {
     include!(concat!(env!("OUT_DIR"), "/ipg.rs"));
 }
 
 /// `https://batch.vandar.io`: batch settlements.
 #[cfg(feature = "batch")]
-#[allow(missing_docs, unused_imports, clippy::all, rustdoc::all)]
+#[allow(missing_docs, unused_imports, unused_mut, clippy::all, rustdoc::all)]
 pub mod batch {
     include!(concat!(env!("OUT_DIR"), "/batch.rs"));
 }
@@ -30,7 +30,7 @@ pub mod batch {
 /// `https://subscription.vandar.io`: direct debit (the host's only documented call is a browser
 /// redirect, see [`crate::redirects`]; the module is empty of operations but kept for symmetry).
 #[cfg(feature = "subscription")]
-#[allow(missing_docs, unused_imports, clippy::all, rustdoc::all)]
+#[allow(missing_docs, unused_imports, unused_mut, clippy::all, rustdoc::all)]
 pub mod subscription {
     include!(concat!(env!("OUT_DIR"), "/subscription.rs"));
 }

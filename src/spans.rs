@@ -14,7 +14,7 @@
 //! no URL (paths carry customer ids and IBANs) and no credential; `error` is a fixed word
 //! (`timeout`, `connect`, `body`, `transport`, or why the client answered itself:
 //! `invalid`, `configuration`, `authentication`, `unavailable`). When no subscriber listens,
-//! `info_span!` evaluates none of its fields and the spans cost a branch each.
+//! `info_span!` evaluates none of its fields and the spans cost a branch each: nothing is entered or recorded on a disabled span.
 use std::future::Future;
 use std::time::Instant;
 
@@ -51,6 +51,9 @@ pub(crate) async fn send(http: &reqwest::Client, request: Request, exchange: Exc
         error = Empty,
         latency_ms = Empty,
     );
+    if span.is_disabled() {
+        return http.execute(request).await;
+    }
     let started = Instant::now();
     let outcome = http.execute(request).instrument(span.clone()).await;
     span.record("latency_ms", elapsed_ms(started));
@@ -90,6 +93,9 @@ impl Call {
     /// there is none.
     pub(crate) fn finish(&self, attempts: u32, result: &reqwest::Result<Response>) {
         let span = &self.span;
+        if span.is_disabled() {
+            return;
+        }
         span.record("attempts", attempts);
         span.record("latency_ms", elapsed_ms(self.started));
         match result {
@@ -114,11 +120,25 @@ pub(crate) fn flow(operation: &'static str, track_id: Option<&str>) -> Span {
 /// the `outcome` it names for the result and the `latency_ms`.
 #[cfg_attr(not(any(feature = "api", feature = "ipg")), allow(dead_code))]
 pub(crate) async fn in_flow<R>(flow: Span, calls: impl Future<Output = R>, outcome: impl FnOnce(&R) -> &'static str) -> R {
+    if flow.is_disabled() {
+        return calls.await;
+    }
     let started = Instant::now();
     let result = calls.instrument(flow.clone()).await;
     flow.record("outcome", outcome(&result));
     flow.record("latency_ms", elapsed_ms(started));
     result
+}
+
+/// Runs `future` inside `span`, or as it is when nothing listens: entering and leaving a disabled
+/// span still costs a few hundred instructions a poll (more with tracing's `log` feature, which
+/// axum turns on), measured per call by benches/overhead.rs.
+pub(crate) async fn within<F: Future>(span: &Span, future: F) -> F::Output {
+    if span.is_disabled() {
+        future.await
+    } else {
+        future.instrument(span.clone()).await
+    }
 }
 
 /// One word for a request that got no answer (the error's text may hold the URL).

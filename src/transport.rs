@@ -11,9 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, RETRY_AFTER};
 use reqwest::{Method, Request, Response, StatusCode};
-use tracing::Instrument;
 
 use crate::auth::TokenManager;
 use crate::error::Failure;
@@ -121,6 +120,8 @@ pub(crate) struct Shared {
     pub(crate) business_slug: Option<String>,
     /// Base URL of each host, indexed by [`Host::index`].
     pub(crate) base_urls: [String; 4],
+    /// The same, parsed once (every call checks its URL against its host's).
+    pub(crate) parsed_base_urls: [url::Url; 4],
     pub(crate) ipg_api_key: Option<Secret>,
     pub(crate) business: Option<TokenManager>,
     pub(crate) miando: Option<TokenManager>,
@@ -152,8 +153,11 @@ impl Shared {
 
     /// Whether `url` is on the configured base URL of `host` (same scheme, host and port, under its path).
     fn is_configured_host(&self, host: Host, url: &url::Url) -> bool {
-        let Ok(base) = url::Url::parse(&self.base_urls[host.index()]) else { return false };
-        url.origin() == base.origin() && url.path().starts_with(base.path().trim_end_matches('/'))
+        let base = &self.parsed_base_urls[host.index()];
+        url.scheme() == base.scheme()
+            && url.host() == base.host()
+            && url.port_or_known_default() == base.port_or_known_default()
+            && url.path().starts_with(base.path().trim_end_matches('/'))
     }
 
     /// Sends one generated call (see the module docs) inside its `vandar.call` span; each HTTP
@@ -161,10 +165,10 @@ impl Shared {
     pub(crate) async fn execute(&self, host: Host, request: Request, operation: &'static str) -> reqwest::Result<Response> {
         let call = spans::Call::open(operation, host.name(), request.method());
         let mut sent = 0;
-        let result = self.send_call(host, request, operation, &call.span, &mut sent).instrument(call.span.clone()).await;
+        let result = spans::within(&call.span, self.send_call(host, request, operation, &call.span, &mut sent)).await;
         call.finish(sent, &result);
         match result {
-            Ok(response) => Ok(decode_failure(response).instrument(call.span).await),
+            Ok(response) => Ok(spans::within(&call.span, decode_failure(response)).await),
             Err(error) => {
                 // URLs carry customer ids and IBANs: errors leave without them.
                 let error = error.without_url();
@@ -184,8 +188,6 @@ impl Shared {
         span: &tracing::Span,
         sent: &mut u32,
     ) -> reqwest::Result<Response> {
-        // progenitor sends `api-version: <info.version>`; Vandar documents no such header.
-        request.headers_mut().remove("api-version");
         // Credentials go only to the configured base URL of this host (and redirects are never followed).
         if !self.is_configured_host(host, request.url()) {
             return Ok(synthesized(StatusCode::UNAUTHORIZED, Failure::Configuration(
@@ -206,26 +208,24 @@ impl Shared {
             _ => None,
         };
         let money_move = MONEY_MOVES_WITH_TRACK_ID.contains(&operation);
-        let body = (api_key.is_some() || money_move || crate::validate::checks_body(operation))
+        let body = (money_move || crate::validate::checks_body(operation))
             .then(|| request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok()))
             .flatten();
         if let Some(mut body) = body {
             if let Err((field, reason)) = crate::validate::check(operation, &body) {
                 return Ok(synthesized(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
             }
-            if let (Some(key), serde_json::Value::Object(fields)) = (api_key, &mut body) {
-                fields.insert("api_key".into(), serde_json::Value::String(key.expose().to_string()));
-            }
             if money_move {
                 span.record("track_id", fill_in_track_id(&mut body).as_deref());
-            }
-            if api_key.is_some() || money_move {
                 let bytes = serde_json::to_vec(&body).expect("a JSON value serializes");
                 request.headers_mut().remove(CONTENT_LENGTH);
                 *request.body_mut() = Some(bytes.into());
             }
-        } else if api_key.is_some() && request.body().is_none() {
-            *request.body_mut() = Some(serde_json::to_vec(&serde_json::json!({"api_key": api_key.map(|k| k.expose())})).expect("JSON").into());
+        }
+        if let Some(key) = api_key {
+            let bytes = with_api_key(request.body().and_then(|b| b.as_bytes()), key);
+            request.headers_mut().remove(CONTENT_LENGTH);
+            *request.body_mut() = Some(bytes.into());
         }
         // `attempt` and `renewed` are set for each send.
         let labels = spans::Exchange { operation, host: host.name(), attempt: 0, renewed: false };
@@ -263,11 +263,10 @@ impl Shared {
                 if let Some(newer) = manager.current() {
                     *read = newer;
                 }
-                let Ok(mut value) = HeaderValue::from_str(&format!("Bearer {}", read.expose())) else {
+                let Some(value) = manager.bearer(read) else {
                     let failure = Failure::Authentication("the access token holds characters a header cannot".into());
                     return Ok(synthesized(StatusCode::UNAUTHORIZED, failure));
                 };
-                value.set_sensitive(true);
                 request.headers_mut().insert(AUTHORIZATION, value);
             }
             *sent += 1;
@@ -318,6 +317,23 @@ impl Shared {
 /// same names also reconcile with it (see `crate::tracked`).
 const MONEY_MOVES_WITH_TRACK_ID: [&str; 5] =
     ["settlement_store", "withdrawal_store", "cash_in_deposit", "customer_wallet_deposit", "customer_wallet_withdraw"];
+
+/// The IPG body with `api_key` first: spliced into the object's bytes as they are (the generated
+/// bodies never carry one: build.rs removes it from their schemas), or `{"api_key": ..}` alone for
+/// a call without a body. A body that is not an object is sent as it is.
+fn with_api_key(body: Option<&[u8]>, key: &Secret) -> Vec<u8> {
+    let key = serde_json::to_vec(key.expose()).expect("a string serializes");
+    let Some(body) = body else {
+        return [&b"{\"api_key\":"[..], &key, b"}"].concat();
+    };
+    match body.trim_ascii_start().split_first() {
+        Some((b'{', rest)) => {
+            let separator: &[u8] = if rest.trim_ascii_start().starts_with(b"}") { b"" } else { b"," };
+            [&b"{\"api_key\":"[..], &key, separator, rest].concat()
+        }
+        _ => body.to_vec(),
+    }
+}
 
 /// The body's `track_id`, filled in with a fresh UUID when the body has none.
 fn fill_in_track_id(body: &mut serde_json::Value) -> Option<String> {
@@ -380,11 +396,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_api_key_is_spliced_into_the_body_as_valid_json() {
+        let key = Secret::from("k\"ey");
+        let read = |bytes: Vec<u8>| serde_json::from_slice::<serde_json::Value>(&bytes).unwrap();
+        assert_eq!(read(with_api_key(Some(br#"{"amount":1000}"#), &key)), serde_json::json!({"api_key": "k\"ey", "amount": 1000}));
+        assert_eq!(read(with_api_key(Some(b" { } "), &key)), serde_json::json!({"api_key": "k\"ey"}));
+        assert_eq!(read(with_api_key(None, &key)), serde_json::json!({"api_key": "k\"ey"}));
+        assert_eq!(with_api_key(Some(b"[1]"), &key), b"[1]");
+    }
+
+    #[test]
     fn credentials_stay_on_the_configured_origin() {
         let shared = Shared {
             http: reqwest::Client::new(),
             business_slug: None,
             base_urls: ["https://api.vandar.io", "http://127.0.0.1:8080/ipg", "https://batch.vandar.io", "https://subscription.vandar.io"].map(String::from),
+            parsed_base_urls: ["https://api.vandar.io", "http://127.0.0.1:8080/ipg", "https://batch.vandar.io", "https://subscription.vandar.io"]
+                .map(|u| url::Url::parse(u).unwrap()),
             ipg_api_key: None,
             business: None,
             miando: None,

@@ -187,19 +187,15 @@ pub(crate) fn checks_body(operation: &str) -> bool {
     rows_of(operation).iter().any(|(_, path, _)| !path.starts_with('?'))
 }
 
-/// `operation`'s rows of the table (sorted by operation).
-fn rows_of(operation: &str) -> &'static [(&'static str, &'static str, Constraint)] {
-    let start = CONSTRAINTS.partition_point(|(op, _, _)| *op < operation);
-    let end = start + CONSTRAINTS[start..].partition_point(|(op, _, _)| *op == operation);
-    &CONSTRAINTS[start..end]
-}
 
 fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option<&'static str>) -> Result<(), (String, String)> {
     for (path, constraint) in rows_of(operation).iter().filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
-        let mut values = Vec::new();
-        select(body, path.split('.').filter(|s| !s.is_empty()).collect::<Vec<_>>().as_slice(), &mut values);
-        for value in values {
-            let broken = match (constraint, value) {
+        let mut broken = None;
+        each_at(body, path, &mut |value| {
+            if broken.is_some() {
+                return;
+            }
+            broken = match (constraint, value) {
                 (Constraint::Minimum(min), Value::Number(n)) => n.as_f64().is_some_and(|n| n < *min).then(|| format!("must be at least {min}")),
                 (Constraint::Maximum(max), Value::Number(n)) => n.as_f64().is_some_and(|n| n > *max).then(|| format!("must be at most {max}")),
                 (Constraint::MinItems(min), Value::Array(items)) => (items.len() < *min).then(|| format!("needs at least {min} items")),
@@ -229,34 +225,35 @@ fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option
                 }
                 _ => None,
             };
-            if let Some(reason) = broken {
-                let at = match constraint {
-                    Constraint::Requires { field, .. } if path.is_empty() => field.to_string(),
-                    Constraint::Requires { field, .. } => format!("{path}.{field}"),
-                    _ => path.to_string(),
-                };
-                return Err((at.replace("[]", ""), reason));
-            }
+        });
+        if let Some(reason) = broken {
+            let at = match constraint {
+                Constraint::Requires { field, .. } if path.is_empty() => field.to_string(),
+                Constraint::Requires { field, .. } => format!("{path}.{field}"),
+                _ => path.to_string(),
+            };
+            return Err((at.replace("[]", ""), reason));
         }
     }
     Ok(())
 }
 
 /// The values at `path` (`a.b[].c`), following arrays.
-fn select<'a>(value: &'a Value, path: &[&str], out: &mut Vec<&'a Value>) {
-    let Some((head, rest)) = path.split_first() else {
-        out.push(value);
-        return;
-    };
+/// Visits the values at `path` (`a.b`, `items[].c`; empty: `value` itself), without allocating.
+fn each_at<'a>(value: &'a Value, path: &str, visit: &mut dyn FnMut(&'a Value)) {
+    if path.is_empty() {
+        return visit(value);
+    }
+    let (head, rest) = path.split_once('.').unwrap_or((path, ""));
     let (name, each) = match head.strip_suffix("[]") {
         Some(name) => (name, true),
-        None => (*head, false),
+        None => (head, false),
     };
     let Some(child) = (if name.is_empty() { Some(value) } else { value.get(name) }) else { return };
     match (each, child) {
-        (true, Value::Array(items)) => items.iter().for_each(|item| select(item, rest, out)),
+        (true, Value::Array(items)) => items.iter().for_each(|item| each_at(item, rest, visit)),
         (true, _) => {}
-        (false, child) => select(child, rest, out),
+        (false, child) => each_at(child, rest, visit),
     }
 }
 

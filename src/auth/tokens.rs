@@ -51,6 +51,9 @@ pub(crate) struct TokenManager {
     /// The token in use and its expiry, readable while a renewal holds `state`: a token that is
     /// due for renewal but not expired keeps serving other callers meanwhile.
     current: std::sync::RwLock<Option<(Secret, Option<SystemTime>)>>,
+    /// `Authorization: Bearer <token>` for the token last sent, built once per token instead of
+    /// once per request (marked sensitive, so it never shows in Debug).
+    header: std::sync::RwLock<Option<(Secret, reqwest::header::HeaderValue)>>,
     clock: Arc<dyn Clock>,
     /// Renew this long before expiry.
     margin: Duration,
@@ -107,7 +110,7 @@ impl TokenManager {
             seed_tried: false,
             unsaved: None,
         };
-        Self { source, state: Mutex::new(state), current: std::sync::RwLock::new(None), clock, margin, http, api_base, limits }
+        Self { source, state: Mutex::new(state), current: std::sync::RwLock::new(None), header: std::sync::RwLock::new(None), clock, margin, http, api_base, limits }
     }
 
     /// A token good for at least `margin`, renewing it first if needed. While another caller
@@ -138,6 +141,19 @@ impl TokenManager {
     /// The token in use now, without waiting (`None` before the first call).
     pub(crate) fn current(&self) -> Option<Secret> {
         self.current.read().expect("token cache").as_ref().map(|(token, _)| token.clone())
+    }
+
+    /// The `Authorization` header for `token`; `None` if the token holds characters a header cannot.
+    pub(crate) fn bearer(&self, token: &Secret) -> Option<reqwest::header::HeaderValue> {
+        if let Some((cached, value)) = self.header.read().expect("header cache").as_ref() {
+            if cached == token {
+                return Some(value.clone());
+            }
+        }
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose())).ok()?;
+        value.set_sensitive(true);
+        *self.header.write().expect("header cache") = Some((token.clone(), value.clone()));
+        Some(value)
     }
 
     /// Makes the state's token the one handed out without the lock.

@@ -59,9 +59,14 @@ pub struct JalaliDate {
 }
 
 impl JalaliDate {
-    /// A date, checked against the Jalali calendar (month lengths, leap years).
+    /// A date, checked against the Jalali calendar (month lengths, leap years), in years 1 to
+    /// 9999 (every conversion stays in range, so none of them can fail later).
     pub fn new(year: i32, month: u8, day: u8) -> Result<Self, InvalidDate> {
-        Date::try_new_persian(year, month, day).map_err(|_| InvalidDate::new("Jalali date", &format!("{year}/{month}/{day}")))?;
+        let wrong = || InvalidDate::new("Jalali date", &format!("{year}/{month}/{day}"));
+        if !(1..=9999).contains(&year) {
+            return Err(wrong());
+        }
+        Date::try_new_persian(year, month, day).map_err(|_| wrong())?;
         Ok(Self { year, month, day })
     }
 
@@ -72,16 +77,20 @@ impl JalaliDate {
             .expect("ICU returns valid ISO dates")
     }
 
-    /// The Jalali date of a Gregorian day.
-    pub fn from_gregorian(date: NaiveDate) -> Self {
-        let iso = Date::try_new_iso(date.year(), date.month() as u8, date.day() as u8).expect("a chrono date is a valid ISO date");
+    /// The Jalali date of a Gregorian day (from 622-03-22, Jalali 1/1/1, to Jalali year 9999).
+    pub fn from_gregorian(date: NaiveDate) -> Result<Self, InvalidDate> {
+        let wrong = || InvalidDate::new("Gregorian date within Jalali years 1 to 9999", &date.to_string());
+        if !(622..=10620).contains(&date.year()) {
+            return Err(wrong());
+        }
+        let iso = Date::try_new_iso(date.year(), date.month() as u8, date.day() as u8).map_err(|_| wrong())?;
         let persian = iso.to_calendar(Persian);
-        Self { year: persian.year().extended_year(), month: persian.month().ordinal, day: persian.day_of_month().0 }
+        Self::new(persian.year().extended_year(), persian.month().ordinal, persian.day_of_month().0).map_err(|_| wrong())
     }
 
     /// Today in Tehran.
     pub fn today() -> Self {
-        Self::from_gregorian(Utc::now().with_timezone(&TEHRAN).date_naive())
+        Self::from_gregorian(Utc::now().with_timezone(&TEHRAN).date_naive()).expect("today is within Jalali years 1 to 9999")
     }
 
     /// `YYYYMMDD`, the form Vandar's query filters take (and how this type is serialized).
@@ -162,10 +171,12 @@ fn parse_time(text: &str) -> Option<NaiveTime> {
 fn in_tehran(local: NaiveDateTime) -> DateTime<Tz> {
     match TEHRAN.from_local_datetime(&local) {
         LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at,
-        LocalResult::None => {
-            let before = TEHRAN.from_local_datetime(&(local - chrono::Duration::hours(1))).earliest().expect("an hour before a gap exists");
-            before + chrono::Duration::hours(1)
-        }
+        // Tehran's gaps are an hour long and months apart, so the hour before is a time that existed.
+        LocalResult::None => local
+            .checked_sub_signed(chrono::Duration::hours(1))
+            .and_then(|before| TEHRAN.from_local_datetime(&before).earliest())
+            .and_then(|before| before.checked_add_signed(chrono::Duration::hours(1)))
+            .unwrap_or_else(|| TEHRAN.from_utc_datetime(&local)),
     }
 }
 
@@ -244,8 +255,9 @@ impl TehranDateTime {
         self.0.with_timezone(&Utc)
     }
 
-    /// The Jalali date of the day in Tehran.
-    pub fn jalali_date(self) -> JalaliDate {
+    /// The Jalali date of the day in Tehran (an error only outside Jalali years 1 to 9999, for a
+    /// time made with `From<DateTime<Utc>>`).
+    pub fn jalali_date(self) -> Result<JalaliDate, InvalidDate> {
         JalaliDate::from_gregorian(self.0.date_naive())
     }
 }
@@ -262,7 +274,8 @@ impl From<TehranDateTime> for DateTime<Utc> {
     }
 }
 
-/// `2019-02-19 18:19:55`, Tehran time, as Vandar writes it.
+/// `2019-02-19 18:19:55`, Tehran time, as Vandar writes it. The text names no offset, so a time in
+/// the hour Tehran repeated when daylight saving time ended (until 2022) reads back as the earlier one.
 impl std::fmt::Display for TehranDateTime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.0.format("%Y-%m-%d %H:%M:%S"))
@@ -281,6 +294,11 @@ impl std::str::FromStr for TehranDateTime {
         }
         let wrong = || InvalidDate::new("Tehran date-time (YYYY-MM-DD HH:MM:SS)", text);
         let (date, time) = split_date_time(&normalized).ok_or_else(wrong)?;
+        // Exactly YYYY-MM-DD: chrono alone would also take a sign and any number of year digits.
+        let shaped = date.len() == 10 && date.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+        if !shaped || date.starts_with("0000") {
+            return Err(wrong());
+        }
         let date = NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| wrong())?;
         let time = parse_time(time.ok_or_else(wrong)?).ok_or_else(wrong)?;
         Ok(Self(in_tehran(date.and_time(time))))
@@ -324,6 +342,38 @@ serde_as_text! {
     JalaliDate => |d: &JalaliDate| d.compact(),
     JalaliDateTime => |d: &JalaliDateTime| d.to_string(),
     TehranDateTime => |d: &TehranDateTime| d.to_string(),
+}
+
+/// Lenient reading for date fields in Vandar's answers (build.rs points the optional ones here): text
+/// that is not a date in the expected form (an empty string, `0000-00-00 00:00:00`, a form the
+/// documents do not show) reads as `None`, with a warning, instead of making the whole answer
+/// undecodable. A payment or settlement that succeeded is never reported as failed over a date.
+pub mod lenient {
+    use serde::Deserialize;
+
+    /// `deserialize_with` for an optional date field of an answer.
+    pub fn deserialize<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        let text = match Option::<serde_json::Value>::deserialize(deserializer)? {
+            None | Some(serde_json::Value::Null) => return Ok(None),
+            Some(serde_json::Value::String(text)) => text,
+            Some(other) => other.to_string(),
+        };
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        match text.parse() {
+            Ok(date) => Ok(Some(date)),
+            Err(error) => {
+                tracing::warn!(%error, "a date in Vandar's answer could not be read; left empty");
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// Writes a [`JalaliDate`] as `YYYY/MM/DD`, for the fields Vandar takes in that form (the spec's
@@ -379,6 +429,36 @@ mod tests {
         }
         for bad in ["2019-02-19", "2019-02-30 10:00:00", "1401/3/7 10:00:00", "2019-02-19 10:00 11:00"] {
             assert!(bad.parse::<TehranDateTime>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn odd_text_is_an_error_never_a_panic() {
+        for text in ["-262143-01-01 00:30:00", "+262142-12-31 23:59:59", "0000-00-00 00:00:00", "99999-01-01 10:00:00", "2019-2-19 10:00:00"] {
+            assert!(text.parse::<TehranDateTime>().is_err(), "{text}");
+        }
+        for text in ["0/1/1", "-5/1/1", "99999/1/1", "1401/3/7 - -", "۱۴۰۱/۳/۷ ۱۰:۰۰", "\u{200c}1401/3/7", "14011307"] {
+            let _ = text.parse::<JalaliDate>();
+            let _ = text.parse::<JalaliDateTime>();
+        }
+        assert!(JalaliDate::new(0, 1, 1).is_err() && JalaliDate::new(10_000, 1, 1).is_err());
+        assert!(JalaliDate::from_gregorian(NaiveDate::MIN).is_err() && JalaliDate::from_gregorian(NaiveDate::MAX).is_err());
+        let far = TehranDateTime::from(DateTime::<Utc>::MIN_UTC);
+        assert!(far.jalali_date().is_err());
+        assert!(JalaliDate::new(9999, 12, 29).unwrap().to_gregorian().year() > 10_000);
+    }
+
+    #[test]
+    fn answers_read_odd_dates_as_none() {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(default, deserialize_with = "super::lenient::deserialize")]
+            paid: Option<TehranDateTime>,
+        }
+        let read = |json: &str| serde_json::from_str::<Answer>(json).unwrap().paid;
+        assert_eq!(read(r#"{"paid": "2019-02-19 18:21:50"}"#).map(|t| t.to_string()).as_deref(), Some("2019-02-19 18:21:50"));
+        for odd in [r#"{"paid": ""}"#, r#"{"paid": "0000-00-00 00:00:00"}"#, r#"{"paid": "soon"}"#, r#"{"paid": null}"#, r#"{}"#, r#"{"paid": 5}"#] {
+            assert_eq!(read(odd), None, "{odd}");
         }
     }
 

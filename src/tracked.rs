@@ -120,7 +120,15 @@ impl Client {
                     if !in_doubt(&error) {
                         return Err(error);
                     }
-                    let found = self.api().transaction_list().business(&business).track_id(&track_id).send().await?;
+                    let found = match self.api().transaction_list().business(&business).track_id(&track_id).send().await {
+                        Ok(found) => found,
+                        // Sent and unanswered, and the lookup failed too: still in doubt, never a plain error
+                        // a caller might answer by sending again.
+                        Err(lookup) => {
+                            let reason = format!("{error}; the transaction_list lookup failed too: {lookup}");
+                            return Err(Error::Indeterminate { operation: "settlement_store", track_id, reason });
+                        }
+                    };
                     let proven: Vec<types::Transaction> =
                         found.data.iter().filter(|t| settlement_matches(t, &track_id, body.amount, &body.iban)).cloned().collect();
                     if proven.is_empty() {
@@ -267,7 +275,13 @@ impl Client {
             match self.batch().batch_settlement_store().business(&business).body(body).send().await {
                 Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
                 Err(error) if in_doubt(&error) => {
-                    let found = self.batch().batch_show().business(&business).batch_id(&batch_id).send().await?.data;
+                    let found = match self.batch().batch_show().business(&business).batch_id(&batch_id).send().await {
+                        Ok(found) => found.data,
+                        Err(lookup) => {
+                            let reason = format!("{error}; the batch_show lookup failed too: {lookup}");
+                            return Err(Error::Indeterminate { operation: "batch_settlement_store", track_id: batch_id, reason });
+                        }
+                    };
                     let proven = items.iter().all(|item| {
                         found.iter().any(|f| {
                             f.track_id.as_deref() == Some(item.track_id.as_str())

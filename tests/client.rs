@@ -623,6 +623,19 @@ async fn a_lookup_that_ignores_the_filter_is_not_taken_as_proof() {
 }
 
 #[tokio::test]
+async fn a_lookup_that_fails_too_leaves_the_settlement_in_doubt_not_a_plain_error() {
+    // The lookup's answer cannot be read (its data is no list): the settlement may have been made.
+    let server = lost_settlement_answer(json!("not a list")).await;
+    let error = store_settlement(&server).await.unwrap_err();
+    assert!(
+        matches!(&error, Error::Indeterminate { operation: "settlement_store", track_id, reason } if track_id == "order-77" && reason.contains("lookup failed too")),
+        "{error}"
+    );
+    assert!(!error.is_retryable());
+    assert_eq!(server.count("POST", "/v3/business/shop/settlement/store"), 1, "never sent twice");
+}
+
+#[tokio::test]
 async fn a_record_without_identity_fields_is_not_proof_even_with_the_same_amount() {
     let server = lost_settlement_answer(json!([{"id": 902, "amount": -5000}])).await;
     assert!(matches!(store_settlement(&server).await.unwrap_err(), Error::Indeterminate { .. }));

@@ -152,3 +152,13 @@ async fn a_token_vandar_does_not_know_is_an_error() {
     assert!(matches!(outcome, Err(Error::Api(ref api)) if api.status == 422), "{outcome:?}");
     assert_eq!(verifies, 1);
 }
+
+#[test]
+fn a_verify_answer_with_an_odd_payment_date_still_reads_as_paid() {
+    // A date Vandar writes in a form the documents do not show must not make a verified payment unreadable.
+    for odd in ["", "0000-00-00 00:00:00", "1399/03/21 14:36"] {
+        let answer = json!({"status": 1, "amount": "1000", "transId": 159178352177i64, "paymentDate": odd, "message": "ok"});
+        let verify: vandar::ipg::types::IpgVerifyResponse = serde_json::from_value(answer).unwrap_or_else(|e| panic!("{odd:?}: {e}"));
+        assert_eq!((verify.amount, verify.payment_date), (Rials(1000), None), "{odd:?}");
+    }
+}

@@ -516,7 +516,11 @@ struct NoApiVersionHeader;
 
 impl syn::visit_mut::VisitMut for NoApiVersionHeader {
     fn visit_block_mut(&mut self, block: &mut syn::Block) {
-        block.stmts.retain(|stmt| !quote::ToTokens::to_token_stream(stmt).to_string().contains("\"api-version\""));
+        // Only progenitor's `header_map.append(HeaderName::from_static("api-version"), ..);`.
+        block.stmts.retain(|stmt| {
+            let text = quote::ToTokens::to_token_stream(stmt).to_string();
+            !(text.starts_with("header_map . append (") && text.contains("from_static (\"api-version\")"))
+        });
         syn::visit_mut::visit_block_mut(self, block);
     }
 }
@@ -1012,9 +1016,10 @@ fn doc_of(attrs: &[syn::Attribute]) -> String {
     attrs
         .iter()
         .filter(|a| a.path().is_ident("doc"))
-        .filter_map(|a| match &a.meta {
-            syn::Meta::NameValue(syn::MetaNameValue { value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), .. }) => Some(s.value()),
-            _ => Some("(computed)".into()),
+        .map(|a| match &a.meta {
+            syn::Meta::NameValue(syn::MetaNameValue { value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), .. }) => s.value(),
+            // `#[doc = concat!(..)]`: a doc, made at compile time.
+            _ => "(computed)".into(),
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -1139,23 +1144,28 @@ fn description_of<'a>(doc: &'a Value, property: &'a Value) -> Option<&'a str> {
 const UNDESCRIBED: &str = "the documents show the field but do not describe it";
 
 /// The doc of one property: its description, unit and documented example.
-fn property_doc(doc: &Value, owner: &Value, name: &str, property: &Value, examples: &Examples) -> String {
+fn property_doc(doc: &Value, owner: &Value, name: &str, property: &Value, examples: &Examples, request: bool) -> String {
     let mut lines = Vec::new();
     let description = description_of(doc, property).map(str::trim).filter(|d| !d.is_empty());
     if let Some(description) = description {
         lines.push(description.to_string());
     }
     if let Some(unit) = unit_of(doc, property) {
-        let unit = if unit == "toman" { "Tomans" } else { "Rials" };
+        let unit = match unit {
+            "rial" => "Rials",
+            "toman" => "Tomans",
+            other => panic!("x-vandar-unit {other:?} on {name}: build.rs knows rial and toman"),
+        };
         if !description.is_some_and(|d| d.contains(&unit[..4])) {
             lines.push(format!("Unit: {unit}."));
         }
     }
-    let bounds = bounds_of(doc, property);
+    // Bounds are the spec's rules for what you send; an answer's field promises none.
+    let bounds = if request { bounds_of(doc, property) } else { Vec::new() };
     if !bounds.is_empty() {
         lines.push(format!("Bounds: {}.", bounds.join(", ")));
     }
-    if let Some(example) = examples.of(owner, name) {
+    if let Some(example) = examples.of(owner, name).filter(|e| !e.is_null()) {
         lines.push(format!("Example from Vandar's documents: `{example}`."));
     }
     if lines.is_empty() {
@@ -1196,6 +1206,7 @@ fn innermost(ty: &syn::Type) -> Option<String> {
 }
 
 fn document_types(items: &mut [syn::Item], doc: &Value, examples: &Examples, operations: &BTreeMap<String, &Value>) {
+    let requests = request_schemas(doc);
     let components = doc["components"]["schemas"].as_object();
     // Each generated type's schema: named components first, then inline schemas through the
     // field of the type that holds them.
@@ -1239,6 +1250,7 @@ fn document_types(items: &mut [syn::Item], doc: &Value, examples: &Examples, ope
             syn::Item::Struct(s) => {
                 let name = s.ident.to_string();
                 let Some((schema, usage)) = schemas.get(&name) else { continue };
+                let request = requests.iter().any(|r| name.starts_with(r.as_str()));
                 if !says_something(&s.attrs, &name) {
                     let text = schema["description"].as_str().map(|d| format!("{}\n\n{usage}", d.trim())).unwrap_or_else(|| usage.clone());
                     set_doc(&mut s.attrs, &text);
@@ -1249,13 +1261,13 @@ fn document_types(items: &mut [syn::Item], doc: &Value, examples: &Examples, ope
                     if says_something(&field.attrs, &rust) {
                         // typify's doc is the description; add the unit and example it lacks.
                         if let Some((owner, property)) = find_property(doc, schema, &json, 0) {
-                            let full = property_doc(doc, owner, &json, property, examples);
+                            let full = property_doc(doc, owner, &json, property, examples, request);
                             set_doc(&mut field.attrs, &full);
                         }
                         continue;
                     }
                     let mut text = match find_property(doc, schema, &json, 0) {
-                        Some((owner, property)) => property_doc(doc, owner, &json, property, examples),
+                        Some((owner, property)) => property_doc(doc, owner, &json, property, examples, request),
                         None => format!("`{json}` (extra fields Vandar sends, kept as they are)."),
                     };
                     // Undescribed, but of a generated type: point there.

@@ -31,8 +31,9 @@ impl FromRef<App> for BusinessSlug {
 
 /// Your webhook endpoint: the extractor has verified X-Signature and decoded the event.
 async fn miando_webhook(State(app): State<App>, MiandoWebhook(event): MiandoWebhook) -> StatusCode {
-    // Record the key before acting: a redelivery, even one arriving while this one is still running,
-    // finds it and is acknowledged without acting again.
+    // (A real handler confirms the event with agreement_show first: the signature's key, the business
+    // slug, is no secret.) Record the key with the effect: a redelivery, even one arriving while this
+    // one is still running, finds it and is acknowledged without acting again.
     if !app.seen.lock().unwrap().insert(event.dedup_key()) {
         println!("   duplicate {} -> 200, nothing done", event.dedup_key());
         return StatusCode::OK;

@@ -54,10 +54,13 @@ pub struct SettlementNotification {
     pub amount: Option<Rials>,
     /// The deposit id given to settlement_store.
     pub payment_number: Option<String>,
-    /// The settlement date (Gregorian), as sent.
-    pub settlement_date: Option<String>,
-    /// The settlement date (Jalali), as sent; [`JalaliDate`](crate::dates::JalaliDate) reads it.
-    pub settlement_date_jalali: Option<String>,
+    /// The settlement date (Gregorian); `None` also when the text is no date (see
+    /// [`crate::dates::lenient`]).
+    #[serde(default, deserialize_with = "crate::dates::lenient::deserialize")]
+    pub settlement_date: Option<chrono::NaiveDate>,
+    /// The settlement date (Jalali); `None` also when the text is no date.
+    #[serde(default, deserialize_with = "crate::dates::lenient::deserialize")]
+    pub settlement_date_jalali: Option<crate::dates::JalaliDate>,
     /// The correcting transaction of a canceled settlement.
     pub revised_transaction_id: Option<String>,
     /// The bank reference (RRN) of a successful settlement.

@@ -153,12 +153,20 @@ pub(crate) enum Constraint {
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
 
-/// The spec's patterns, each compiled once (None: it does not compile, which tests/spec.rs rules out).
-fn compiled(pattern: &'static str) -> Option<regex_lite::Regex> {
-    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<&'static str, Option<regex_lite::Regex>>>> =
-        std::sync::OnceLock::new();
-    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    cache.entry(pattern).or_insert_with(|| regex_lite::Regex::new(pattern).ok()).clone()
+/// The spec's patterns, each compiled once, on first use of any (None: it does not compile, which
+/// tests/spec.rs rules out). regex-lite shares its matching caches across threads.
+fn compiled(pattern: &'static str) -> Option<&'static regex_lite::Regex> {
+    static PATTERNS: std::sync::OnceLock<std::collections::HashMap<&'static str, regex_lite::Regex>> = std::sync::OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        CONSTRAINTS
+            .iter()
+            .filter_map(|(_, _, constraint)| match constraint {
+                Constraint::Pattern(pattern) => regex_lite::Regex::new(pattern).ok().map(|re| (*pattern, re)),
+                _ => None,
+            })
+            .collect()
+    });
+    patterns.get(pattern)
 }
 
 /// The first bound `body` breaks for `operation`: (field, reason).

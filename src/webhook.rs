@@ -5,6 +5,12 @@
 //! [`verify`] checks the signature over the raw body bytes in constant time, then decodes the event,
 //! so it fits any web framework; with the `axum` feature, the `MiandoWebhook` extractor does both.
 //!
+//! **What a valid signature proves.** Miando keys the HMAC with your business slug, which is no
+//! secret: it is in every API URL and anyone who deals with your business may know it. A valid
+//! signature shows the sender knows the slug, and that the body was not altered on the way; it does
+//! not prove the event happened. Treat a webhook as a prompt to look: confirm what it says with the
+//! documented lookup (`agreement_show`) before anything is shipped or paid out.
+//!
 //! ```
 //! use vandar::money::Rials;
 //! use vandar::webhook::{self, EventData};
@@ -46,13 +52,14 @@
 //! the event's creation time); if Miando restamped it per attempt, the key would not catch a retry,
 //! which is why step 3 below matters. Handle a webhook in three steps:
 //!
-//! 1. **Acknowledge fast.** Verify, record the key, answer 200; do slow work afterwards (a queue, a
-//!    spawned task), so Miando does not time out and deliver again.
-//! 2. **Record the key before acting**, under a unique constraint (`INSERT .. ON CONFLICT DO NOTHING`):
-//!    if the key is already there, answer 200 and do nothing. If acting fails, delete the key (or record
-//!    it in the same transaction as the effect) so the next delivery can try again.
-//! 3. **Act idempotently anyway**: make the effect safe to repeat (an order is marked paid once) and
-//!    confirm money with `agreement_show` before shipping goods.
+//! 1. **Acknowledge fast.** Verify, answer 200; do the work afterwards (a queue, a spawned task), so
+//!    Miando does not time out and deliver again.
+//! 2. **Confirm, then record the key with the effect**: read the agreement with `agreement_show`, and
+//!    record the key under a unique constraint (`INSERT .. ON CONFLICT DO NOTHING`) in the same
+//!    transaction as what you do about it; if the key is already there, do nothing. Recording keys
+//!    of unconfirmed events would let someone who knows the slug and a tracking code send a made-up
+//!    event first and have the real one dropped as its duplicate.
+//! 3. **Act idempotently anyway**: make the effect safe to repeat (an order is marked paid once).
 //!
 //! `examples/webhook_dedup.rs` runs this with the axum extractor.
 use base64::Engine;
@@ -85,8 +92,8 @@ pub enum WebhookError {
 }
 
 impl WebhookError {
-    /// The status to answer with: 401 when the webhook is not proven to come from Vandar (unsigned,
-    /// bad signature), 400 when it is signed but cannot be decoded.
+    /// The status to answer with: 401 when the signature is missing or does not match the body, 400
+    /// when it is signed but cannot be decoded.
     pub fn status(&self) -> http::StatusCode {
         match self {
             WebhookError::Unsigned | WebhookError::BadSignature => http::StatusCode::UNAUTHORIZED,

@@ -349,7 +349,8 @@ mod notify {
         assert_eq!(notified.status, SettlementStatus::Done);
         assert_eq!(notified.amount, Some(Rials(1_000_000)));
         assert_eq!(notified.transaction_id.as_deref(), Some("159024236678"));
-        assert_eq!(notified.settlement_date_jalali.as_deref(), Some("1399/03/11"));
+        assert_eq!(notified.settlement_date_jalali, Some(vandar::dates::JalaliDate::new(1399, 3, 11).unwrap()));
+        assert_eq!(notified.settlement_date, chrono::NaiveDate::from_ymd_opt(2020, 5, 31));
         assert_eq!(notified.ref_code.as_deref(), Some("98765"));
         assert_eq!(notified.revised_transaction_id, None, "an empty field is absent");
 

@@ -227,6 +227,9 @@ impl MockVandar {
     /// Starts on `host`:`port` (an address or a name; port 0 = OS-chosen). Bound to every interface
     /// (`0.0.0.0`, `::`), the URLs it hands out name the loopback address of that family.
     pub async fn start_at(host: &str, port: u16) -> std::io::Result<Self> {
+        // The mock posts Miando webhooks with its own reqwest client, which the default TLS feature
+        // leaves without a crypto provider until one is installed.
+        crate::tls::install_default_provider();
         let listener = tokio::net::TcpListener::bind((host, port)).await?;
         let mut addr = listener.local_addr()?;
         if addr.ip().is_unspecified() {

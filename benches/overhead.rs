@@ -183,8 +183,8 @@ fn overhead(c: &mut Criterion) {
 /// of raw calls back to back (in turns, which goes first), so drift in the machine's speed between
 /// criterion's separate benchmarks cannot show up as overhead. Prints the median of the rounds.
 fn paired(runtime: &tokio::runtime::Runtime, sides: &Sides) {
-    const ROUNDS: usize = 41;
-    const BATCH: u32 = 200;
+    const ROUNDS: usize = 201;
+    const BATCH: u32 = 100;
     let batch = |call: Call| {
         let started = std::time::Instant::now();
         runtime.block_on(async {

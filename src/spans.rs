@@ -40,7 +40,9 @@ pub(crate) struct Exchange {
 
 /// Sends `request` once, inside its own `vandar.http` span. `latency_ms` runs until the answer's
 /// head arrives (the body is read by the caller, after it).
-pub(crate) async fn send(http: &reqwest::Client, request: Request, exchange: Exchange) -> reqwest::Result<Response> {
+/// Not an `async fn`: the request goes to reqwest at once, so the future every call carries (and
+/// moves) holds reqwest's small handle, not the request.
+pub(crate) fn send(http: &reqwest::Client, request: Request, exchange: Exchange) -> impl Future<Output = reqwest::Result<Response>> {
     let span = tracing::info_span!(
         "vandar.http",
         operation = exchange.operation,
@@ -52,17 +54,20 @@ pub(crate) async fn send(http: &reqwest::Client, request: Request, exchange: Exc
         error = Empty,
         latency_ms = Empty,
     );
-    if span.is_disabled() {
-        return http.execute(request).await;
+    let pending = http.execute(request);
+    async move {
+        if span.is_disabled() {
+            return pending.await;
+        }
+        let started = Instant::now();
+        let outcome = pending.instrument(span.clone()).await;
+        span.record("latency_ms", elapsed_ms(started));
+        match &outcome {
+            Ok(response) => span.record("status", response.status().as_u16()),
+            Err(error) => span.record("error", transport_error(error)),
+        };
+        outcome
     }
-    let started = Instant::now();
-    let outcome = http.execute(request).instrument(span.clone()).await;
-    span.record("latency_ms", elapsed_ms(started));
-    match &outcome {
-        Ok(response) => span.record("status", response.status().as_u16()),
-        Err(error) => span.record("error", transport_error(error)),
-    };
-    outcome
 }
 
 /// The `vandar.call` span of one generated call, ended once by [`Call::finish`].
@@ -134,11 +139,13 @@ pub(crate) async fn in_flow<R>(flow: Span, calls: impl Future<Output = R>, outco
 /// Runs `future` inside `span`, or as it is when nothing listens: entering and leaving a disabled
 /// span still costs a few hundred instructions a poll (more with tracing's `log` feature, which
 /// axum turns on), measured per call by benches/overhead.rs.
-pub(crate) async fn within<F: Future>(span: &Span, future: F) -> F::Output {
+/// (A combinator, not an `async fn`: the future is held once, not once more beside its
+/// instrumented form.)
+pub(crate) fn within<F: Future>(span: &Span, future: F) -> futures::future::Either<F, tracing::instrument::Instrumented<F>> {
     if span.is_disabled() {
-        future.await
+        futures::future::Either::Left(future)
     } else {
-        future.instrument(span.clone()).await
+        futures::future::Either::Right(future.instrument(span.clone()))
     }
 }
 

@@ -122,6 +122,12 @@ impl TokenManager {
                 return Ok(token);
             }
         }
+        // Boxed: the renewal (store, lock, HTTP) is a large future that every call's future would
+        // otherwise carry, and move, for the rare call that renews.
+        Box::pin(self.token_after_renewal()).await
+    }
+
+    async fn token_after_renewal(&self) -> Result<Secret, Failure> {
         let mut state = self.prepare().await?;
         if !self.fresh(&state) {
             self.renew(&mut state, None).await?;

@@ -130,7 +130,7 @@ impl RateLimits {
                 }
             }
             #[cfg(feature = "redis")]
-            Backend::Redis(limiter) => limiter.acquire(post).await,
+            Backend::Redis(limiter) => Box::pin(limiter.acquire(post)).await, // a large future: kept off the hot path's
             Backend::Unlimited => Ok(()),
         }
     }

@@ -117,18 +117,20 @@ impl std::str::FromStr for JalaliDate {
     type Err = InvalidDate;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let wrong = || InvalidDate::new("Jalali date", text);
         let normalized = crate::validate::normalize_digits(text);
-        let (date_part, _) = split_date_time(&normalized).ok_or_else(wrong)?;
-        let numbers: Vec<&str> = if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
-            vec![&date_part[..4], &date_part[4..6], &date_part[6..]]
-        } else {
-            date_part.split(['/', '-']).collect()
-        };
-        let [year, month, day] = numbers.as_slice() else { return Err(wrong()) };
-        let (year, month, day) = (year.parse().map_err(|_| wrong())?, month.parse().map_err(|_| wrong())?, day.parse().map_err(|_| wrong())?);
-        Self::new(year, month, day).map_err(|_| wrong())
+        split_date_time(&normalized).and_then(|(date, _)| jalali_date(date)).ok_or_else(|| InvalidDate::new("Jalali date", text))
     }
+}
+
+/// The date part of Vandar's text (`14000102`, `1401/3/7`, `1400-08-08`), ASCII digits.
+fn jalali_date(date_part: &str) -> Option<JalaliDate> {
+    let numbers: Vec<&str> = if date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()) {
+        vec![&date_part[..4], &date_part[4..6], &date_part[6..]]
+    } else {
+        date_part.split(['/', '-']).collect()
+    };
+    let [year, month, day] = numbers.as_slice() else { return None };
+    JalaliDate::new(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?).ok()
 }
 
 /// `.from_date("14000102")` on a generated builder: checked, and a bad date fails the call naming the field.
@@ -230,8 +232,8 @@ impl std::str::FromStr for JalaliDateTime {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let wrong = || InvalidDate::new("Jalali date-time", text);
         let normalized = crate::validate::normalize_digits(text);
-        let (_, time) = split_date_time(&normalized).ok_or_else(wrong)?;
-        let date: JalaliDate = normalized.parse().map_err(|_| wrong())?;
+        let (date, time) = split_date_time(&normalized).ok_or_else(wrong)?;
+        let date = jalali_date(date).ok_or_else(wrong)?;
         let time = match time {
             Some(time) => parse_time(time).ok_or_else(wrong)?,
             None => NaiveTime::MIN,

@@ -14,8 +14,9 @@
 //! no URL (paths carry customer ids and IBANs) and no credential; `error` is a fixed word
 //! (`timeout`, `connect`, `body`, `transport`, or why the client answered itself:
 //! `invalid`, `configuration`, `authentication`, `unavailable`). When no subscriber listens,
-//! `info_span!` evaluates none of its fields and the spans cost a branch each: nothing is entered or recorded on a disabled span (so with
-//! tracing's `log` feature and no tracing subscriber, the spans' fields do not reach `log` either).
+//! `info_span!` evaluates none of its fields and the spans cost a branch each: nothing is entered
+//! or recorded on a disabled span (so with tracing's `log` feature and no tracing subscriber, the
+//! spans' fields do not reach `log` either).
 use std::future::Future;
 use std::time::Instant;
 
@@ -40,6 +41,7 @@ pub(crate) struct Exchange {
 
 /// Sends `request` once, inside its own `vandar.http` span. `latency_ms` runs until the answer's
 /// head arrives (the body is read by the caller, after it).
+///
 /// Not an `async fn`: the request goes to reqwest at once, so the future every call carries (and
 /// moves) holds reqwest's small handle, not the request.
 pub(crate) fn send(http: &reqwest::Client, request: Request, exchange: Exchange) -> impl Future<Output = reqwest::Result<Response>> {
@@ -139,6 +141,7 @@ pub(crate) async fn in_flow<R>(flow: Span, calls: impl Future<Output = R>, outco
 /// Runs `future` inside `span`, or as it is when nothing listens: entering and leaving a disabled
 /// span still costs a few hundred instructions a poll (more with tracing's `log` feature, which
 /// axum turns on), measured per call by benches/overhead.rs.
+///
 /// (A combinator, not an `async fn`: the future is held once, not once more beside its
 /// instrumented form.)
 pub(crate) fn within<F: Future>(span: &Span, future: F) -> futures::future::Either<F, tracing::instrument::Instrumented<F>> {

@@ -195,7 +195,6 @@ pub(crate) fn checks_body(operation: &str) -> bool {
     rows_of(operation).iter().any(|(_, path, _)| !path.starts_with('?'))
 }
 
-
 fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option<&'static str>) -> Result<(), (String, String)> {
     for (path, constraint) in rows_of(operation).iter().filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
         let mut broken = None;
@@ -246,7 +245,6 @@ fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option
     Ok(())
 }
 
-/// The values at `path` (`a.b[].c`), following arrays.
 /// Visits the values at `path` (`a.b`, `items[].c`; empty: `value` itself), without allocating.
 fn each_at<'a>(value: &'a Value, path: &str, visit: &mut dyn FnMut(&'a Value)) {
     if path.is_empty() {

@@ -26,7 +26,7 @@ fn round_trips(c: &mut Criterion) {
     group.bench_function("vandar_client", |b| {
         b.to_async(&runtime).iter(|| async {
             let sent = client.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/cb")).send().await.unwrap();
-            raw.get(vandar::redirects::ipg_payment_page(&client, &sent.token)).send().await.unwrap();
+            raw.get(vandar::extras::redirects::ipg_payment_page(&client, &sent.token)).send().await.unwrap();
             let verified = client.verify_payment(&sent.token, vandar::money::Rials(10_000)).await.unwrap();
             assert!(verified.is_paid());
         })

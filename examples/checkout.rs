@@ -10,7 +10,8 @@
 //!    paid without proof.
 use vandar::mock::MockVandar;
 use vandar::money::{Rials, Tomans};
-use vandar::{Callback, VerifyOutcome};
+use vandar::inbound::Callback;
+use vandar::money::VerifyOutcome;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,5 +1,5 @@
 //! Miando escrow against the embedded mock Vandar: an agreement from draft to finalized, with its
-//! webhooks received by an axum handler and verified with `vandar::webhook`.
+//! webhooks received by an axum handler and verified with `vandar::inbound::webhook`.
 //!
 //!     cargo run --example miando_escrow --features mock
 use vandar::money::Rials;
@@ -16,7 +16,7 @@ const SELLER: &str = "09023456789";
 
 /// Your webhook endpoint: verify X-Signature over the raw body, then act on the typed event.
 async fn miando_webhook(State(seen): State<Arc<Mutex<Vec<String>>>>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    match vandar::webhook::verify(&headers, &body, "mock-shop") {
+    match vandar::inbound::webhook::verify(&headers, &body, "mock-shop") {
         Ok(event) => {
             println!("   webhook  <- {} for agreement {}", event.event_type(), event.tracking_code().unwrap_or("?"));
             seen.lock().unwrap().push(event.event_type().to_string());

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let payout = SettlementStoreRequest::builder().amount(Tomans(120_000)).iban("IR330120020000002353697200").description("rent");
     let stored = vandar.settlement_store(payout).await?;
     println!("settlement_store  -> track_id {}", stored.track_id());
-    let vandar::tracked::Tracked::Answered { answer, .. } = stored else { unreachable!("the mock answered") };
+    let vandar::money::Tracked::Answered { answer, .. } = stored else { unreachable!("the mock answered") };
     let record = &answer.data.settlement[0];
     println!("                     {} ({:?}), {:?}", record.amount, record.amount_toman, record.status);
 

@@ -31,7 +31,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     let token = stored.result.and_then(|r| r.authorization).and_then(|a| a.token).expect("a token");
-    let page = vandar::redirects::authorization_page(&vandar, &token);
+    let page = vandar::extras::redirects::authorization_page(&vandar, &token);
     println!("2. authorization_store  -> send the user to {page}");
 
     // The user approves at the bank and comes back with the authorization id.

@@ -17,7 +17,7 @@ async fn checkout_start(vandar: &vandar::Client) -> Result<String, vandar::Error
 
 /// Checkout, part 2: on the payer's return to the callback URL, verifies the payment for the amount.
 async fn checkout_callback(vandar: &vandar::Client, callback_url: &str) -> Result<bool, vandar::Error> {
-    let back = vandar::Callback::parse(callback_url)?;
+    let back = vandar::inbound::Callback::parse(callback_url)?;
     Ok(vandar.verify_payment(&back.token, Rials(250_000)).await?.is_paid())
 }
 

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use vandar::webhook::{self, BusinessSlug, EventData, MiandoWebhook};
+use vandar::inbound::webhook::{self, BusinessSlug, EventData, MiandoWebhook};
 
 const SLUG: &str = "my-shop";
 

@@ -1,11 +1,13 @@
-//! [`Client`]: configure once, call any of the 119 generated operations through it.
+//! [`Client`]: configure once, call any generated operation (or a hand-written flow) through it.
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{Clock, MemoryTokenStore, Source, SystemClock, TokenManager, TokenPair, TokenStore};
+use crate::generated::HostClients;
+use crate::host::{for_each_host, Host};
 use crate::rate_limit::RateLimits;
-use crate::transport::{Host, Inner, RetryPolicy, Shared};
-use crate::{Error, Secret};
+use crate::transport::{RetryPolicy, Transport};
+use crate::{error::Error, secret::Secret};
 
 /// Renew the business access token this long before it expires (it lives 432000 s = 5 days).
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
@@ -25,34 +27,42 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(10 * 60);
 /// ```
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Hosts>,
+    inner: Arc<Parts>,
 }
 
-struct Hosts {
-    transport: Inner,
-    #[cfg(feature = "api")]
-    api: crate::api::Client,
-    #[cfg(feature = "ipg")]
-    ipg: crate::ipg::Client,
-    #[cfg(feature = "batch")]
-    batch: crate::batch::Client,
-    #[cfg(feature = "subscription")]
-    subscription: crate::subscription::Client,
+struct Parts {
+    transport: Arc<Transport>,
+    clients: HostClients,
 }
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let shared = &self.inner.transport.shared;
+        let transport = &self.inner.transport;
         f.debug_struct("Client")
-            .field("business", &shared.business_slug)
-            .field("base_urls", &shared.base_urls)
-            .field("ipg_api_key", &shared.ipg_api_key.as_ref().map(|_| "***"))
-            .field("business_tokens", &shared.business.as_ref().map(|_| "***"))
-            .field("miando_credentials", &shared.miando.as_ref().map(|_| "***"))
-            .field("retry", &shared.retry)
+            .field("business", &transport.business_slug)
+            .field("base_urls", &transport.base_urls)
+            .field("ipg_api_key", &transport.ipg_api_key.as_ref().map(|_| "***"))
+            .field("business_tokens", &transport.business_tokens.as_ref().map(|_| "***"))
+            .field("miando_credentials", &transport.miando_tokens.as_ref().map(|_| "***"))
+            .field("retry", &transport.retry)
             .finish()
     }
 }
+
+macro_rules! host_accessors {
+    ($(($variant:ident, $module:ident, $feature:literal, $url:literal, $doc:literal),)*) => {
+        impl Client {
+            $(
+                #[doc = $doc]
+                #[cfg(feature = $feature)]
+                pub fn $module(&self) -> &crate::$module::Client {
+                    &self.inner.clients.$module
+                }
+            )*
+        }
+    };
+}
+for_each_host!(host_accessors);
 
 impl Client {
     /// Starts configuring a client.
@@ -62,48 +72,20 @@ impl Client {
 
     /// The business slug (English name) this client was configured with.
     pub fn business(&self) -> Result<&str, Error> {
-        self.inner.transport.shared.business_slug.as_deref().ok_or_else(|| Error::Configuration {
+        self.inner.transport.business_slug.as_deref().ok_or_else(|| Error::Configuration {
             message: "no business slug: configure ClientBuilder::business(..)".into(),
         })
     }
 
-    /// `api.vandar.io`: business API, Ravand and Miando.
-    #[cfg(feature = "api")]
-    pub fn api(&self) -> &crate::api::Client {
-        &self.inner.api
-    }
-
-    /// `ipg.vandar.io`: the payment gateway (the configured api_key is added to every body).
-    #[cfg(feature = "ipg")]
-    pub fn ipg(&self) -> &crate::ipg::Client {
-        &self.inner.ipg
-    }
-
-    /// `batch.vandar.io`: batch settlements.
-    #[cfg(feature = "batch")]
-    pub fn batch(&self) -> &crate::batch::Client {
-        &self.inner.batch
-    }
-
-    /// `subscription.vandar.io` (only browser redirects: see [`crate::redirects`]).
-    #[cfg(feature = "subscription")]
-    pub fn subscription(&self) -> &crate::subscription::Client {
-        &self.inner.subscription
-    }
-
     /// Base URL in use for `host`.
     pub fn base_url(&self, host: Host) -> &str {
-        &self.inner.transport.shared.base_urls[host.index()]
+        &self.inner.transport.base_urls[host.index()]
     }
 
-    #[cfg_attr(not(feature = "api"), allow(dead_code))] // used by the api-only calls (Ravand, redirects)
-    pub(crate) fn http(&self) -> &reqwest::Client {
-        &self.inner.transport.shared.http
-    }
-
-    #[cfg_attr(not(feature = "api"), allow(dead_code))]
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.inner.transport.shared
+    /// The send path every call of this client goes through.
+    #[cfg_attr(not(feature = "api"), allow(dead_code))] // used by the api-only upload
+    pub(crate) fn transport(&self) -> &Transport {
+        &self.inner.transport
     }
 }
 
@@ -243,41 +225,25 @@ impl ClientBuilder {
             crate::secret::remember(key);
         }
         let limits = Arc::new(self.limits.unwrap_or_else(RateLimits::vandar));
-        let api_base = self.base_urls[Host::Api.index()].clone();
-        let manager =
-            |source| TokenManager::new(source, self.clock.clone(), REFRESH_MARGIN, http.clone(), api_base.clone(), limits.clone());
-        let business = self.tokens.map(|seed| {
+        let manager = |source| TokenManager::new(source, self.clock.clone(), REFRESH_MARGIN);
+        let business_tokens = self.tokens.map(|seed| {
             let store = self.store.unwrap_or_else(|| Arc::new(MemoryTokenStore::default()));
             manager(Source::Refresh { store, seed })
         });
-        let miando =
+        let miando_tokens =
             self.miando.map(|(client_id, client_secret)| manager(Source::ClientCredentials { client_id, client_secret }));
-        let transport = Inner {
-            shared: Arc::new(Shared {
-                http: http.clone(),
-                business_slug: self.business,
-                base_urls: self.base_urls.clone(),
-                parsed_base_urls,
-                ipg_api_key: self.ipg_api_key,
-                business,
-                miando,
-                limits,
-                retry: self.retry,
-            }),
-        };
-        let url = |host: Host| self.base_urls[host.index()].as_str();
-        Ok(Client {
-            inner: Arc::new(Hosts {
-                #[cfg(feature = "api")]
-                api: crate::api::Client::new_with_client(url(Host::Api), http.clone(), transport.clone()),
-                #[cfg(feature = "ipg")]
-                ipg: crate::ipg::Client::new_with_client(url(Host::Ipg), http.clone(), transport.clone()),
-                #[cfg(feature = "batch")]
-                batch: crate::batch::Client::new_with_client(url(Host::Batch), http.clone(), transport.clone()),
-                #[cfg(feature = "subscription")]
-                subscription: crate::subscription::Client::new_with_client(url(Host::Subscription), http.clone(), transport.clone()),
-                transport,
-            }),
-        })
+        let transport = Arc::new(Transport {
+            http: http.clone(),
+            business_slug: self.business,
+            base_urls: self.base_urls,
+            parsed_base_urls,
+            ipg_api_key: self.ipg_api_key,
+            business_tokens,
+            miando_tokens,
+            limits,
+            retry: self.retry,
+        });
+        let clients = HostClients::new(&http, &transport);
+        Ok(Client { inner: Arc::new(Parts { transport, clients }) })
     }
 }

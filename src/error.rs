@@ -3,6 +3,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::mask::mask_personal_data;
+use crate::reach::{classify, Observed, Reach, Verdict};
 
 /// What went wrong with a Vandar call. Foreign errors stay behind [`std::error::Error::source`].
 #[derive(Debug, thiserror::Error)]
@@ -199,18 +200,37 @@ impl Error {
         }
     }
 
+    /// How far the failed request got: never sent, refused unprocessed, in doubt, or processed
+    /// with an unreadable answer. A money move that is [`Reach::InDoubt`] or [`Reach::Processed`]
+    /// must be looked up before it is sent again (the `Client`'s money moves do).
+    pub fn reach(&self) -> Reach {
+        self.verdict().reach
+    }
+
     /// Whether the same request may succeed if sent again later: a rate limit, a transport failure,
-    /// a shared component down, or a server-side failure (HTTP 5xx, or a proxy's HTML page in its
-    /// place). Whether sending again is *safe* is another matter: a money move whose answer was
-    /// lost must be looked up first (the `Client`'s tracked calls do; see [`Error::Indeterminate`],
-    /// which is never retryable).
+    /// a shared component down, or a server-side failure (HTTP 500/502/503/504, or a proxy's HTML
+    /// page in its place). Whether sending again is *safe* is another matter: see [`Error::reach`];
+    /// [`Error::Indeterminate`] is never retryable.
     pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::RateLimited { .. } | Error::Transport { .. } | Error::Unavailable { .. } => true,
-            Error::Api(api) => api.status >= 500,
-            Error::Undecodable { status, .. } => status.is_some_and(|s| s >= 500),
-            Error::InvalidInput { .. } | Error::Configuration { .. } | Error::Authentication { .. } | Error::Indeterminate { .. } => false,
-        }
+        self.verdict().transient
+    }
+
+    /// The classifier's reading of this error (see `crate::reach`).
+    pub(crate) fn verdict(&self) -> Verdict {
+        let observed = match self {
+            Error::InvalidInput { .. } | Error::Configuration { .. } => Observed::Local { transient: false },
+            Error::Unavailable { .. } => Observed::Local { transient: true },
+            Error::Authentication { status: None, .. } => Observed::Local { transient: false },
+            Error::Authentication { status: Some(status), .. } => Observed::Status(*status),
+            Error::RateLimited { .. } => Observed::Status(429),
+            Error::Api(api) => Observed::Status(api.status),
+            Error::Transport { source: Some(source), .. } => crate::reach::observe_transport(source),
+            Error::Transport { source: None, .. } => Observed::AnswerLost,
+            // No status: progenitor could not read a success answer's body.
+            Error::Undecodable { status, .. } => Observed::Status(status.unwrap_or(200)),
+            Error::Indeterminate { .. } => Observed::Unproven,
+        };
+        classify(observed)
     }
 
     pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
@@ -222,7 +242,7 @@ impl Error {
     /// progenitor (`conversion to `T` for per_page failed`, or `.. for body failed: <typify's>`).
     pub(crate) fn conversion(message: &str) -> Self {
         let message = mask_personal_data(message);
-        if let Some(missing) = message.strip_prefix(crate::transport::NOT_CONFIGURED) {
+        if let Some(missing) = message.strip_prefix(NOT_CONFIGURED) {
             return Error::Configuration { message: missing.to_string() };
         }
         let inner = message.split_once(" failed: ").map_or(message.as_str(), |(_, inner)| inner);
@@ -247,6 +267,10 @@ impl Error {
         Error::Transport { message: mask_personal_data(&error.to_string()), timeout: error.is_timeout(), source: Some(error) }
     }
 }
+
+/// Marks a generated builder's failure as missing configuration (`Error::Configuration`): progenitor
+/// carries a builder's failures as strings, and [`Error::conversion`] reads this prefix back.
+pub(crate) const NOT_CONFIGURED: &str = "not configured: ";
 
 /// How the transport classified a non-success answer; attached to the answer it hands to the
 /// generated code, so the conversion below needs no I/O.

@@ -3,43 +3,44 @@
 // The hand-written layer documents every public item; the generated modules are documented from
 // the spec by build.rs (tests/generated_docs.rs counts them).
 #![deny(missing_docs)]
+// Layers, from the bottom (a module uses only those on its own floor or below; see ARCHITECTURE.md):
+//   values:     host, secret, mask, dates, enums, validate, reach, error, money (units)
+//   shared:     rate_limit, auth (token state; reaches Vandar through a TokenEndpoint), redis_connection
+//   send path:  transport (credentials, retry, spans), generated (the typed calls and their hook)
+//   the client: client, paging
+//   flows:      money (moves and payments), inbound (what Vandar sends you), extras (redirects, upload)
+//   tools:      mock
 
 pub mod auth;
 mod client;
 pub mod dates;
 pub mod enums;
 mod error;
+pub mod extras;
 mod generated;
-#[cfg(feature = "ipg")]
-pub mod ipg_helpers;
+mod host;
+pub mod inbound;
 pub mod mask;
-pub mod money;
-pub mod notify;
-pub mod paging;
 #[cfg(feature = "mock")]
 pub mod mock;
+pub mod money;
+pub mod paging;
 pub mod rate_limit;
-#[cfg(feature = "api")]
-mod ravand;
+mod reach;
 #[cfg(feature = "redis")]
-mod redis_conn;
-pub mod redirects;
+mod redis_connection;
 mod secret;
-mod spans;
-#[cfg(feature = "api")]
-pub mod tracked;
 pub mod tls;
-pub mod transport;
+mod transport;
 pub mod validate;
-pub mod webhook;
 
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};
 pub use error::{ApiError, Error, ErrorCode, Result};
+pub use host::Host;
+pub use reach::Reach;
 pub use secret::Secret;
-pub use transport::{Host, RetryPolicy};
-#[cfg(feature = "ipg")]
-pub use ipg_helpers::{cid_matches, Callback, StartedPayment, VerifiedPayment, VerifyOutcome};
+pub use transport::RetryPolicy;
 
 #[cfg(feature = "api")]
 pub use generated::api;

@@ -39,7 +39,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::Error;
+use crate::error::Error;
 
 /// How a list marks its pages (the spec's paging components).
 #[doc(hidden)]

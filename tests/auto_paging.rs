@@ -26,7 +26,7 @@ async fn settlements(vandar: &vandar::Client, count: i64) -> (Vec<String>, Vec<i
     let (mut ids, mut transactions) = (Vec::new(), Vec::new());
     for i in 0..count {
         let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000 + i)).iban(IBAN)).await.unwrap();
-        let vandar::tracked::Tracked::Answered { answer, .. } = stored else { panic!("answered") };
+        let vandar::money::Tracked::Answered { answer, .. } = stored else { panic!("answered") };
         let record = &answer.data.settlement[0];
         ids.insert(0, record.id.to_string());
         transactions.insert(0, record.transaction_id);

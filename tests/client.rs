@@ -518,7 +518,7 @@ async fn tracked_calls_fill_in_a_track_id_and_reconcile_a_lost_answer() {
         )
         .await
         .unwrap();
-    let vandar::tracked::Tracked::Reconciled { track_id, found } = withdrawal else { panic!("{withdrawal:?}") };
+    let vandar::money::Tracked::Reconciled { track_id, found } = withdrawal else { panic!("{withdrawal:?}") };
     assert_eq!(track_id, "my-own-id");
     assert_eq!(found.result.unwrap().withdrawal.unwrap().track_id.as_deref(), Some("my-own-id"));
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -542,9 +542,9 @@ async fn ravand_upload_is_sent_as_multipart_with_the_bearer_token() {
 #[tokio::test]
 async fn redirect_urls_point_at_the_configured_hosts() {
     let vandar = vandar::Client::builder().build().unwrap();
-    assert_eq!(vandar::redirects::ipg_payment_page(&vandar, "ABC"), "https://ipg.vandar.io/v4/ABC");
-    assert_eq!(vandar::redirects::authorization_page(&vandar, "t/1"), "https://subscription.vandar.io/authorizations/t%2F1");
-    assert_eq!(vandar::redirects::ravand_activation_page(&vandar, "x"), "https://api.vandar.io/v1/redirect/x");
+    assert_eq!(vandar::extras::redirects::ipg_payment_page(&vandar, "ABC"), "https://ipg.vandar.io/v4/ABC");
+    assert_eq!(vandar::extras::redirects::authorization_page(&vandar, "t/1"), "https://subscription.vandar.io/authorizations/t%2F1");
+    assert_eq!(vandar::extras::redirects::ravand_activation_page(&vandar, "x"), "https://api.vandar.io/v1/redirect/x");
 }
 
 #[tokio::test]
@@ -690,7 +690,7 @@ async fn money_moves_without_a_documented_lookup_fill_in_a_track_id_and_say_so_w
         .unwrap();
     let sent = server.seen().last().unwrap().json();
     assert_eq!(sent["track_id"], deposit.track_id(), "a fresh track_id went on the wire");
-    let vandar::tracked::Tracked::Answered { answer, .. } = deposit;
+    let vandar::money::Tracked::Answered { answer, .. } = deposit;
     assert_eq!(answer.track_id.as_deref(), Some(sent["track_id"].as_str().unwrap()));
 
     let lost = vandar
@@ -743,7 +743,7 @@ async fn a_lost_batch_is_reconciled_only_when_every_item_is_found() {
         {"track_id": "a-2", "iban": "IR330120020000002353697200", "amount": "7000"}
     ]);
     let stored = vandar.batch_settlement_store(body()).await.unwrap();
-    assert!(matches!(&stored, vandar::tracked::Tracked::Reconciled { track_id, found } if *track_id == batch_id && found.len() == 2), "{stored:?}");
+    assert!(matches!(&stored, vandar::money::Tracked::Reconciled { track_id, found } if *track_id == batch_id && found.len() == 2), "{stored:?}");
     assert_eq!(server.count("POST", "/api/v2/business/shop/batches-settlement"), 2, "once per call, never repeated");
 }
 

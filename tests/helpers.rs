@@ -5,7 +5,9 @@ use sha2::Digest;
 use vandar::dates::JalaliDate;
 use vandar::enums::IpgPaymentStatus;
 use vandar::money::{Rials, Tomans};
-use vandar::{cid_matches, Callback, Error};
+use vandar::inbound::Callback;
+use vandar::money::cid_matches;
+use vandar::Error;
 
 #[test]
 fn the_callback_is_read_from_a_query_or_a_url() {
@@ -86,7 +88,7 @@ async fn start_payment_takes_rials_and_returns_the_payment_page() {
     let mock = vandar::mock::MockVandar::start().await.unwrap();
     let vandar = mock.client_builder().build().unwrap();
     let started = vandar.start_payment(Rials::from(Tomans(2_500)), "https://shop.example/cb").await.unwrap();
-    assert_eq!(started.payment_page, vandar::redirects::ipg_payment_page(&vandar, &started.token));
+    assert_eq!(started.payment_page, vandar::extras::redirects::ipg_payment_page(&vandar, &started.token));
     let transaction = vandar.ipg().ipg_transaction().body_map(|b| b.token(started.token.clone())).send().await.unwrap();
     assert_eq!(transaction.amount, Some(Rials(25_000)), "2,500 Tomans went out as 25,000 Rials");
     let too_small = vandar.start_payment(Rials(999), "https://shop.example/cb").await.unwrap_err();

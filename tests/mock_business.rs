@@ -75,8 +75,8 @@ async fn a_verified_payment_is_refunded_from_the_wallet() {
     let (mock, vandar) = started().await;
     let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(40_000)).callback_url("https://shop.example/cb")).send().await.unwrap();
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    browser.get(vandar::redirects::ipg_payment_page(&vandar, &sent.token)).send().await.unwrap();
-    let vandar::VerifyOutcome::Verified(paid) = vandar.verify_payment(&sent.token, vandar::money::Rials(40_000)).await.unwrap() else { panic!() };
+    browser.get(vandar::extras::redirects::ipg_payment_page(&vandar, &sent.token)).send().await.unwrap();
+    let vandar::money::VerifyOutcome::Verified(paid) = vandar.verify_payment(&sent.token, vandar::money::Rials(40_000)).await.unwrap() else { panic!() };
     let before = mock.wallet_rials();
     let refund = vandar
         .api()
@@ -165,7 +165,7 @@ async fn every_ravand_call_answers_and_the_upload_is_multipart() {
     api.ravand_cardholder_inquiry().business(b).provider(p).cardholder_id(c).send().await.unwrap();
     api.ravand_card_activation_token().business(b).provider(p).cardholder_id(c).body(open()).send().await.unwrap();
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = browser.get(vandar::redirects::ravand_activation_page(&vandar, "act-1")).send().await.unwrap();
+    let page = browser.get(vandar::extras::redirects::ravand_activation_page(&vandar, "act-1")).send().await.unwrap();
     assert_eq!(page.status(), 302);
     assert!(page.headers()["location"].to_str().unwrap().ends_with("token=act-1"));
     api.ravand_accounts_info().business(b).provider(p).cardholder_id(c).send().await.unwrap();

@@ -301,6 +301,6 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
     for (name, value) in &seen[0].headers {
         headers.insert(name.clone(), value.clone());
     }
-    let event = vandar::webhook::verify(&headers, &seen[0].body, "mock-shop").unwrap();
+    let event = vandar::inbound::webhook::verify(&headers, &seen[0].body, "mock-shop").unwrap();
     assert_eq!(event.event_type(), "agreement_created");
 }

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use vandar::mock::{Fault, MockVandar};
 use vandar::money::Rials;
-use vandar::{Error, Host, RetryPolicy, VerifyOutcome};
+use vandar::money::VerifyOutcome;
+use vandar::{Error, Host, RetryPolicy};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
@@ -19,7 +20,7 @@ async fn send(vandar: &vandar::Client, amount: Rials) -> Result<String, Error> {
 /// The payer's browser on the payment page: returns the callback URL Vandar sends it back to.
 async fn pay(vandar: &vandar::Client, token: &str) -> url::Url {
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let answer = browser.get(vandar::redirects::ipg_payment_page(vandar, token)).send().await.unwrap();
+    let answer = browser.get(vandar::extras::redirects::ipg_payment_page(vandar, token)).send().await.unwrap();
     assert_eq!(answer.status(), 302);
     url::Url::parse(answer.headers()["location"].to_str().unwrap()).unwrap()
 }

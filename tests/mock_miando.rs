@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use vandar::api::types::{AgreementCreateRequest, AgreementItemInput, AgreementPartyInput};
 use vandar::mock::MockVandar;
-use vandar::webhook::EventData;
+use vandar::inbound::webhook::EventData;
 use vandar::Error;
 
 const BUYER: &str = "09123456789";
@@ -128,7 +128,7 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
                     headers.insert(name.clone(), value.clone());
                 }
                 assert_eq!(seen.path, "/miando/webhook");
-                vandar::webhook::verify(&headers, &seen.body, "mock-shop").unwrap()
+                vandar::inbound::webhook::verify(&headers, &seen.body, "mock-shop").unwrap()
             })
             .collect::<Vec<_>>();
         if events.len() >= 5 {
@@ -149,7 +149,7 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
     let seen = &received.seen()[0];
     let mut headers = http::HeaderMap::new();
     headers.insert("x-signature", seen.headers["x-signature"].clone());
-    assert_eq!(vandar::webhook::verify(&headers, &seen.body, "another-shop").unwrap_err(), vandar::webhook::WebhookError::BadSignature);
+    assert_eq!(vandar::inbound::webhook::verify(&headers, &seen.body, "another-shop").unwrap_err(), vandar::inbound::webhook::WebhookError::BadSignature);
 }
 
 #[tokio::test]

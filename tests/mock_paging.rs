@@ -24,7 +24,7 @@ async fn settlements(vandar: &vandar::Client, count: usize) -> Vec<i64> {
     let mut ids = Vec::new();
     for _ in 0..count {
         let stored = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN)).await.unwrap();
-        let vandar::tracked::Tracked::Answered { answer, .. } = stored else { panic!("answered") };
+        let vandar::money::Tracked::Answered { answer, .. } = stored else { panic!("answered") };
         ids.push(answer.data.settlement[0].transaction_id);
     }
     ids

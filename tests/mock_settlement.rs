@@ -7,7 +7,7 @@ use std::time::Duration;
 use vandar::api::types::SettlementStoreRequest;
 use vandar::dates::JalaliDate;
 use vandar::mock::{Fault, MockVandar};
-use vandar::tracked::Tracked;
+use vandar::money::Tracked;
 use vandar::{Error, RetryPolicy, TokenPair};
 
 const IBAN: &str = "IR330120020000002353697200";

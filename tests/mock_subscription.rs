@@ -5,7 +5,7 @@
 use vandar::money::Rials;
 use vandar::api::types::{OpenObject, WithdrawalStoreRequest};
 use vandar::mock::MockVandar;
-use vandar::tracked::Tracked;
+use vandar::money::Tracked;
 use vandar::Error;
 
 /// Starts an authorization, approves it at the (mock) bank and verifies it; returns its id.
@@ -28,7 +28,7 @@ async fn active_authorization(vandar: &vandar::Client) -> uuid::Uuid {
     let token = stored.result.unwrap().authorization.unwrap().token.unwrap();
 
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let back = browser.get(vandar::redirects::authorization_page(vandar, &token)).send().await.unwrap();
+    let back = browser.get(vandar::extras::redirects::authorization_page(vandar, &token)).send().await.unwrap();
     assert_eq!(back.status(), 302);
     let callback = url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap();
     let query: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();

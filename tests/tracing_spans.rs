@@ -18,7 +18,7 @@ use tracing_subscriber::registry::LookupSpan;
 use vandar::api::types::SettlementStoreRequest;
 use vandar::mock::{Fault, MockVandar};
 use vandar::money::{Rials, Tomans};
-use vandar::tracked::Tracked;
+use vandar::money::Tracked;
 use vandar::RetryPolicy;
 
 /// Every value recorded for each field of a span or event, in order.

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde_json::json;
 use support::{client_for, json, raw, serve, Seen, Server};
 use vandar::money::Rials;
-use vandar::{Error, VerifyOutcome};
+use vandar::money::VerifyOutcome;
+use vandar::Error;
 
 /// The documents' own example of a paid payment that is NOT yet verified.
 fn awaiting_verify() -> serde_json::Value {

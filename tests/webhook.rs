@@ -5,7 +5,7 @@ use chrono_tz::Asia::Tehran;
 use proptest::prelude::*;
 use vandar::enums::{AgreementState, PartyRole};
 use vandar::money::Rials;
-use vandar::webhook::{self, Event, EventData, WebhookError};
+use vandar::inbound::webhook::{self, Event, EventData, WebhookError};
 
 const SLUG: &str = "my-shop";
 const CREATED: i64 = 1666468058;
@@ -247,7 +247,7 @@ mod extractor {
     use axum::extract::{FromRef, State};
     use axum::http::StatusCode;
     use vandar::money::Rials;
-    use vandar::webhook::{self, BusinessSlug, Event, EventData, MiandoWebhook};
+    use vandar::inbound::webhook::{self, BusinessSlug, Event, EventData, MiandoWebhook};
 
     use super::{envelope, SLUG};
 
@@ -333,8 +333,8 @@ mod extractor {
 mod notify {
     use vandar::enums::{SettlementStatus, WithdrawalStatus};
     use vandar::money::Rials;
-    use vandar::notify::{SettlementNotification, WithdrawalNotification};
-    use vandar::webhook::WebhookError;
+    use vandar::inbound::notify::{SettlementNotification, WithdrawalNotification};
+    use vandar::inbound::webhook::WebhookError;
 
     const SETTLEMENT_ID: &str = "8edaa0a0-a33f-11ea-838d-676dce32760e";
 

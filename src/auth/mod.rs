@@ -11,4 +11,4 @@ pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisTokenStore, DEFAULT_LEASE};
 pub use store::{FileTokenStore, MemoryTokenStore, RenewalLock, Saved, TokenPair, TokenStore};
-pub(crate) use tokens::{Source, TokenManager};
+pub(crate) use tokens::{Source, TokenEndpoint, TokenManager, TokenRequest};

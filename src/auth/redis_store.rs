@@ -8,7 +8,7 @@ use redis::AsyncCommands;
 
 use super::store::StoredPair;
 use super::{RenewalLock, Saved, TokenPair, TokenStore};
-use crate::redis_conn::RedisConn;
+use crate::redis_connection::RedisConnection;
 
 /// Keeps the business token pair in Redis, for processes on several machines (replicas, pods).
 ///
@@ -26,7 +26,7 @@ pub struct RedisTokenStore {
 }
 
 struct Inner {
-    conn: RedisConn,
+    conn: RedisConnection,
     pair_key: String,
     lock_key: String,
     lease: Duration,
@@ -47,11 +47,11 @@ pub const DEFAULT_LEASE: Duration = Duration::from_secs(15);
 impl RedisTokenStore {
     /// A store at `url` (`redis://[:password@]host:port/db`) under `key_prefix` (one per
     /// business, e.g. `"vandar:my-shop"`), with a [`DEFAULT_LEASE`] lock. Connects on first use.
-    pub fn new(url: &str, key_prefix: impl Into<String>) -> Result<Self, crate::Error> {
+    pub fn new(url: &str, key_prefix: impl Into<String>) -> Result<Self, crate::error::Error> {
         let prefix = key_prefix.into();
         Ok(Self {
             inner: Arc::new(Inner {
-                conn: RedisConn::open(url)?,
+                conn: RedisConnection::open(url)?,
                 pair_key: format!("{prefix}:tokens"),
                 lock_key: format!("{prefix}:tokens:lock"),
                 lease: DEFAULT_LEASE,

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
 
-use crate::Secret;
+use crate::secret::Secret;
 
 /// An access and refresh token pair of the business API.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,30 @@ use tokio::sync::Mutex;
 
 use super::{Clock, Saved, TokenPair, TokenStore};
 use crate::error::Failure;
-use crate::rate_limit::RateLimits;
-use crate::Secret;
+use crate::secret::Secret;
+
+/// A token call to Vandar: `POST {api}{path}` with a JSON body.
+pub(crate) struct TokenRequest {
+    /// `token_refresh` or `miando_token` (the span's operation).
+    pub(crate) operation: &'static str,
+    /// Path on the api host.
+    pub(crate) path: &'static str,
+    /// The JSON body (holds the refresh token or the client secret).
+    pub(crate) body: serde_json::Value,
+}
+
+/// How a [`TokenManager`] reaches Vandar. The transport implements it, so a renewal takes its rate
+/// permit, its `vandar.http` span and its send from the same path as every call; the manager
+/// itself holds no HTTP client.
+pub(crate) trait TokenEndpoint: Sync {
+    /// Sends `request` (`attempt` numbers the sends of one renewal, for the span); `Err` when it
+    /// could not leave (the rate limiter unavailable), otherwise what the send gave.
+    fn send_token_request(
+        &self,
+        request: TokenRequest,
+        attempt: u32,
+    ) -> impl std::future::Future<Output = Result<reqwest::Result<reqwest::Response>, Failure>> + Send;
+}
 
 /// How a token is renewed.
 pub(crate) enum Source {
@@ -57,10 +79,6 @@ pub(crate) struct TokenManager {
     clock: Arc<dyn Clock>,
     /// Renew this long before expiry.
     margin: Duration,
-    http: reqwest::Client,
-    /// Base URL of the api host (refresh and token calls live there).
-    api_base: String,
-    limits: Arc<RateLimits>,
 }
 
 #[derive(Deserialize)]
@@ -82,14 +100,7 @@ fn store_unavailable(what: &str, error: std::io::Error) -> Failure {
 }
 
 impl TokenManager {
-    pub(crate) fn new(
-        source: Source,
-        clock: Arc<dyn Clock>,
-        margin: Duration,
-        http: reqwest::Client,
-        api_base: String,
-        limits: Arc<RateLimits>,
-    ) -> Self {
+    pub(crate) fn new(source: Source, clock: Arc<dyn Clock>, margin: Duration) -> Self {
         let seed = match &source {
             Source::Refresh { seed, .. } => Some(seed.clone()),
             Source::ClientCredentials { client_secret, .. } => {
@@ -110,12 +121,12 @@ impl TokenManager {
             seed_tried: false,
             unsaved: None,
         };
-        Self { source, state: Mutex::new(state), current: std::sync::RwLock::new(None), header: std::sync::RwLock::new(None), clock, margin, http, api_base, limits }
+        Self { source, state: Mutex::new(state), current: std::sync::RwLock::new(None), header: std::sync::RwLock::new(None), clock, margin }
     }
 
     /// A token good for at least `margin`, renewing it first if needed. While another caller
     /// renews, a token that has not expired yet is handed out instead of waiting.
-    pub(crate) async fn token(&self) -> Result<Secret, Failure> {
+    pub(crate) async fn token(&self, endpoint: &impl TokenEndpoint) -> Result<Secret, Failure> {
         if let Some((token, expires_at)) = self.current.read().expect("token cache").clone() {
             let valid = expires_at.is_none_or(|at| self.clock.now() < at);
             if self.good_for_margin(expires_at) || (valid && self.state.try_lock().is_err()) {
@@ -124,22 +135,22 @@ impl TokenManager {
         }
         // Boxed: the renewal (store, lock, HTTP) is a large future that every call's future would
         // otherwise carry, and move, for the rare call that renews.
-        Box::pin(self.token_after_renewal()).await
+        Box::pin(self.token_after_renewal(endpoint)).await
     }
 
-    async fn token_after_renewal(&self) -> Result<Secret, Failure> {
+    async fn token_after_renewal(&self, endpoint: &impl TokenEndpoint) -> Result<Secret, Failure> {
         let mut state = self.prepare().await?;
         if !self.fresh(&state) {
-            self.renew(&mut state, None).await?;
+            self.renew(endpoint, &mut state, None).await?;
         }
         Ok(self.publish(&state))
     }
 
     /// After a 401 with `stale`: renew, unless another caller (or process) already did.
-    pub(crate) async fn renew_after_401(&self, stale: &Secret) -> Result<Secret, Failure> {
+    pub(crate) async fn renew_after_401(&self, endpoint: &impl TokenEndpoint, stale: &Secret) -> Result<Secret, Failure> {
         let mut state = self.prepare().await?;
         if state.access.as_ref() == Some(stale) {
-            self.renew(&mut state, Some(stale)).await?;
+            self.renew(endpoint, &mut state, Some(stale)).await?;
         }
         Ok(self.publish(&state))
     }
@@ -224,9 +235,9 @@ impl TokenManager {
     }
 
     /// Renews the token (`stale`: the one Vandar answered 401 to, if that is why).
-    async fn renew(&self, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
+    async fn renew(&self, endpoint: &impl TokenEndpoint, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
         let Source::Refresh { store, .. } = &self.source else {
-            return match self.call_vandar(None, 1).await {
+            return match self.call_vandar(endpoint, None, 1).await {
                 Ok(issued) => {
                     let access = Secret::new(issued.access_token);
                     crate::secret::remember(&access);
@@ -241,7 +252,7 @@ impl TokenManager {
             };
         };
         let lock = store.lock().await.map_err(|e| store_unavailable("could not take the token renewal lock", e))?;
-        let renewed = self.renew_locked(state, stale).await;
+        let renewed = self.renew_locked(endpoint, state, stale).await;
         if let Err(error) = lock.release().await {
             // The lease frees it; the pair is saved either way.
             tracing::warn!(%error, "could not release the token renewal lock");
@@ -250,7 +261,7 @@ impl TokenManager {
     }
 
     /// The critical section: adopt another process's renewal, or renew and save.
-    async fn renew_locked(&self, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
+    async fn renew_locked(&self, endpoint: &impl TokenEndpoint, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
         // Another process may have renewed while this one waited for the lock.
         if self.adopt_newer(state).await? {
             let done = match stale {
@@ -266,7 +277,7 @@ impl TokenManager {
                 "no business refresh token configured; issue a token pair in the Vandar dashboard (Settings > Tokens)".into(),
             )
         })?;
-        let status = match self.call_vandar(Some(&tried), 1).await {
+        let status = match self.call_vandar(endpoint, Some(&tried), 1).await {
             Ok(issued) => return self.save_issued(state, issued).await,
             Err(Refusal::Failed(failure)) => return Err(failure),
             Err(Refusal::Refused(status)) => status,
@@ -279,7 +290,7 @@ impl TokenManager {
         if let Source::Refresh { seed, .. } = &self.source {
             if !state.seed_tried && seed.refresh_token != tried {
                 state.seed_tried = true;
-                if let Ok(issued) = self.call_vandar(Some(&seed.refresh_token), 2).await {
+                if let Ok(issued) = self.call_vandar(endpoint, Some(&seed.refresh_token), 2).await {
                     tracing::info!("the stored token lineage was refused; renewed from the configured pair");
                     return self.save_issued(state, issued).await;
                 }
@@ -305,34 +316,29 @@ impl TokenManager {
         self.save_pending(state).await
     }
 
-    /// POST /v3/refreshtoken with `refresh`, or /sso/oauth/token with the client credentials, in a
-    /// `vandar.http` span of its own (operation `token_refresh` or `miando_token`; `attempt` 2 is
-    /// the configured pair tried after the stored lineage was refused), under the call that waits.
-    async fn call_vandar(&self, refresh: Option<&Secret>, attempt: u32) -> Result<Issued, Refusal> {
-        let (operation, path, body) = match (&self.source, refresh) {
-            (Source::Refresh { .. }, Some(refresh)) => {
-                ("token_refresh", "/v3/refreshtoken", serde_json::json!({ "refreshtoken": refresh.expose() }))
-            }
-            (Source::ClientCredentials { client_id, client_secret }, _) => (
-                "miando_token",
-                "/sso/oauth/token",
-                serde_json::json!({
+    /// POST /v3/refreshtoken with `refresh`, or /sso/oauth/token with the client credentials, sent
+    /// through `endpoint` (operation `token_refresh` or `miando_token`; `attempt` 2 is the
+    /// configured pair tried after the stored lineage was refused), under the call that waits.
+    async fn call_vandar(&self, endpoint: &impl TokenEndpoint, refresh: Option<&Secret>, attempt: u32) -> Result<Issued, Refusal> {
+        let request = match (&self.source, refresh) {
+            (Source::Refresh { .. }, Some(refresh)) => TokenRequest {
+                operation: "token_refresh",
+                path: "/v3/refreshtoken",
+                body: serde_json::json!({ "refreshtoken": refresh.expose() }),
+            },
+            (Source::ClientCredentials { client_id, client_secret }, _) => TokenRequest {
+                operation: "miando_token",
+                path: "/sso/oauth/token",
+                body: serde_json::json!({
                     "grant_type": "client_credentials",
                     "client_id": client_id,
                     "client_secret": client_secret.expose(),
                 }),
-            ),
+            },
             (Source::Refresh { .. }, None) => unreachable!("a refresh always names its token"),
         };
         let failed = |message: String| Refusal::Failed(Failure::Authentication(message));
-        self.limits
-            .acquire(&reqwest::Method::POST)
-            .await
-            .map_err(|e| Refusal::Failed(Failure::Unavailable { component: "rate limiter", message: e.0 }))?;
-        let request = self.http.post(format!("{}{path}", self.api_base)).json(&body).build();
-        let request = request.map_err(|e| failed(format!("could not build the token renewal request: {}", e.without_url())))?;
-        let exchange = crate::spans::Exchange { operation, host: crate::Host::Api.name(), attempt, renewed: false };
-        let sent = crate::spans::send(&self.http, request, exchange).await;
+        let sent = endpoint.send_token_request(request, attempt).await.map_err(Refusal::Failed)?;
         let response = sent.map_err(|e| failed(format!("could not reach Vandar to renew the token: {}", e.without_url())))?;
         let status = response.status();
         match status.as_u16() {

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
 use super::{authorize, listed_only, parse, typed, unix_now, validation_error, vandar_error, Shared};
-use crate::api::types;
+use crate::generated::api::types;
 
 type Params = Path<HashMap<String, String>>;
 
@@ -202,7 +202,7 @@ async fn ravand_redirect(Path(token): Path<String>) -> Response {
 async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
-    let request: crate::batch::types::BatchSettlementStoreRequest = check!(parse(&body));
+    let request: crate::generated::batch::types::BatchSettlementStoreRequest = check!(parse(&body));
     let batch_id = request.batch_id.to_string();
     if data.find("batches", "batch_id", &batch_id).is_some() {
         return validation_error("batch_id", "batch_id تکراری است");
@@ -224,14 +224,14 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
     let count = request.batches_settlement.len();
     data.records("batches").push(json!({"batch_id": batch_id, "status": {"total_count": count, "init_count": count, "submitted_count": 0, "failed_count": 0},
         "total_amount": total, "created_at": unix_now()}));
-    typed::<crate::batch::types::SettlementStoreResponse>(json!({"status": 1, "data": {"settlement": records}}))
+    typed::<crate::generated::batch::types::SettlementStoreResponse>(json!({"status": 1, "data": {"settlement": records}}))
 }
 
 async fn batch_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
     let items = data.records("batches").clone();
-    typed::<crate::batch::types::BatchListResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
+    typed::<crate::generated::batch::types::BatchListResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
 }
 
 #[derive(serde::Deserialize)]
@@ -261,5 +261,5 @@ async fn batch_show(
             s
         })
         .collect();
-    typed::<crate::batch::types::BatchSettlementsResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
+    typed::<crate::generated::batch::types::BatchSettlementsResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
 use super::{authorize, listed_only, parse, typed, unix_now, validation_error, vandar_error, Data, Shared};
-use crate::api::types;
+use crate::generated::api::types;
 
 type Customer = (String, String); // (business, customer)
 

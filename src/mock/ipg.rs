@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::{typed, Shared};
-use crate::ipg::types;
+use crate::generated::ipg::types;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PaymentState {

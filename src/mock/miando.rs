@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
 use super::{typed, unix_now, Data, Shared};
-use crate::api::types;
+use crate::generated::api::types;
 
 pub(super) fn routes() -> Router<Shared> {
     let m = "/miando/api/v1";
@@ -367,7 +367,7 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
         map.retain(|_, v| !v.is_null());
     }
     let body = serde_json::to_vec(&json!({"created": unix_now(), "type": event, "data": payload})).expect("serializes");
-    let signature = crate::webhook::sign(&body, &data.credentials.business);
+    let signature = crate::inbound::webhook::sign(&body, &data.credentials.business);
     let route = data.webhook_route.clone();
     let targets: Vec<String> = data
         .records("webhooks")
@@ -386,7 +386,7 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
             let sent = reqwest::Client::new()
                 .post(target)
                 .header("content-type", "application/json")
-                .header(crate::webhook::SIGNATURE_HEADER, signature)
+                .header(crate::inbound::webhook::SIGNATURE_HEADER, signature)
                 .body(body)
                 .send()
                 .await;

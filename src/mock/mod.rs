@@ -54,7 +54,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::{ClientBuilder, Host, TokenPair};
+use crate::{auth::TokenPair, client::ClientBuilder, host::Host};
 
 /// The credentials the mock accepts.
 #[derive(Debug, Clone)]
@@ -265,7 +265,7 @@ impl MockVandar {
     /// A client builder pointed at this mock with its credentials.
     pub fn client_builder(&self) -> ClientBuilder {
         let c = self.credentials();
-        let mut builder = crate::Client::builder()
+        let mut builder = crate::client::Client::builder()
             .business(&c.business)
             .business_tokens(TokenPair::new(c.access_token, c.refresh_token, None))
             .ipg_api_key(c.ipg_api_key)

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
 use super::{authorize, typed, validation_error, vandar_error, Shared};
-use crate::api::types;
+use crate::generated::api::types;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Settlement {

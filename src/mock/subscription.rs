@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
 use super::{authorize, listed_only, parse, typed, validation_error, vandar_error, Data, Shared};
-use crate::api::types;
+use crate::generated::api::types;
 
 pub(super) fn routes() -> Router<Shared> {
     let s = "/v3/business/{business}/subscription";

@@ -84,13 +84,13 @@ impl RateLimits {
     /// [`crate::Error::Unavailable`] and nothing is sent (there is no silent local fallback, which
     /// would overrun the shared budget).
     #[cfg(feature = "redis")]
-    pub fn redis(url: &str, key_prefix: impl Into<String>) -> Result<Self, crate::Error> {
+    pub fn redis(url: &str, key_prefix: impl Into<String>) -> Result<Self, crate::error::Error> {
         Self::redis_with(url, key_prefix, POST_PER_WINDOW, OTHER_PER_WINDOW, WINDOW)
     }
 
     /// [`RateLimits::redis`] with other budgets (tests, a server of your own).
     #[cfg(feature = "redis")]
-    pub fn redis_with(url: &str, key_prefix: impl Into<String>, post: u32, other: u32, window: Duration) -> Result<Self, crate::Error> {
+    pub fn redis_with(url: &str, key_prefix: impl Into<String>, post: u32, other: u32, window: Duration) -> Result<Self, crate::error::Error> {
         let limiter = redis::RedisLimiter::new(url, key_prefix.into(), post, other, window, DEFAULT_MARGIN)?;
         Ok(Self { backend: Backend::Redis(limiter) })
     }

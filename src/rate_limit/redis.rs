@@ -3,10 +3,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use super::LimiterUnavailable;
-use crate::redis_conn::RedisConn;
+use crate::redis_connection::RedisConnection;
 
 pub(super) struct RedisLimiter {
-    conn: RedisConn,
+    conn: RedisConnection,
     script: redis::Script,
     rebase: redis::Script,
     post_key: String,
@@ -23,9 +23,9 @@ pub(super) struct RedisLimiter {
 }
 
 impl RedisLimiter {
-    pub(super) fn new(url: &str, prefix: String, post: u32, other: u32, window: Duration, margin: Duration) -> Result<Self, crate::Error> {
+    pub(super) fn new(url: &str, prefix: String, post: u32, other: u32, window: Duration, margin: Duration) -> Result<Self, crate::error::Error> {
         Ok(Self {
-            conn: RedisConn::open(url)?,
+            conn: RedisConnection::open(url)?,
             script: redis::Script::new(include_str!("sliding_window.lua")),
             rebase: redis::Script::new(include_str!("rebase.lua")),
             post_key: format!("{prefix}:rate:post"),

@@ -1,6 +1,6 @@
 //! `ravand_cardholder_upload`: the spec's one multipart body. progenitor cannot take
 //! multipart/form-data, so build.rs leaves it out of the generated client and this is its typed call.
-use crate::{Client, Error, Host};
+use crate::{client::Client, error::Error, host::Host};
 
 impl Client {
     /// `POST /v1/business/{business}/ravand/provider/{provider}/cardholder/{cardholder_id}/upload`:
@@ -21,8 +21,8 @@ impl Client {
             .map_err(|_| Error::invalid("base_url", "cannot be a base"))?
             .pop_if_empty()
             .extend(["v1", "business", business, "ravand", "provider", provider, "cardholder", cardholder_id, "upload"]);
-        let request = self.http().post(url).header("accept", "application/json").multipart(form).build().map_err(Error::transport)?;
-        let response = self.shared().execute(Host::Api, request, "ravand_cardholder_upload").await.map_err(Error::transport)?;
+        let request = self.transport().http.post(url).header("accept", "application/json").multipart(form).build().map_err(Error::transport)?;
+        let response = self.transport().execute(Host::Api, request, "ravand_cardholder_upload").await.map_err(Error::transport)?;
         if !response.status().is_success() {
             return Err(crate::error::from_response(&response));
         }

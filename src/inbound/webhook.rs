@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use vandar::money::Rials;
-//! use vandar::webhook::{self, EventData};
+//! use vandar::inbound::webhook::{self, EventData};
 //!
 //! let slug = "my-shop";
 //! let body = br#"{"created": 1666468058, "type": "buyer_paid_agreement", "data": {"tracking_code": "87441125",
@@ -389,12 +389,12 @@ mod extractor {
     /// The business slug Miando signs webhooks with (your business's English name in Vandar), for
     /// [`MiandoWebhook`] to take from the router state. `Debug` prints `***`.
     #[derive(Clone, Debug)]
-    pub struct BusinessSlug(crate::Secret);
+    pub struct BusinessSlug(crate::secret::Secret);
 
     impl BusinessSlug {
         /// Wraps the slug.
         pub fn new(slug: impl Into<String>) -> Self {
-            Self(crate::Secret::new(slug))
+            Self(crate::secret::Secret::new(slug))
         }
     }
 
@@ -409,7 +409,7 @@ mod extractor {
     ///
     /// ```no_run
     /// use axum::{http::StatusCode, routing::post, Router};
-    /// use vandar::webhook::{BusinessSlug, EventData, MiandoWebhook};
+    /// use vandar::inbound::webhook::{BusinessSlug, EventData, MiandoWebhook};
     ///
     /// async fn miando(MiandoWebhook(event): MiandoWebhook) -> StatusCode {
     ///     if let EventData::BuyerPaidAgreement(paid) = &event.data {
@@ -427,7 +427,7 @@ mod extractor {
     /// A larger state hands the slug over through `FromRef`:
     ///
     /// ```
-    /// # use vandar::webhook::BusinessSlug;
+    /// # use vandar::inbound::webhook::BusinessSlug;
     /// #[derive(Clone)]
     /// struct App { slug: BusinessSlug, db: std::sync::Arc<()> }
     ///

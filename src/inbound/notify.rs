@@ -9,17 +9,17 @@
 //! ```
 //! use vandar::enums::SettlementStatus;
 //! use vandar::money::Rials;
-//! use vandar::notify::SettlementNotification;
+//! use vandar::inbound::notify::SettlementNotification;
 //!
 //! // What Vandar posts to a settlement's notify_url (form fields).
 //! let body = b"id=8edaa0a0-a33f-11ea-838d-676dce32760e&transaction_id=159024236678&amount=1000000&status=DONE&ref_code=123456789012";
 //! let notified = SettlementNotification::from_form(body)?;
 //! assert_eq!((notified.status, notified.amount), (SettlementStatus::Done, Some(Rials(1_000_000))));
-//! # Ok::<(), vandar::webhook::WebhookError>(())
+//! # Ok::<(), vandar::inbound::webhook::WebhookError>(())
 //! ```
 //!
 //! ```no_run
-//! # async fn confirm(vandar: vandar::Client, notified: vandar::notify::SettlementNotification) -> Result<(), vandar::Error> {
+//! # async fn confirm(vandar: vandar::Client, notified: vandar::inbound::notify::SettlementNotification) -> Result<(), vandar::Error> {
 //! // Then confirm before you record the payout as done:
 //! let shown = vandar.api().settlement_show().settlement_id(notified.id).send().await?;
 //! if shown.data.settlement.status == Some(vandar::enums::SettlementStatus::Done) {
@@ -35,7 +35,7 @@ use serde::Deserialize;
 
 use crate::enums::{SettlementStatus, WithdrawalStatus};
 use crate::money::Rials;
-use crate::webhook::WebhookError;
+use crate::inbound::webhook::WebhookError;
 
 /// What Vandar posts to a settlement's `notify_url` (form fields; official settlement page). Only
 /// `id` and `status` are required; fields Vandar adds later are ignored. UNSIGNED: see the module docs.
@@ -95,7 +95,7 @@ pub struct WithdrawalNotification {
     /// The authorization (mandate) it was drawn under.
     pub authorization_id: Option<uuid::Uuid>,
     /// The gateway's transaction id (Vandar sends a number or a string).
-    #[serde(default, deserialize_with = "crate::webhook::optional_code")]
+    #[serde(default, deserialize_with = "crate::inbound::webhook::optional_code")]
     pub gateway_transaction_id: Option<String>,
     /// The amount (Vandar sends a number or a string).
     pub amount: Option<Rials>,

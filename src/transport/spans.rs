@@ -28,13 +28,13 @@ use crate::error::Failure;
 
 /// One HTTP request of a call: what its `vandar.http` span names.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Exchange {
+pub(crate) struct Attempt {
     /// The operation id (`balance`), or `token_refresh` / `miando_token` for a renewal.
     pub(crate) operation: &'static str,
     /// The host's short name (`api`, `ipg`, ...).
     pub(crate) host: &'static str,
     /// 1 for the call's first request, then one more for each request it sends.
-    pub(crate) attempt: u32,
+    pub(crate) number: u32,
     /// Sent with a token renewed after this call's 401.
     pub(crate) renewed: bool,
 }
@@ -44,14 +44,14 @@ pub(crate) struct Exchange {
 ///
 /// Not an `async fn`: the request goes to reqwest at once, so the future every call carries (and
 /// moves) holds reqwest's small handle, not the request.
-pub(crate) fn send(http: &reqwest::Client, request: Request, exchange: Exchange) -> impl Future<Output = reqwest::Result<Response>> {
+pub(crate) fn send(http: &reqwest::Client, request: Request, attempt: Attempt) -> impl Future<Output = reqwest::Result<Response>> {
     let span = tracing::info_span!(
         "vandar.http",
-        operation = exchange.operation,
-        host = exchange.host,
+        operation = attempt.operation,
+        host = attempt.host,
         method = request.method().as_str(),
-        attempt = exchange.attempt,
-        renewed = exchange.renewed.then_some(true),
+        attempt = attempt.number,
+        renewed = attempt.renewed.then_some(true),
         status = Empty,
         error = Empty,
         latency_ms = Empty,

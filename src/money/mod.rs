@@ -34,6 +34,32 @@
 //! vandar.api().settlement_store().body_map(|b| b.amount(6_000)); // Tomans or Rials? does not compile
 //! # }
 //! ```
+//!
+//! The flows that move money live here too: the money moves whose result is [`Tracked`]
+//! (`Client::settlement_store`, `withdrawal_store`, `batch_settlement_store`, `cash_in_deposit`,
+//! `customer_wallet_deposit`/`_withdraw`), reconciled by track_id after a lost answer, and the
+//! payment flow (`Client::start_payment`, `Client::verify_payment` and its [`VerifyOutcome`]).
+#[cfg(feature = "api")]
+mod moves;
+#[cfg(feature = "ipg")]
+mod payment;
+
+#[cfg(feature = "api")]
+pub use moves::Tracked;
+
+/// The spec's list of money moves (`x-vandar-money-move`), written by build.rs.
+#[allow(dead_code)] // every field is read by some feature set
+mod marks {
+    include!(concat!(env!("OUT_DIR"), "/money_moves.rs"));
+}
+
+/// The spec's mark on `operation`, when it moves money: the body field holding its track id and
+/// the documented lookup that finds it again.
+pub(crate) fn money_move(operation: &str) -> Option<&'static marks::MoneyMove> {
+    marks::MONEY_MOVES.iter().find(|m| m.operation == operation)
+}
+#[cfg(feature = "ipg")]
+pub use payment::{cid_matches, StartedPayment, VerifiedPayment, VerifyOutcome};
 
 /// An amount in Rials (what the payment gateway and most calls take).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

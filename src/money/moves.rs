@@ -1,12 +1,13 @@
 //! Money-moving calls that take a caller-chosen tracking id. Vandar documents no idempotency key,
-//! so the client fills in a fresh `track_id` when the caller gives none, returns it, and after an
-//! answer lost in transit reconciles through the documented lookup instead of sending again.
+//! so every money move's builder starts with a fresh `track_id` (the caller's own replaces it); the
+//! result carries it, and after an answer lost in transit the move is reconciled through the
+//! documented lookup instead of being sent again.
 //! Each call runs in a `vandar.flow` span carrying the track_id, its lookup included.
 use std::convert::Infallible;
 
-use crate::api::types::{self, builder};
+use crate::generated::api::types::{self, builder};
 use crate::money::{Rials, Tomans};
-use crate::{Client, Error};
+use crate::{client::Client, error::Error};
 
 /// The result of a tracked call.
 #[derive(Debug, Clone)]
@@ -49,16 +50,11 @@ impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
     }
 }
 
-/// Whether a failure leaves the request's fate unknown (it may have reached Vandar).
+/// Whether a failure leaves the request's fate unknown: the classifier says it may have been
+/// processed (its answer lost, a failure on Vandar's side) or was processed with an unreadable
+/// answer. Only then is the lookup asked; anything else never moved money.
 fn in_doubt(error: &Error) -> bool {
-    match error {
-        // Connect failures were retried by the transport and never left this machine.
-        Error::Transport { source, .. } => !source.as_ref().is_some_and(|e| e.is_connect()),
-        // A success status with an unreadable body: Vandar did process it.
-        Error::Undecodable { status, .. } => status.is_none_or(|s| (200..300).contains(&s) || s >= 500),
-        Error::Api(api) => api.status >= 500,
-        _ => false,
-    }
+    error.verdict().needs_lookup()
 }
 
 /// The `outcome` of a tracked call's `vandar.flow` span.
@@ -71,23 +67,14 @@ fn outcome<A, L>(result: &Result<Tracked<A, L>, Error>) -> &'static str {
     }
 }
 
-fn fresh_track_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// The typed body of `builder`, with `fill` run first when the only thing missing is a track_id.
-fn with_track_id<B, T>(builder: B, fill: impl FnOnce(B) -> B) -> Result<T, Error>
+/// The typed body of a money move's builder. The builder started with a fresh track_id (a build.rs
+/// pass, from the spec's `x-vandar-money-move`), or holds the caller's: what is read here is sent.
+fn typed_body<B, T>(builder: B) -> Result<T, Error>
 where
-    B: Clone,
     T: TryFrom<B>,
     T::Error: std::fmt::Display,
 {
-    let invalid = |e: T::Error| Error::conversion(&e.to_string());
-    match T::try_from(builder.clone()) {
-        Ok(body) => Ok(body),
-        Err(e) if e.to_string().contains("track_id") => T::try_from(fill(builder)).map_err(invalid),
-        Err(e) => Err(invalid(e)),
-    }
+    T::try_from(builder).map_err(|e| Error::conversion(&e.to_string()))
 }
 
 /// A money move whose answer was lost, where Vandar documents no lookup by track_id.
@@ -110,10 +97,10 @@ impl Client {
         body: builder::SettlementStoreRequest,
     ) -> Result<Tracked<types::SettlementStoreResponse, Vec<types::Transaction>>, Error> {
         let business = self.business()?.to_string();
-        let body: types::SettlementStoreRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
+        let body: types::SettlementStoreRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
-        let flow = crate::spans::flow("settlement_store", Some(&track_id));
-        crate::spans::in_flow(flow, async move {
+        let flow = crate::transport::spans::flow("settlement_store", Some(&track_id));
+        crate::transport::spans::in_flow(flow, async move {
             match self.api().settlement_store().business(&business).body(body.clone()).send().await {
                 Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
                 Err(error) => {
@@ -157,11 +144,13 @@ impl Client {
         body: builder::WithdrawalStoreRequest,
     ) -> Result<Tracked<types::WithdrawalResponse, types::WithdrawalResponse>, Error> {
         let business = self.business()?.to_string();
-        let mut body = types::WithdrawalStoreRequest::try_from(body).map_err(|e| Error::conversion(&e.to_string()))?;
-        let track_id = body.track_id.get_or_insert_with(fresh_track_id).clone();
+        let body: types::WithdrawalStoreRequest = typed_body(body)?;
+        let track_id = body.track_id.clone().ok_or_else(|| {
+            Error::invalid("track_id", "a money move needs a track_id: it is how a lost answer is looked up")
+        })?;
         let (authorization_id, amount) = (body.authorization_id, body.amount);
-        let flow = crate::spans::flow("withdrawal_store", Some(&track_id));
-        crate::spans::in_flow(flow, async move {
+        let flow = crate::transport::spans::flow("withdrawal_store", Some(&track_id));
+        crate::transport::spans::in_flow(flow, async move {
             match self.api().withdrawal_store().business(&business).body(body).send().await {
                 Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
                 Err(error) => {
@@ -199,10 +188,10 @@ impl Client {
     /// [`Error::Indeterminate`] carrying the track_id (check the dashboard's cash-in list).
     pub async fn cash_in_deposit(&self, body: builder::CashInDepositRequest) -> Result<Tracked<types::CashInDepositResponse, Infallible>, Error> {
         let business = self.business()?.to_string();
-        let body: types::CashInDepositRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
+        let body: types::CashInDepositRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
-        let flow = crate::spans::flow("cash_in_deposit", Some(&track_id));
-        crate::spans::in_flow(flow, async move {
+        let flow = crate::transport::spans::flow("cash_in_deposit", Some(&track_id));
+        crate::transport::spans::in_flow(flow, async move {
             match self.api().cash_in_deposit().business(&business).body(body).send().await {
                 Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
                 Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
@@ -239,11 +228,11 @@ impl Client {
         deposit: bool,
     ) -> Result<Tracked<types::WalletMovementResponse, Infallible>, Error> {
         let business = self.business()?.to_string();
-        let body: types::WalletMovementRequest = with_track_id(body, |b| b.track_id(fresh_track_id()))?;
+        let body: types::WalletMovementRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
         let operation = if deposit { "customer_wallet_deposit" } else { "customer_wallet_withdraw" };
-        let flow = crate::spans::flow(operation, Some(&track_id));
-        crate::spans::in_flow(flow, async move {
+        let flow = crate::transport::spans::flow(operation, Some(&track_id));
+        crate::transport::spans::in_flow(flow, async move {
             let sent = if deposit {
                 self.api().customer_wallet_deposit().business(&business).customer(customer).body(body).send().await
             } else {
@@ -264,14 +253,13 @@ impl Client {
     #[cfg(feature = "batch")]
     pub async fn batch_settlement_store(
         &self,
-        body: crate::batch::types::builder::BatchSettlementStoreRequest,
-    ) -> Result<Tracked<crate::batch::types::SettlementStoreResponse, Vec<crate::batch::types::BatchSettlement>>, Error> {
+        body: crate::generated::batch::types::builder::BatchSettlementStoreRequest,
+    ) -> Result<Tracked<crate::generated::batch::types::SettlementStoreResponse, Vec<crate::generated::batch::types::BatchSettlement>>, Error> {
         let business = self.business()?.to_string();
-        let body = crate::batch::types::BatchSettlementStoreRequest::try_from(body)
-            .map_err(|e| Error::conversion(&e.to_string()))?;
+        let body: crate::generated::batch::types::BatchSettlementStoreRequest = typed_body(body)?;
         let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
-        let flow = crate::spans::flow("batch_settlement_store", Some(&batch_id));
-        crate::spans::in_flow(flow, async move {
+        let flow = crate::transport::spans::flow("batch_settlement_store", Some(&batch_id));
+        crate::transport::spans::in_flow(flow, async move {
             match self.batch().batch_settlement_store().business(&business).body(body).send().await {
                 Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
                 Err(error) if in_doubt(&error) => {

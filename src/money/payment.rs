@@ -1,12 +1,13 @@
-//! Payment gateway helpers around the generated [`crate::ipg`] client: starting a payment with a
-//! typed amount, reading the callback, checking the payer's card hash, and verifying safely.
+//! The payment flow over the generated [`crate::ipg`] client: starting a payment with a typed
+//! amount, checking the payer's card hash, and verifying safely (the payer's return to your
+//! callback is read by [`crate::inbound::Callback`]).
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::enums::IpgPaymentStatus;
-use crate::ipg::types::{builder, IpgTransaction, IpgVerifyResponse};
+use crate::generated::ipg::types::{builder, IpgTransaction, IpgVerifyResponse};
 use crate::money::Rials;
-use crate::{Client, Error};
+use crate::reach::Reach;
+use crate::{client::Client, error::Error};
 
 /// A registered payment: its token and the page to send the payer's browser to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,59 +18,14 @@ pub struct StartedPayment {
     pub payment_page: String,
 }
 
-/// The payer's return to your `callback_url`: `?token=..&payment_status=OK|FAILED`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Callback {
-    /// The payment token.
-    pub token: String,
-    /// `Ok`, `Failed`, or a value Vandar may add later.
-    pub payment_status: IpgPaymentStatus,
-}
-
-impl Callback {
-    /// Reads the callback from a query string (`token=..&payment_status=..`, with or without `?`)
-    /// or from the whole callback URL.
-    ///
-    /// ```
-    /// let back = vandar::Callback::parse("https://shop.example/cb?token=6ZTL4EPC&payment_status=OK")?;
-    /// assert!(back.says_paid());
-    /// assert_eq!(back.token, "6ZTL4EPC");
-    /// # Ok::<(), vandar::Error>(())
-    /// ```
-    pub fn parse(query_or_url: &str) -> Result<Self, Error> {
-        let query = match url::Url::parse(query_or_url) {
-            Ok(url) => url.query().unwrap_or_default().to_string(),
-            Err(_) => query_or_url.trim_start_matches('?').to_string(),
-        };
-        let mut token = None;
-        let mut status = None;
-        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            match key.as_ref() {
-                "token" if !value.is_empty() => token = Some(value.into_owned()),
-                "payment_status" if !value.is_empty() => status = Some(IpgPaymentStatus::from(value.as_ref())),
-                _ => {}
-            }
-        }
-        Ok(Callback {
-            token: token.ok_or_else(|| Error::invalid("token", "the callback carries no payment token"))?,
-            payment_status: status.ok_or_else(|| Error::invalid("payment_status", "the callback carries no payment_status"))?,
-        })
-    }
-
-    /// Whether the payer says they paid (`OK`). Verify before shipping anyway.
-    pub fn says_paid(&self) -> bool {
-        self.payment_status == IpgPaymentStatus::Ok
-    }
-}
-
 /// Whether `cid` (the SHA-256 of the payer's card that `ipg_transaction` returns) is the hash of
 /// `card_number` (16 digits; spaces, dashes and Persian digits are fine). Compared in constant time.
 ///
 /// ```
 /// // ipg_transaction's CID for a payment made with card 6037 9912 3456 7893:
 /// let cid = "1ACA1776678D9C50CC3F119318AACD16A7B4D757C73BB280ACDE5FEB8DAF3E7B";
-/// assert!(vandar::cid_matches("6037 9912 3456 7893", cid));   // the card the customer registered
-/// assert!(!vandar::cid_matches("6037991234567885", cid));     // another card
+/// assert!(vandar::money::cid_matches("6037 9912 3456 7893", cid));   // the card the customer registered
+/// assert!(!vandar::money::cid_matches("6037991234567885", cid));     // another card
 /// ```
 pub fn cid_matches(card_number: &str, cid: &str) -> bool {
     let Ok(card) = crate::validate::card_number(card_number).or_else(|_| {
@@ -191,6 +147,7 @@ impl VerifyOutcome {
 /// How many times `verify_payment` sends verify in one call, and the wait before a repeat.
 const VERIFY_ATTEMPTS: u32 = 3;
 const VERIFY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
+const VERIFY_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The lookup's `code` for a payment that is paid but not verified (the documents' example:
 /// `status: 1, code: 1, message: "Confirm requierd"`).
@@ -200,7 +157,6 @@ const CODE_AWAITING_VERIFY: i64 = 1;
 /// the mock behaves so. Any other code with `status: 1` is `Unrecognized`, never paid.
 const CODE_VERIFIED: i64 = 2;
 
-/// Reads Vandar's amount strings: `"1000.00"` (verify), `"1000"` (lookup). Rials have no fraction.
 /// The amount an answer must carry (the generated `Rials` has already refused a fraction of a Rial).
 fn required_rials(field: &str, amount: Option<Rials>) -> Result<Rials, Error> {
     amount.ok_or_else(|| Error::Undecodable { status: None, reason: format!("{field} is missing"), snippet: String::new() })
@@ -261,7 +217,7 @@ impl Client {
         extra: impl FnOnce(builder::IpgSendRequest) -> builder::IpgSendRequest,
     ) -> Result<StartedPayment, Error> {
         let sent = self.ipg().ipg_send().body_map(|b| extra(b.amount(amount).callback_url(callback_url))).send().await?;
-        let payment_page = crate::redirects::ipg_payment_page(self, &sent.token);
+        let payment_page = crate::extras::redirects::ipg_payment_page(self, &sent.token);
         Ok(StartedPayment { token: sent.token, payment_page })
     }
 
@@ -287,21 +243,21 @@ impl Client {
     /// ```no_run
     /// # async fn callback(vandar: vandar::Client, url: &str) -> Result<(), vandar::Error> {
     /// use vandar::money::Rials;
-    /// let back = vandar::Callback::parse(url)?;
+    /// let back = vandar::inbound::Callback::parse(url)?;
     /// match vandar.verify_payment(&back.token, Rials(250_000)).await? {
     ///     outcome if outcome.is_paid() => { /* ship the order, once */ }
-    ///     vandar::VerifyOutcome::Pending { .. } => { /* try again later */ }
+    ///     vandar::money::VerifyOutcome::Pending { .. } => { /* try again later */ }
     ///     _ => { /* not paid: do not ship */ }
     /// }
     /// # Ok(()) }
     /// ```
     pub async fn verify_payment(&self, token: &str, expected: Rials) -> Result<VerifyOutcome, Error> {
-        let flow = crate::spans::flow("verify_payment", None);
-        crate::spans::in_flow(flow, async move {
+        let flow = crate::transport::spans::flow("verify_payment", None);
+        crate::transport::spans::in_flow(flow, async move {
             let mut unsettled = String::new();
             for attempt in 0..VERIFY_ATTEMPTS {
                 if attempt > 0 {
-                    tokio::time::sleep(VERIFY_BACKOFF * (1 << (attempt - 1))).await;
+                    tokio::time::sleep(crate::transport::retry::backoff(VERIFY_BACKOFF, VERIFY_MAX_BACKOFF, attempt)).await;
                 }
                 match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await {
                     Ok(answer) if answer.status == 1 => {
@@ -309,20 +265,18 @@ impl Client {
                         return Ok(VerifyOutcome::Verified(payment).at_least(expected));
                     }
                     Ok(answer) => unsettled = format!("verify answered status {}", answer.status),
-                    // Refused, or its fate unknown: the lookup decides.
-                    Err(error @ (Error::Api(_) | Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })) => {
-                        unsettled = format!("verify: {error}");
-                    }
-                    Err(other) => return Err(other),
+                    // The client refused it itself (input, configuration, credentials): an error.
+                    Err(error) if error.reach() == Reach::NeverSent && !error.is_retryable() => return Err(error),
+                    Err(error @ Error::Authentication { .. }) => return Err(error),
+                    // Refused by Vandar (already verified, not paid), its fate unknown, or it could
+                    // not leave for now: the lookup decides.
+                    Err(error) => unsettled = format!("verify: {error}"),
                 }
                 tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
                 let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await {
                     Ok(transaction) => transaction,
                     // Unreachable, overloaded, or an answer lost: the state is still to be read.
-                    Err(error)
-                        if matches!(error, Error::Transport { .. } | Error::Undecodable { .. } | Error::RateLimited { .. })
-                            || error.status().is_some_and(|s| s >= 500) =>
-                    {
+                    Err(error) if error.is_retryable() || error.verdict().needs_lookup() => {
                         return Ok(VerifyOutcome::Pending { reason: format!("{unsettled}; transaction lookup: {error}") });
                     }
                     // Vandar refused the lookup (a token it does not know, a wrong api_key).

@@ -1,7 +1,7 @@
 //! The three browser redirects of the spec (`ipg_redirect`, `authorization_redirect`,
 //! `ravand_redirect`). They answer 302 to a browser, so build.rs leaves them out of the generated
 //! clients; these build the URL to send the user's browser to.
-use crate::{Client, Host};
+use crate::{client::Client, host::Host};
 
 /// `GET https://ipg.vandar.io/v4/{token}` (`ipg_redirect`): the payment page for a token from `ipg_send`.
 pub fn ipg_payment_page(client: &Client, token: &str) -> String {

@@ -11,16 +11,16 @@ use tokio::sync::OnceCell;
 /// How long a Redis command or connection attempt may take before the call fails.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(crate) struct RedisConn {
+pub(crate) struct RedisConnection {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
     /// `host:port/db`, for messages (never the password).
     shown: String,
 }
 
-impl RedisConn {
-    pub(crate) fn open(url: &str) -> Result<Self, crate::Error> {
-        let client = redis::Client::open(url).map_err(|e| crate::Error::invalid("redis url", e.to_string()))?;
+impl RedisConnection {
+    pub(crate) fn open(url: &str) -> Result<Self, crate::error::Error> {
+        let client = redis::Client::open(url).map_err(|e| crate::error::Error::invalid("redis url", e.to_string()))?;
         let info = client.get_connection_info();
         let shown = format!("{}/{}", info.addr(), info.redis_settings().db());
         Ok(Self { client, connection: OnceCell::new(), shown })

@@ -1,0 +1,319 @@
+//! The send path of every call. progenitor's `ClientHooks::exec` hands each generated call to
+//! [`Transport::execute`], so credentials, the bounds check, rate limits, retries and error
+//! decoding live here once for all generated operations; token renewals (`crate::auth`) and the
+//! multipart upload go out through the same [`Transport::send_one`].
+//!
+//! * [`credentials`]: which credential a call carries; credentials never leave the configured origin.
+//! * [`retry`]: the policy and the one backoff; whether a failure is repeated is the classifier's
+//!   answer (`crate::reach`): any method after a failed connect or a 429, GET/PUT/DELETE/HEAD/OPTIONS
+//!   also after a lost answer or a 500/502/503/504, a POST never once it may have been processed.
+//! * [`spans`]: the tracing spans, their names and fields in one place.
+//! * A 401 on a token-authenticated call renews the token once and repeats the request once.
+use std::sync::Arc;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH};
+use reqwest::{Method, Request, Response, StatusCode};
+
+use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
+use crate::error::{Failure, NOT_CONFIGURED};
+use crate::host::Host;
+use crate::rate_limit::RateLimits;
+use crate::reach::{classify, observe_transport, Observed};
+use crate::secret::Secret;
+
+mod credentials;
+pub(crate) mod retry;
+pub(crate) mod spans;
+
+use credentials::{with_api_key, Credential};
+pub use retry::RetryPolicy;
+
+/// What every generated client of every host shares with every clone of [`crate::Client`]:
+/// the HTTP client, the configuration, the token state and the rate budget. progenitor's inner
+/// type is `Arc<Transport>`.
+pub struct Transport {
+    pub(crate) http: reqwest::Client,
+    /// The configured business slug, filled into every generated call that takes `business`.
+    pub(crate) business_slug: Option<String>,
+    /// Base URL of each host, indexed by [`Host::index`].
+    pub(crate) base_urls: [String; 4],
+    /// The same, parsed once (every call checks its URL against its host's).
+    pub(crate) parsed_base_urls: [url::Url; 4],
+    pub(crate) ipg_api_key: Option<Secret>,
+    /// The business's bearer token and its renewal.
+    pub(crate) business_tokens: Option<TokenManager>,
+    /// Miando's bearer token and its renewal.
+    pub(crate) miando_tokens: Option<TokenManager>,
+    pub(crate) limits: Arc<RateLimits>,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    /// The business slug a generated call starts with (build.rs makes each builder's `business`
+    /// begin as this; `.business(..)` still overrides it per call).
+    #[cfg_attr(not(any(feature = "api", feature = "batch")), allow(dead_code))] // no ipg call takes the slug
+    pub(crate) fn business(&self) -> Result<String, String> {
+        self.business_slug.clone().ok_or_else(|| {
+            format!("{NOT_CONFIGURED}no business slug: configure ClientBuilder::business(..) or set .business(..) on the call")
+        })
+    }
+
+    /// Sends one call (see the module docs) inside its `vandar.call` span; each HTTP request it
+    /// sends gets a `vandar.http` span of its own (see [`spans`]).
+    pub(crate) async fn execute(&self, host: Host, request: Request, operation: &'static str) -> reqwest::Result<Response> {
+        let call = spans::Call::open(operation, host.name(), request.method());
+        let mut sent = 0;
+        let result = spans::within(&call.span, self.send_call(host, request, operation, &call.span, &mut sent)).await;
+        call.finish(sent, &result);
+        match result {
+            // A failure's body is read (boxed: a large future, needed only then).
+            Ok(response) if needs_decoding(&response) => Ok(spans::within(&call.span, Box::pin(decode_failure(response))).await),
+            Ok(response) => Ok(response),
+            Err(error) => {
+                // URLs carry customer ids and IBANs: errors leave without them.
+                let error = error.without_url();
+                call.span.in_scope(|| tracing::warn!(%error, "request failed"));
+                Err(error)
+            }
+        }
+    }
+
+    /// Checks, credentials and the body's api_key, then the sends; `sent` counts the HTTP
+    /// requests that left.
+    async fn send_call(
+        &self,
+        host: Host,
+        mut request: Request,
+        operation: &'static str,
+        span: &tracing::Span,
+        sent: &mut u32,
+    ) -> reqwest::Result<Response> {
+        // Credentials go only to the configured base URL of this host (and redirects are never followed).
+        if !self.is_configured_host(host, request.url()) {
+            return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(
+                "refusing to send credentials outside the configured Vandar host".into(),
+            )));
+        }
+        let credential = match self.credential(host, &request, operation) {
+            Ok(credential) => credential,
+            Err(message) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
+        };
+        // The spec's bounds on the query and the body, before anything is sent. The body is parsed
+        // once, only for an operation with rules; a money move's track_id is read from it for the span.
+        if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
+            return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+        }
+        let money_move = crate::money::money_move(operation);
+        if money_move.is_some() || crate::validate::checks_body(operation) {
+            let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+            if let Some(body) = body {
+                if let Err((field, reason)) = crate::validate::check(operation, &body) {
+                    return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+                }
+                if let Some(field) = money_move.and_then(|m| m.track_id) {
+                    span.record("track_id", body.get(field).and_then(|t| t.as_str()));
+                }
+            }
+        }
+        if let Credential::ApiKey(key) = credential {
+            let bytes = with_api_key(request.body().and_then(|b| b.as_bytes()), key);
+            request.headers_mut().remove(CONTENT_LENGTH);
+            *request.body_mut() = Some(bytes.into());
+        }
+        // `number` and `renewed` are set for each send.
+        let labels = spans::Attempt { operation, host: host.name(), number: 0, renewed: false };
+        self.send_with_retries(&credential, request, labels, sent).await
+    }
+
+    /// The sends of one call, each in its own `vandar.http` span labelled as `labels`, numbered
+    /// from 1 through `sent`.
+    ///
+    /// (An `async` block, not an `async fn`: the request is held once, not once more as a local.)
+    fn send_with_retries<'a>(
+        &'a self,
+        credential: &'a Credential<'a>,
+        request: Request,
+        labels: spans::Attempt,
+        sent: &'a mut u32,
+    ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
+        async move {
+            let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
+            let mut request = Some(request);
+            let mut renewed = false;
+            loop {
+                // The token first: a renewal may make this wait, and waiting after the permit would
+                // send late, squeezing the window behind the permit.
+                let mut token = match credential {
+                    Credential::Bearer(manager) => match manager.token(self).await {
+                        Ok(token) => Some(token),
+                        Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
+                    },
+                    _ => None,
+                };
+                *sent += 1;
+                let attempt = spans::Attempt { number: *sent, renewed, ..labels };
+                let method = request.as_ref().expect("kept while the request can be repeated").method().clone();
+                let outcome = self
+                    .send_one(&method, attempt, || {
+                        // Generated bodies are buffered JSON and clone for a repeat; a streamed body
+                        // (multipart upload) is sent once.
+                        let original = request.as_ref().expect("kept while the request can be repeated");
+                        let mut this = match original.try_clone() {
+                            Some(copy) => copy,
+                            None => request.take().expect("checked above"),
+                        };
+                        let (Credential::Bearer(manager), Some(read)) = (credential, token.as_mut()) else { return Ok(this) };
+                        // A pair renewed while this call waited for its permit (here, or in another
+                        // process and adopted here) replaces the token read before; this never waits.
+                        if let Some(newer) = manager.current() {
+                            *read = newer;
+                        }
+                        let value = manager.bearer(read).ok_or_else(|| {
+                            Failure::Authentication("the access token holds characters a header cannot".into())
+                        })?;
+                        this.headers_mut().insert(AUTHORIZATION, value);
+                        Ok(this)
+                    })
+                    .await;
+                let outcome = match outcome {
+                    Ok(outcome) => outcome,
+                    Err(failure) => {
+                        *sent -= 1; // refused before it left
+                        return Ok(refused_locally(status_of(&failure), failure));
+                    }
+                };
+                if request.is_none() {
+                    return outcome; // a streamed body: sent once
+                }
+                // The repeat after a renewal is not a retry: it does not use up the retry budget.
+                let tries = *sent - u32::from(renewed);
+                let observed = match &outcome {
+                    Ok(response) if response.status().is_success() => return outcome,
+                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !renewed => {
+                        let (Credential::Bearer(manager), Some(stale)) = (credential, &token) else { return outcome };
+                        renewed = true;
+                        match Box::pin(manager.renew_after_401(self, stale)).await {
+                            Ok(_) => continue,
+                            Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
+                        }
+                    }
+                    Ok(response) => Observed::Status(response.status().as_u16()),
+                    Err(error) => observe_transport(error),
+                };
+                if tries >= self.retry.max_attempts || !classify(observed).may_resend(idempotent) {
+                    return outcome;
+                }
+                let wait = match &outcome {
+                    Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => self.retry.after_rate_limit(response, tries),
+                    _ => self.retry.backoff(tries),
+                };
+                tracing::info!(attempt = *sent, wait_ms = wait.as_millis() as u64, "retrying");
+                Box::pin(tokio::time::sleep(wait)).await; // boxed: the rare path stays out of every call's future
+            }
+        }
+    }
+
+    /// The one place a request leaves the client: a rate permit for `method`, then `request`
+    /// builds what is sent (after the wait, so it carries the freshest token), then the send in
+    /// its own `vandar.http` span. Calls and token renewals alike go out through here.
+    ///
+    /// (An `async` block, not an `async fn`: its arguments are held once, not once more as locals,
+    /// and every call's future carries this one.)
+    pub(crate) fn send_one<'a>(
+        &'a self,
+        method: &'a Method,
+        attempt: spans::Attempt,
+        request: impl FnOnce() -> Result<Request, Failure> + 'a,
+    ) -> impl std::future::Future<Output = Result<reqwest::Result<Response>, Failure>> + 'a {
+        async move {
+            if let Err(unavailable) = self.limits.acquire(method).await {
+                return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });
+            }
+            Ok(spans::send(&self.http, request()?, attempt).await)
+        }
+    }
+}
+
+/// A token renewal goes out like every call: a permit, a `vandar.http` span, the send.
+impl TokenEndpoint for Transport {
+    async fn send_token_request(&self, token_request: TokenRequest, attempt: u32) -> Result<reqwest::Result<Response>, Failure> {
+        let url = format!("{}{}", self.base_urls[Host::Api.index()], token_request.path);
+        let request = self.http.post(url).json(&token_request.body).build().map_err(|e| {
+            Failure::Authentication(format!("could not build the token renewal request: {}", e.without_url()))
+        })?;
+        let attempt = spans::Attempt { operation: token_request.operation, host: Host::Api.name(), number: attempt, renewed: false };
+        self.send_one(&Method::POST, attempt, || Ok(request)).await
+    }
+}
+
+/// The status a local refusal is handed to the generated code with.
+fn status_of(failure: &Failure) -> StatusCode {
+    match failure {
+        Failure::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// A non-success answer from Vandar (the client's own refusals carry their [`Failure`] already).
+fn needs_decoding(response: &Response) -> bool {
+    !response.status().is_success() && response.extensions().get::<Failure>().is_none()
+}
+
+/// Reads the body of an answer that [`needs_decoding`] and attaches how it reads ([`Failure`]), so
+/// converting it into [`crate::Error`] needs no I/O.
+async fn decode_failure(response: Response) -> Response {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let retry = retry::retry_after(&response);
+    let body = response.bytes().await.unwrap_or_default();
+    let failure = Failure::from_body(status.as_u16(), &body, retry);
+    let mut rebuilt = http::Response::builder().status(status).body(body).expect("status and body are valid");
+    *rebuilt.headers_mut() = headers;
+    rebuilt.extensions_mut().insert(failure);
+    Response::from(rebuilt)
+}
+
+/// The client's own answer to a call it refused before sending: the generated code reads it as a
+/// failed answer, and [`crate::error::from_response`] turns its [`Failure`] into the [`crate::Error`].
+fn refused_locally(status: StatusCode, failure: Failure) -> Response {
+    let mut response = http::Response::builder().status(status).body(Vec::new()).expect("valid");
+    response.extensions_mut().insert(failure);
+    Response::from(response)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A transport without credentials, its hosts at `base_urls`.
+    pub(crate) fn transport(base_urls: [&str; 4]) -> Transport {
+        crate::tls::install_default_provider();
+        Transport {
+            http: reqwest::Client::new(),
+            business_slug: None,
+            base_urls: base_urls.map(String::from),
+            parsed_base_urls: base_urls.map(|u| url::Url::parse(u).unwrap()),
+            ipg_api_key: None,
+            business_tokens: None,
+            miando_tokens: None,
+            limits: Arc::new(RateLimits::vandar()),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Every call's future is held, and moved, by the caller: the rare paths (a renewal, a failure's
+    /// body, the Redis limiter) are boxed so it stays small (it was 6.3 KB before they were).
+    #[test]
+    fn a_calls_future_stays_small() {
+        let transport = transport(["http://a", "http://b", "http://c", "http://d"]);
+        let request = Request::new(Method::GET, url::Url::parse("http://a/x").unwrap());
+        let call = transport.execute(Host::Api, request, "balance");
+        assert!(std::mem::size_of_val(&call) < 3 * 1024, "{} bytes", std::mem::size_of_val(&call));
+    }
+}

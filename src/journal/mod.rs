@@ -1,0 +1,288 @@
+//! The journal: what must survive a crash. Before a money move's request leaves the process, its
+//! intent (operation, track id, amount with its unit, destination, your reference, time) is written
+//! durably; after it, the outcome. A payment is recorded when `start_payment` registers it, and
+//! closed by `verify_payment`. After a restart, [`crate::Client::recover`] reconciles every entry
+//! still open through its documented lookup (never by sending it again) and sweeps payments whose
+//! verify never completed.
+//!
+//! Three journals ship: [`FileJournal`] (one machine; fsync, flock, torn-tail tolerant, compacting),
+//! [`RedisJournal`] (feature `redis`; a fleet) and [`PostgresJournal`] (feature `postgres`; the
+//! intent can commit inside your own transaction). A Client without a journal behaves as before:
+//! money moves are still reconciled within the process, but nothing outlives it.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), vandar::Error> {
+//! let vandar = vandar::Client::builder()
+//!     .business("my-shop")
+//!     .business_tokens(vandar::TokenPair::new("access", "refresh", None))
+//!     .journal(vandar::journal::FileJournal::open("/var/lib/shop/vandar.journal")?)
+//!     .build()?;
+//! let report = vandar.recover().await?;          // at start-up: settle what the last run left open
+//! for open in &report.still_open {
+//!     eprintln!("{} {} could not be proven: {}", open.entry.intent.operation, open.entry.intent.key, open.looked_up);
+//! }
+//! # Ok(()) }
+//! ```
+use std::io;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+
+mod file;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
+
+pub use file::FileJournal;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresJournal;
+#[cfg(feature = "redis")]
+pub use redis::RedisJournal;
+
+/// What an entry is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A money move (settlement, withdrawal, batch, deposit, wallet movement, ...), keyed by its
+    /// track id (a batch by its `batch_id`).
+    MoneyMove,
+    /// A payment registered with the gateway, keyed by its token; open until verified.
+    Payment,
+}
+
+/// Written before a money move's request leaves the process (a payment's, once the gateway gave
+/// its token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Intent {
+    /// The track id (a batch's `batch_id`; a payment's token): what the lookup finds it by.
+    pub key: String,
+    /// A money move or a payment.
+    pub kind: EntryKind,
+    /// The operation id (`settlement_store`, ...; `ipg_send` for a payment).
+    pub operation: String,
+    /// The amount, in `unit`.
+    pub amount: Option<i64>,
+    /// `Rials` or `Tomans`, as the spec's `x-vandar-unit` names it.
+    pub unit: Option<String>,
+    /// Where the money goes: the IBAN, the customer, the authorization, or the items of a batch.
+    pub destination: Option<String>,
+    /// Your own reference, when the body carries one (`factorNumber`, `payment_number`, `description`).
+    pub reference: Option<String>,
+    /// The request as sent (credentials never included): what proves identity in the lookup.
+    pub request: serde_json::Value,
+    /// When the intent was written, in milliseconds since the Unix epoch.
+    pub created_at_ms: u64,
+}
+
+impl Intent {
+    /// When the intent was written.
+    pub fn created_at(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(self.created_at_ms)
+    }
+
+    /// How long ago the intent was written (zero if the clock went back).
+    pub fn age(&self) -> Duration {
+        SystemTime::now().duration_since(self.created_at()).unwrap_or_default()
+    }
+}
+
+/// What became of an entry. [`Outcome::closes`] tells whether the entry is done with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Vandar answered the request: it was carried out.
+    Answered,
+    /// The answer was lost; the documented lookup proved it carried out.
+    Reconciled {
+        /// What the lookup found (ids, status).
+        found: String,
+    },
+    /// Refused before it left this machine (the rate limiter or the token store down, ...).
+    RefusedBeforeSending {
+        /// Why.
+        reason: String,
+    },
+    /// Vandar refused it unprocessed (a 4xx): no money moved.
+    RefusedByVandar {
+        /// Vandar's message.
+        reason: String,
+    },
+    /// Sent, and its fate is not proven yet: the entry stays open for recovery.
+    Indeterminate {
+        /// What happened and what was looked up.
+        reason: String,
+    },
+    /// Recovery looked it up long after it was written and found nothing: it was never carried
+    /// out. Sending it again is safe (with a new track id); the client never does so itself.
+    ProvenNotSent {
+        /// The lookup that found nothing.
+        looked_up: String,
+    },
+    /// A payment verified (by `verify_payment` or by recovery).
+    Paid {
+        /// What the payer paid, in Rials.
+        amount: i64,
+        /// The payer's card, masked.
+        card: Option<String>,
+        /// Vandar's payment id (`transId`).
+        trans_id: Option<i64>,
+    },
+    /// A payment verified for less than expected: Vandar holds money the shop will not honour.
+    Underpaid {
+        /// What the shop expected, in Rials.
+        expected: i64,
+        /// What was paid, in Rials.
+        paid: i64,
+    },
+    /// The payer did not pay.
+    NotPaid {
+        /// Vandar's message, if any.
+        message: Option<String>,
+    },
+    /// The gateway no longer knows the payment (its token expired unpaid or unverified).
+    Expired {
+        /// What the gateway answered.
+        reason: String,
+    },
+}
+
+impl Outcome {
+    /// Whether the entry is done with: everything but [`Outcome::Indeterminate`].
+    pub fn closes(&self) -> bool {
+        !matches!(self, Outcome::Indeterminate { .. })
+    }
+
+    /// One word for the outcome (logs, metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Outcome::Answered => "answered",
+            Outcome::Reconciled { .. } => "reconciled",
+            Outcome::RefusedBeforeSending { .. } => "refused_before_sending",
+            Outcome::RefusedByVandar { .. } => "refused_by_vandar",
+            Outcome::Indeterminate { .. } => "indeterminate",
+            Outcome::ProvenNotSent { .. } => "proven_not_sent",
+            Outcome::Paid { .. } => "paid",
+            Outcome::Underpaid { .. } => "underpaid",
+            Outcome::NotPaid { .. } => "not_paid",
+            Outcome::Expired { .. } => "expired",
+        }
+    }
+}
+
+/// An entry as read back: its intent and the last outcome recorded, if any.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// What was about to be done.
+    pub intent: Intent,
+    /// The last outcome recorded (`None`: the process stopped before any).
+    pub outcome: Option<Outcome>,
+}
+
+impl Entry {
+    /// Whether recovery still has to settle it.
+    pub fn is_open(&self) -> bool {
+        !self.outcome.as_ref().is_some_and(Outcome::closes)
+    }
+}
+
+/// A durable record of money moves and payments, shared by every process that uses the same one.
+///
+/// # Implementing it
+///
+/// * `record`: write the intent durably (fsync, a committed row, an acknowledged Redis write)
+///   before returning; the client sends nothing until it returns `Ok`. Recording a key that
+///   exists already is an error (a track id is used once).
+/// * `update`: record the outcome for `key` (unknown keys are ignored); an outcome that
+///   [`closes`](Outcome::closes) the entry makes it leave [`open`](Journal::open).
+/// * `open`: every entry that is still open.
+/// * `lease`: take `key` for `ttl` on behalf of `holder` unless another holder's lease runs; atomic
+///   among every process sharing the journal, so replicas recovering at once never work on the
+///   same entry twice.
+pub trait Journal: Send + Sync + 'static {
+    /// Names the journal in errors (`file journal /var/lib/shop/vandar.journal`).
+    fn describe(&self) -> String;
+
+    /// Writes `intent` durably.
+    fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>>;
+
+    /// Records `outcome` for the entry `key`.
+    fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>>;
+
+    /// The entries still open, oldest first.
+    fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>>;
+
+    /// Takes the entry `key` for `ttl` for `holder`; whether it was taken.
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>>;
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> u64 {
+    u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The fields of a body that name where money goes, in the order they are looked for.
+const DESTINATION_FIELDS: [&str; 4] = ["iban", "authorization_id", "customer", "batches_settlement"];
+/// The fields of a body that carry the caller's own reference.
+const REFERENCE_FIELDS: [&str; 4] = ["factorNumber", "factor_number", "payment_number", "description"];
+
+impl Intent {
+    /// The intent of a money move whose request body is `body` (`path_destination`: a customer id
+    /// the URL names, for wallet movements).
+    pub(crate) fn money_move(
+        operation: &str,
+        key: String,
+        unit: Option<&str>,
+        body: &serde_json::Value,
+        path_destination: Option<String>,
+    ) -> Self {
+        let text = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let destination = DESTINATION_FIELDS
+            .iter()
+            .find_map(|f| body.get(*f).map(text))
+            .or(path_destination);
+        let reference = REFERENCE_FIELDS.iter().find_map(|f| body.get(*f).filter(|v| !v.is_null()).map(text));
+        let amount = body.get("amount").and_then(|a| a.as_i64().or_else(|| a.as_str().and_then(|s| s.parse().ok())));
+        Intent {
+            key,
+            kind: EntryKind::MoneyMove,
+            operation: operation.to_string(),
+            amount,
+            unit: unit.map(str::to_string),
+            destination,
+            reference,
+            request: body.clone(),
+            created_at_ms: now_ms(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_settlement_intent_names_amount_unit_iban_and_reference() {
+        let body = serde_json::json!({"amount": 5000, "iban": "IR330120020000002353697200", "track_id": "t-1", "payment_number": 77});
+        let intent = Intent::money_move("settlement_store", "t-1".into(), Some("Tomans"), &body, None);
+        assert_eq!(
+            (intent.amount, intent.unit.as_deref(), intent.destination.as_deref(), intent.reference.as_deref()),
+            (Some(5000), Some("Tomans"), Some("IR330120020000002353697200"), Some("77"))
+        );
+        assert!(intent.age() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn only_an_indeterminate_outcome_keeps_an_entry_open() {
+        let intent = Intent::money_move("x", "k".into(), None, &serde_json::json!({}), None);
+        let entry = |outcome| Entry { intent: intent.clone(), outcome };
+        assert!(entry(None).is_open());
+        assert!(entry(Some(Outcome::Indeterminate { reason: "lost".into() })).is_open());
+        assert!(!entry(Some(Outcome::Answered)).is_open());
+        assert!(!entry(Some(Outcome::ProvenNotSent { looked_up: "transaction_list".into() })).is_open());
+    }
+}

@@ -1,0 +1,68 @@
+//! Pass over the generated code: every type, field, body-builder setter and operation-builder
+//! method gets a doc from the spec. A type whose doc would only repeat its name gets the schema's
+//! description, or says where it appears (the answer or body of which call, which field of which
+//! type); a field gets its property's description, its unit (`x-vandar-unit`) and the value the
+//! documents' examples show; a setter gets its field's or parameter's doc.
+//!
+//! typify and progenitor lack it: typify documents a field only from a `description`, and neither
+//! documents builder setters. Safe: only doc attributes are added.
+//!
+//! One file per part: `types` (types, fields, body-builder setters), `operation_builders`
+//! (operation builders' methods), `fields` (one property's text: description, unit, bounds, example) and
+//! `examples` (the documents' examples, by the schema that declares each property).
+
+mod examples;
+mod fields;
+mod operation_builders;
+mod types;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::spec;
+use examples::Examples;
+use operation_builders::operation_builder_docs;
+use spec::{camel, operations, RequestTypes};
+use types::type_docs;
+
+pub fn add_docs(file: &mut syn::File, spec: &Value, requests: &RequestTypes) {
+    let examples = Examples::collect(spec);
+    let operations: BTreeMap<String, &Value> = operations(spec)
+        .filter_map(|(_, _, op)| op["operationId"].as_str().map(|id| (camel(id), op)))
+        .collect();
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else { continue };
+        let Some((_, items)) = module.content.as_mut() else { continue };
+        match module.ident.to_string().as_str() {
+            "types" => type_docs(items, spec, &examples, &operations, requests),
+            "builder" => operation_builder_docs(items, spec, &operations),
+            _ => {}
+        }
+    }
+}
+
+pub fn docs_of(attrs: &[syn::Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("doc"))
+        .map(|a| match &a.meta {
+            syn::Meta::NameValue(syn::MetaNameValue { value: syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }), .. }) => s.value(),
+            // `#[doc = concat!(..)]`: a doc, made at compile time.
+            _ => "(computed)".into(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Whether a doc says more than the item's own name (typify documents a type without a
+/// description as ``` `Name` ```).
+pub fn says_something(attrs: &[syn::Attribute], name: &str) -> bool {
+    let words: String = docs_of(attrs).chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    !words.is_empty() && words != name.replace('_', "").to_lowercase()
+}
+
+pub fn set_docs(attrs: &mut Vec<syn::Attribute>, text: &str) {
+    attrs.retain(|a| !a.path().is_ident("doc"));
+    attrs.insert(0, syn::parse_quote!(#[doc = #text]));
+}

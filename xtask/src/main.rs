@@ -1,7 +1,7 @@
 //! `cargo xtask regen [--check]`: snapshot the generated clients in snapshots/ (insta).
 //! `cargo xtask build-cost [--timings]`: clean build times beside the floor crate (see build_cost.rs).
 //!
-//! `regen` rewrites snapshots/{api,ipg,batch,subscription}.snap from what build.rs generates now;
+//! `regen` rewrites snapshots/{api,ipg,batch,subscription,enums,money_moves}.snap from what build.rs generates now;
 //! `regen --check` fails when they differ (what CI runs). Both drive the snapshot test in
 //! tests/generated_snapshots.rs, so the test, the check and the rewrite can never disagree.
 use std::process::{exit, Command};

@@ -21,3 +21,29 @@ impl syn::visit_mut::VisitMut for BusinessFromClient {
         syn::visit_mut::visit_expr_struct_mut(self, init);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    #[test]
+    fn an_uninitialized_business_starts_from_the_client() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl<'a> SettlementList<'a> {
+                pub fn new(client: &'a super::Client) -> Self {
+                    Self {
+                        client: client,
+                        business: Err("business was not initialized".to_string()),
+                        page: Ok(None),
+                    }
+                }
+            }
+        };
+        syn::visit_mut::VisitMut::visit_file_mut(&mut BusinessFromClient, &mut file);
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("business : client . inner . business ()"), "{text}");
+        assert!(text.contains("page : Ok (None)"), "{text}");
+        assert!(!text.contains("was not initialized"), "{text}");
+    }
+}

@@ -58,3 +58,40 @@ pub fn run(host: &str, host_spec: &Value, enums: &Enums, inner_type: &str) -> Re
         .map_err(|e| format!("host {host}: {e}"))?;
     syn::parse2(tokens).map_err(|e| format!("host {host}: generated code does not parse: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn progenitor_builds_a_client_on_the_transport_with_the_replaced_types() {
+        let spec = json!({
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/balance": {"get": {"operationId": "balance", "responses": {"200": {"description": "ok",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Balance"}}}}}}}},
+            "components": {"schemas": {
+                "Balance": {"type": "object", "required": ["amount"], "properties": {
+                    "amount": {"$ref": "#/components/schemas/Rials"},
+                    "status": {"$ref": "#/components/schemas/Status"}}},
+                "Rials": {"type": "integer"},
+                "Status": {"type": "string", "enum": ["ok"]}
+            }}
+        });
+        let enums = Enums {
+            values: BTreeMap::from([("Status".to_string(), vec!["ok".to_string()])]),
+            replacements: BTreeMap::from([("Status".to_string(), "Status".to_string())]),
+        };
+        let file = run("api", &spec, &enums, "crate::transport::Inner").unwrap();
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("inner : crate :: transport :: Inner"), "{text}");
+        assert!(text.contains("pub amount : crate :: money :: Rials"), "{text}");
+        assert!(text.contains("crate :: enums :: Status"), "{text}");
+        assert!(text.contains("pub struct Balance < 'a >"), "the builder interface: {text}");
+        let broken = json!({"openapi": "3.0.3"});
+        assert!(run("api", &broken, &enums, "crate::transport::Inner").unwrap_err().starts_with("host api: not an OpenAPI 3.0 document"));
+    }
+}

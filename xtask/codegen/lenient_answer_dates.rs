@@ -36,3 +36,32 @@ impl syn::visit_mut::VisitMut for LenientAnswerDates<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn only_an_answers_optional_dates_read_leniently() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub struct Settlement {
+                #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
+                pub settlement_date: ::std::option::Option<crate::dates::JalaliDate>,
+                pub created_at: ::std::option::Option<crate::dates::TehranDateTime>,
+                pub done_at: crate::dates::TehranDateTime,
+            }
+            pub struct WithdrawalStoreRequest {
+                pub withdrawal_date: ::std::option::Option<crate::dates::JalaliDate>,
+            }
+        };
+        let requests = RequestTypes(BTreeSet::from(["WithdrawalStoreRequest".to_string()]));
+        syn::visit_mut::VisitMut::visit_file_mut(&mut LenientAnswerDates { requests: &requests }, &mut file);
+        let text = file.to_token_stream().to_string();
+        let lenient = r#"deserialize_with = "crate::dates::lenient::deserialize""#;
+        assert!(text.contains(&format!("# [serde ({lenient})] pub settlement_date")), "{text}");
+        assert!(text.contains(&format!("# [serde (default , {lenient})] pub created_at")), "{text}");
+        assert_eq!(text.matches(lenient).count(), 2, "a required date and a request's date stay strict: {text}");
+    }
+}

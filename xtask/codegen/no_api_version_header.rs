@@ -17,3 +17,25 @@ impl syn::visit_mut::VisitMut for NoApiVersionHeader {
         syn::visit_mut::visit_block_mut(self, block);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    #[test]
+    fn only_the_api_version_append_goes() {
+        let mut file: syn::File = syn::parse_quote! {
+            fn send() {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append(::reqwest::header::HeaderName::from_static("api-version"), ::reqwest::header::HeaderValue::from_static("3"));
+                header_map.append(::reqwest::header::HeaderName::from_static("x-signature"), value);
+            }
+        };
+        syn::visit_mut::VisitMut::visit_file_mut(&mut NoApiVersionHeader, &mut file);
+        let text = file.to_token_stream().to_string();
+        assert!(!text.contains("api-version"), "{text}");
+        assert!(text.contains("x-signature"), "{text}");
+        assert!(text.contains("with_capacity"), "{text}");
+    }
+}

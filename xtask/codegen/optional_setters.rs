@@ -67,3 +67,47 @@ fn optional_setter_type(setter: &syn::ImplItemFn) -> Option<syn::Type> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+    use std::collections::BTreeSet;
+
+    fn file() -> syn::File {
+        syn::parse_quote! {
+            impl SettlementStoreRequest {
+                pub fn description<T>(mut self, value: T) -> Self
+                where
+                    T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                    T::Error: ::std::fmt::Display,
+                {
+                    self.description = value.try_into().map_err(|e| format!("error converting supplied value for description: {}", e));
+                    self
+                }
+            }
+            impl SettlementStoreResponse {
+                pub fn message<T>(mut self, value: T) -> Self
+                where
+                    T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                    T::Error: ::std::fmt::Display,
+                {
+                    self
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_request_setter_takes_the_value_and_maybe_takes_the_option() {
+        let mut file = file();
+        let requests = RequestTypes(BTreeSet::from(["SettlementStoreRequest".to_string()]));
+        syn::visit_mut::VisitMut::visit_file_mut(&mut OptionalSetters { requests: &requests }, &mut file);
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("pub fn description < T > (mut self , value : T) -> Self where T : :: std :: convert :: TryInto < :: std :: string :: String >"), "{text}");
+        assert!(text.contains("self . description = value . try_into () . map (Some)"), "{text}");
+        assert!(text.contains("pub fn maybe_description < T >"), "{text}");
+        // An answer's builder keeps typify's setter.
+        assert!(!text.contains("maybe_message"), "{text}");
+    }
+}

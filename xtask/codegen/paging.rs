@@ -196,3 +196,56 @@ fn unwrap_generic(ty: &syn::Type, name: &str) -> Option<syn::Type> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+    use serde_json::json;
+
+    fn small_spec() -> Value {
+        json!({
+            "paths": {"/settlements": {"get": {
+                "operationId": "settlement_list",
+                "parameters": [{"$ref": "#/components/parameters/page"}, {"name": "per_page", "in": "query"}],
+                "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/SettlementPage"}}}}}
+            }}},
+            "components": {
+                "parameters": {"page": {"name": "page", "in": "query"}},
+                "schemas": {
+                    "FlatPaginator": {"type": "object"},
+                    "SettlementPage": {"properties": {"data": {"properties": {"settlements": {"allOf": [{"$ref": "#/components/schemas/FlatPaginator"}]}}}}}
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn a_list_is_found_with_its_paging_style_and_items() {
+        let lists = list_operations(&small_spec());
+        assert_eq!(lists.len(), 1);
+        let list = &lists[0];
+        assert_eq!((list.builder.as_str(), list.answer.as_str(), list.style), ("SettlementList", "SettlementPage", "Flat"));
+        assert_eq!((list.paging.as_str(), list.items.as_str()), ("/data/settlements", "/data/settlements/data"));
+        assert!(list.per_page && !list.start_after);
+    }
+
+    #[test]
+    fn a_lists_builder_gets_items_and_pages() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                pub struct SettlementPage { pub data: SettlementPageData }
+                pub struct SettlementPageData { pub settlements: ::std::option::Option<SettlementPageDataSettlements> }
+                pub struct SettlementPageDataSettlements { pub data: ::std::vec::Vec<Settlement> }
+            }
+            pub mod builder {}
+        };
+        add_paging(&mut file, &list_operations(&small_spec())).unwrap();
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("impl < 'a > crate :: paging :: Paged < 'a > for SettlementList < 'a >"), "{text}");
+        assert!(text.contains("type Item = types :: Settlement ;"), "{text}");
+        assert!(text.contains("const STYLE : crate :: paging :: Style = crate :: paging :: Style :: Flat ;"), "{text}");
+        assert!(text.contains("pub fn items (self) -> futures :: stream :: BoxStream < 'a , Result < types :: Settlement , crate :: Error > >"), "{text}");
+        assert!(text.contains("pub fn pages (self)"), "{text}");
+    }
+}

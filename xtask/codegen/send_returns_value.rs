@@ -48,3 +48,28 @@ fn response_value_type(output: &syn::ReturnType) -> Option<syn::Type> {
     };
     first_argument(&first_argument(result, "Result")?, "ResponseValue")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    #[test]
+    fn send_returns_the_answer_and_the_original_stays_as_send_with_headers() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl<'a> Balance<'a> {
+                #[doc = "Sends a `GET` request."]
+                pub async fn send(self) -> Result<ResponseValue<types::BalanceResponse>, Error<()>> {
+                    todo!()
+                }
+            }
+        };
+        syn::visit_mut::VisitMut::visit_file_mut(&mut SendReturnsValue, &mut file);
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("pub async fn send_with_headers (self) -> Result < ResponseValue < types :: BalanceResponse > , Error < () > >"), "{text}");
+        assert!(text.contains("pub async fn send (self) -> Result < types :: BalanceResponse , crate :: Error >"), "{text}");
+        assert!(text.contains("self . send_with_headers () . await . map (ResponseValue :: into_inner) . map_err (crate :: Error :: from)"), "{text}");
+        // The new send keeps the original's docs.
+        assert_eq!(text.matches("Sends a `GET` request.").count(), 2, "{text}");
+    }
+}

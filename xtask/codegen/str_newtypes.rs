@@ -40,3 +40,28 @@ impl syn::visit_mut::VisitMut for StrNewtypes {
         syn::visit_mut::visit_item_mod_mut(self, module);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    #[test]
+    fn a_string_newtype_without_from_str_gets_one() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                pub struct Mobile(pub ::std::string::String);
+                pub struct Iban(pub ::std::string::String);
+                impl ::std::convert::From<&str> for Iban {
+                    fn from(value: &str) -> Self { Self(value.to_string()) }
+                }
+                pub struct Count(pub i64);
+            }
+        };
+        syn::visit_mut::VisitMut::visit_file_mut(&mut StrNewtypes, &mut file);
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains("impl :: std :: convert :: From < & str > for Mobile"), "{text}");
+        assert_eq!(text.matches("From < & str > for Iban").count(), 1, "{text}");
+        assert!(!text.contains("for Count"), "{text}");
+    }
+}

@@ -40,3 +40,31 @@ impl syn::visit_mut::VisitMut for WrittenAsText {
         syn::visit_mut::visit_path_mut(self, path);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+
+    #[test]
+    fn placeholders_become_the_real_type_written_as_text() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub struct WalletMovementRequest {
+                pub amount: crate::money::RialsString,
+                pub date: ::std::option::Option<crate::dates::JalaliDateSlashed>,
+            }
+            pub mod builder {
+                pub struct WalletMovementRequest {
+                    amount: ::std::result::Result<crate::money::RialsString, ::std::string::String>,
+                }
+            }
+        };
+        syn::visit_mut::VisitMut::visit_file_mut(&mut WrittenAsText, &mut file);
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains(r#"# [serde (serialize_with = "crate::money::as_text::serialize")] pub amount : crate :: money :: Rials"#), "{text}");
+        assert!(text.contains(r#"# [serde (serialize_with = "crate::dates::slashed::option")] pub date : :: std :: option :: Option < crate :: dates :: JalaliDate >"#), "{text}");
+        // A builder's field is not serialized: the type changes, no attribute.
+        assert!(text.contains("amount : :: std :: result :: Result < crate :: money :: Rials , :: std :: string :: String >"), "{text}");
+        assert_eq!(text.matches("serialize_with").count(), 2, "{text}");
+    }
+}

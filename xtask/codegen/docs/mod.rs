@@ -66,3 +66,56 @@ pub fn set_docs(attrs: &mut Vec<syn::Attribute>, text: &str) {
     attrs.retain(|a| !a.path().is_ident("doc"));
     attrs.insert(0, syn::parse_quote!(#[doc = #text]));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::ToTokens;
+    use serde_json::json;
+
+    #[test]
+    fn types_fields_setters_and_operation_builders_get_docs_from_the_spec() {
+        let spec = json!({
+            "paths": {"/store": {"post": {
+                "operationId": "settlement_store",
+                "parameters": [{"name": "business", "in": "path", "required": true, "description": "Business slug"}],
+                "requestBody": {"content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Store"},
+                    "example": {"amount": 5000}
+                }}},
+                "responses": {"200": {}}
+            }}},
+            "components": {"schemas": {
+                "Tomans": {"type": "integer", "x-vandar-unit": "toman"},
+                "Store": {"type": "object", "properties": {
+                    "amount": {"allOf": [{"$ref": "#/components/schemas/Tomans"}], "minimum": 5000, "description": "What to pay out"},
+                    "note": {"type": "string"}
+                }}
+            }}
+        });
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                #[doc = "`Store`"]
+                pub struct Store {
+                    pub amount: ::std::option::Option<crate::money::Tomans>,
+                    pub note: ::std::option::Option<::std::string::String>,
+                }
+                pub mod builder {}
+            }
+            pub mod builder {
+                impl<'a> SettlementStore<'a> {
+                    pub fn business<V>(mut self, value: V) -> Self { self }
+                    pub fn body<V>(mut self, value: V) -> Self { self }
+                }
+            }
+        };
+        let requests = spec::request_schemas(&spec);
+        add_docs(&mut file, &spec, &requests);
+        let text = file.to_token_stream().to_string();
+        assert!(text.contains(r#"# [doc = "The request body of `settlement_store`."] pub struct Store"#), "{text}");
+        assert!(text.contains(r#"# [doc = "What to pay out\n\nUnit: Tomans.\n\nBounds: at least 5000.\n\nExample from Vandar's documents: `5000`."] pub amount"#), "{text}");
+        assert!(text.contains(r#"# [doc = "`note`: the documents show the field but do not describe it."] pub note"#), "{text}");
+        assert!(text.contains(r#"# [doc = "Business slug (`business`, path parameter, required). Defaults to the business slug the `Client` was built with."] pub fn business"#), "{text}");
+        assert!(text.contains("[`types::Store`] or its builder [`types::builder::Store`]"), "{text}");
+    }
+}

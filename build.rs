@@ -7,7 +7,7 @@
 //! operation, fails on multipart bodies and redirect-only answers, and its builders have no
 //! defaults; each pass's file says what progenitor lacks and why the pass is safe.
 //!
-//! The passes live in xtask/codegen/, one file each, and run in the order `run` and `generate`
+//! The passes live in codegen/, one file each, and run in the order `run` and `generate`
 //! write below; xtask includes the same files, so `cargo test -p xtask` runs each pass's tests.
 //! A spec mistake stops the build with a message naming the operation and field.
 
@@ -17,26 +17,26 @@ use std::{env, fs};
 use serde_json::Value;
 
 // Shared readers of the spec.
-#[path = "xtask/codegen/spec.rs"] mod spec;
+#[path = "codegen/spec.rs"] mod spec;
 // Passes over the spec.
-#[path = "xtask/codegen/check.rs"] mod check;
-#[path = "xtask/codegen/hosts.rs"] mod hosts;
-#[path = "xtask/codegen/ipg_bodies.rs"] mod ipg_bodies;
-#[path = "xtask/codegen/bounds.rs"] mod bounds;
-#[path = "xtask/codegen/enums.rs"] mod enums;
-#[path = "xtask/codegen/money_moves.rs"] mod money_moves;
-#[path = "xtask/codegen/generator.rs"] mod generator;
+#[path = "codegen/check.rs"] mod check;
+#[path = "codegen/hosts.rs"] mod hosts;
+#[path = "codegen/ipg_bodies.rs"] mod ipg_bodies;
+#[path = "codegen/bounds.rs"] mod bounds;
+#[path = "codegen/enums.rs"] mod enums;
+#[path = "codegen/money_moves.rs"] mod money_moves;
+#[path = "codegen/generator.rs"] mod generator;
 // Passes over progenitor's output.
-#[path = "xtask/codegen/business_from_client.rs"] mod business_from_client;
-#[path = "xtask/codegen/fresh_track_id.rs"] mod fresh_track_id;
-#[path = "xtask/codegen/no_api_version_header.rs"] mod no_api_version_header;
-#[path = "xtask/codegen/send_returns_value.rs"] mod send_returns_value;
-#[path = "xtask/codegen/optional_setters.rs"] mod optional_setters;
-#[path = "xtask/codegen/str_newtypes.rs"] mod str_newtypes;
-#[path = "xtask/codegen/written_as_text.rs"] mod written_as_text;
-#[path = "xtask/codegen/lenient_answer_dates.rs"] mod lenient_answer_dates;
-#[path = "xtask/codegen/paging.rs"] mod paging;
-#[path = "xtask/codegen/docs/mod.rs"] mod docs;
+#[path = "codegen/business_from_client.rs"] mod business_from_client;
+#[path = "codegen/fresh_track_id.rs"] mod fresh_track_id;
+#[path = "codegen/no_api_version_header.rs"] mod no_api_version_header;
+#[path = "codegen/send_returns_value.rs"] mod send_returns_value;
+#[path = "codegen/optional_setters.rs"] mod optional_setters;
+#[path = "codegen/str_newtypes.rs"] mod str_newtypes;
+#[path = "codegen/written_as_text.rs"] mod written_as_text;
+#[path = "codegen/lenient_answer_dates.rs"] mod lenient_answer_dates;
+#[path = "codegen/paging.rs"] mod paging;
+#[path = "codegen/docs/mod.rs"] mod docs;
 
 const SPEC: &str = "spec/vandar.yaml";
 
@@ -46,7 +46,7 @@ const INNER_TYPE: &str = "crate::transport::Inner";
 fn main() {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=xtask/codegen");
+    println!("cargo:rerun-if-changed=codegen");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     if let Err(message) = run(Path::new(SPEC), &out) {
         eprintln!("error: {SPEC}: {message}");

@@ -5,6 +5,7 @@ use std::time::Duration;
 use crate::auth::{Clock, MemoryTokenStore, Source, SystemClock, TokenManager, TokenPair, TokenStore};
 use crate::generated::HostClients;
 use crate::host::{for_each_host, Host};
+use crate::journal::{Journal, RecoveryOptions};
 use crate::rate_limit::RateLimits;
 use crate::transport::{RetryPolicy, Transport};
 use crate::{error::Error, secret::Secret};
@@ -33,6 +34,9 @@ pub struct Client {
 struct Parts {
     transport: Arc<Transport>,
     clients: HostClients,
+    recovery: RecoveryOptions,
+    /// Names this client's leases on journal entries during recovery.
+    holder: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -82,6 +86,18 @@ impl Client {
         &self.inner.transport.base_urls[host.index()]
     }
 
+    /// How [`Client::recover`] treats the journal's open entries.
+    #[cfg_attr(not(all(feature = "api", feature = "ipg")), allow(dead_code))]
+    pub(crate) fn recovery_options(&self) -> &RecoveryOptions {
+        &self.inner.recovery
+    }
+
+    /// The holder name of this client's leases on journal entries.
+    #[cfg_attr(not(all(feature = "api", feature = "ipg")), allow(dead_code))]
+    pub(crate) fn recovery_holder(&self) -> &str {
+        &self.inner.holder
+    }
+
     /// The send path every call of this client goes through.
     #[cfg_attr(not(feature = "api"), allow(dead_code))] // used by the api-only upload
     pub(crate) fn transport(&self) -> &Transport {
@@ -104,6 +120,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     limits: Option<RateLimits>,
     http: Option<reqwest::Client>,
+    journal: Option<Arc<dyn Journal>>,
+    recovery: RecoveryOptions,
 }
 
 impl Default for ClientBuilder {
@@ -122,6 +140,8 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             limits: None,
             http: None,
+            journal: None,
+            recovery: RecoveryOptions::default(),
         }
     }
 }
@@ -202,6 +222,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Where money moves and payments are recorded before they leave, so a restart can settle
+    /// them ([`Client::recover`]): a [`crate::journal::FileJournal`] on one machine, a
+    /// `RedisJournal` or `PostgresJournal` for a fleet. Without one, nothing outlives the process.
+    /// A journal that cannot be written refuses the money move before anything is sent
+    /// ([`Error::Unavailable`] naming the journal).
+    pub fn journal(mut self, journal: impl Journal) -> Self {
+        self.journal = Some(Arc::new(journal));
+        self
+    }
+
+    /// How [`Client::recover`] treats the journal's open entries (ages, leases, the payment sweep).
+    pub fn recovery(mut self, options: RecoveryOptions) -> Self {
+        self.recovery = options;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         crate::tls::install_default_provider();
@@ -242,8 +278,10 @@ impl ClientBuilder {
             miando_tokens,
             limits,
             retry: self.retry,
+            journal: self.journal,
         });
         let clients = HostClients::new(&http, &transport);
-        Ok(Client { inner: Arc::new(Parts { transport, clients }) })
+        let holder = uuid::Uuid::new_v4().to_string();
+        Ok(Client { inner: Arc::new(Parts { transport, clients, recovery: self.recovery, holder }) })
     }
 }

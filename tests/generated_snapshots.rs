@@ -37,3 +37,8 @@ fn generated_subscription_matches_snapshot() {
 fn generated_enums_match_snapshot() {
     snapshot("enums", include_str!(concat!(env!("OUT_DIR"), "/enums.rs")));
 }
+
+#[test]
+fn generated_money_moves_match_snapshot() {
+    snapshot("money_moves", include_str!(concat!(env!("OUT_DIR"), "/money_moves.rs")));
+}

@@ -30,16 +30,8 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 mod file;
-#[cfg(feature = "postgres")]
-mod postgres;
-#[cfg(feature = "redis")]
-mod redis;
 
 pub use file::FileJournal;
-#[cfg(feature = "postgres")]
-pub use postgres::PostgresJournal;
-#[cfg(feature = "redis")]
-pub use redis::RedisJournal;
 
 /// What an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -215,6 +207,36 @@ pub trait Journal: Send + Sync + 'static {
 
     /// Takes the entry `key` for `ttl` for `holder`; whether it was taken.
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>>;
+}
+
+/// How recovery treats the journal's open entries.
+#[derive(Debug, Clone)]
+pub struct RecoveryOptions {
+    /// Entries younger than this are left alone: a living process may still be sending them, and
+    /// a lookup right after sending proves nothing by finding nothing (default 2 minutes, beyond
+    /// the request timeout and its retries).
+    pub min_age: Duration,
+    /// How long one replica holds an entry it works on (default 2 minutes). Replicas recovering at
+    /// once never work on the same entry twice.
+    pub lease: Duration,
+    /// Payments younger than this are left alone: the payer may still be on the payment page or
+    /// on the way back to your callback (default 15 minutes).
+    pub payments_after: Duration,
+    /// Payments older than this are no longer swept, only reported open (default: none). Vandar's
+    /// documents state no deadline for verify: gateways of this kind return unverified money to
+    /// the payer after a while, so sweep well within a day.
+    pub payments_before: Option<Duration>,
+}
+
+impl Default for RecoveryOptions {
+    fn default() -> Self {
+        Self {
+            min_age: Duration::from_secs(120),
+            lease: Duration::from_secs(120),
+            payments_after: Duration::from_secs(15 * 60),
+            payments_before: None,
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.

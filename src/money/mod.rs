@@ -43,6 +43,8 @@
 mod moves;
 #[cfg(feature = "ipg")]
 mod payment;
+#[cfg(all(feature = "api", feature = "ipg"))]
+mod recovery;
 
 #[cfg(feature = "api")]
 pub use moves::Tracked;
@@ -60,6 +62,8 @@ pub(crate) fn money_move(operation: &str) -> Option<&'static marks::MoneyMove> {
 }
 #[cfg(feature = "ipg")]
 pub use payment::{cid_matches, StartedPayment, VerifiedPayment, VerifyOutcome};
+#[cfg(all(feature = "api", feature = "ipg"))]
+pub use recovery::{RecoveryReport, Settled, StillOpen};
 
 /// An amount in Rials (what the payment gateway and most calls take).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -6,6 +6,7 @@
 use std::convert::Infallible;
 
 use crate::generated::api::types::{self, builder};
+use crate::journal::Outcome;
 use crate::money::{Rials, Tomans};
 use crate::{client::Client, error::Error};
 
@@ -77,8 +78,10 @@ where
     T::try_from(builder).map_err(|e| Error::conversion(&e.to_string()))
 }
 
-/// A money move whose answer was lost, where Vandar documents no lookup by track_id.
-fn no_lookup(operation: &'static str, track_id: String, error: &Error, where_to_look: &str) -> Error {
+/// A money move whose answer was lost, where Vandar documents no lookup by track_id (the spec's
+/// mark says where a person can look).
+fn no_lookup(operation: &'static str, track_id: String, error: &Error) -> Error {
+    let where_to_look = super::money_move(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
     Error::Indeterminate {
         operation,
         track_id,
@@ -89,9 +92,75 @@ fn no_lookup(operation: &'static str, track_id: String, error: &Error, where_to_
     }
 }
 
+/// What a documented lookup says of a money move.
+pub(super) enum Lookup<T> {
+    /// A record proven to be this move (its track id, or its amount and destination).
+    Proven(T),
+    /// The lookup answered, and holds nothing for this track id.
+    Absent {
+        /// The lookup asked.
+        looked_up: String,
+    },
+    /// The lookup answered records, none (or not all, for a batch) proven to be this move.
+    Unproven {
+        /// What it answered.
+        reason: String,
+    },
+    /// The lookup itself failed.
+    Failed(Error),
+}
+
+impl<T> Lookup<T> {
+    /// The in-process verdict after `error` lost the answer: proven, or `Indeterminate` (a lookup
+    /// right after sending proves nothing by finding nothing; recovery, later, may).
+    fn settle<A>(self, operation: &'static str, track_id: String, error: &Error) -> Result<Tracked<A, T>, Error> {
+        let reason = match self {
+            Lookup::Proven(found) => return Ok(Tracked::Reconciled { track_id, found }),
+            Lookup::Absent { looked_up } => format!("{error}; {looked_up} found no record of it (yet)"),
+            Lookup::Unproven { reason } => format!("{error}; {reason}"),
+            Lookup::Failed(lookup) => format!("{error}; the lookup failed too: {lookup}"),
+        };
+        Err(Error::Indeterminate { operation, track_id, reason })
+    }
+}
+
+/// Whether a lookup's failure says there is no such record (404), as opposed to failing.
+fn not_found(error: &Error) -> bool {
+    error.status() == Some(404)
+}
+
 impl Client {
-    /// `settlement_store` (amount in Tomans) with a `track_id` filled in when the body has none.
-    /// A lost answer is reconciled through `transaction_list?track_id=..`.
+    /// Runs a money move, journals what the lookup proves, and names its flow span.
+    async fn tracked<A, L>(
+        &self,
+        operation: &'static str,
+        track_id: String,
+        send: impl std::future::Future<Output = Result<A, Error>>,
+        look_up: impl AsyncFnOnce(&Error) -> Result<Tracked<A, L>, Error>,
+    ) -> Result<Tracked<A, L>, Error> {
+        let flow = crate::transport::spans::flow(operation, Some(&track_id));
+        crate::transport::spans::in_flow(flow, async move {
+            let result = match send.await {
+                Ok(answer) => Ok(Tracked::Answered { track_id: track_id.clone(), answer }),
+                Err(error) if in_doubt(&error) => look_up(&error).await,
+                Err(error) => Err(error),
+            };
+            // The transport journaled the send; a lookup's proof (or doubt) is recorded here.
+            let outcome = match &result {
+                Ok(Tracked::Reconciled { .. }) => Some(Outcome::Reconciled { found: "the documented lookup proved it".into() }),
+                Err(Error::Indeterminate { reason, .. }) => Some(Outcome::Indeterminate { reason: reason.clone() }),
+                _ => None,
+            };
+            if let Some(outcome) = outcome {
+                self.transport().journal_update(&track_id, &outcome).await;
+            }
+            result
+        }, outcome)
+        .await
+    }
+
+    /// `settlement_store` (amount in Tomans). Its builder starts with a fresh `track_id`; a lost
+    /// answer is reconciled through `transaction_list?track_id=..`.
     pub async fn settlement_store(
         &self,
         body: builder::SettlementStoreRequest,
@@ -99,46 +168,39 @@ impl Client {
         let business = self.business()?.to_string();
         let body: types::SettlementStoreRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
-        let flow = crate::transport::spans::flow("settlement_store", Some(&track_id));
-        crate::transport::spans::in_flow(flow, async move {
-            match self.api().settlement_store().business(&business).body(body.clone()).send().await {
-                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-                Err(error) => {
-                    if !in_doubt(&error) {
-                        return Err(error);
-                    }
-                    let found = match self.api().transaction_list().business(&business).track_id(&track_id).send().await {
-                        Ok(found) => found,
-                        // Sent and unanswered, and the lookup failed too: still in doubt, never a plain error
-                        // a caller might answer by sending again.
-                        Err(lookup) => {
-                            let reason = format!("{error}; the transaction_list lookup failed too: {lookup}");
-                            return Err(Error::Indeterminate { operation: "settlement_store", track_id, reason });
-                        }
-                    };
-                    let proven: Vec<types::Transaction> =
-                        found.data.iter().filter(|t| settlement_matches(t, &track_id, body.amount, &body.iban)).cloned().collect();
-                    if proven.is_empty() {
-                        return Err(Error::Indeterminate {
-                            operation: "settlement_store",
-                            track_id,
-                            reason: format!(
-                                "{error}; transaction_list?track_id= found {} record(s), none proven to be this settlement \
-                                 (its track_id, or this amount and IBAN): {}",
-                                found.data.len(),
-                                describe(found.data.iter().map(|t| (t.id, t.amount.map(|a| a.to_string()))))
-                            ),
-                        });
-                    }
-                    Ok(Tracked::Reconciled { track_id, found: proven })
-                }
-            }
-        }, outcome)
+        let (amount, iban) = (body.amount, body.iban.clone());
+        let send = self.api().settlement_store().business(&business).body(body).send();
+        self.tracked("settlement_store", track_id.clone(), send, async |error: &Error| {
+            self.look_up_settlement(&business, &track_id, amount, &iban).await.settle("settlement_store", track_id.clone(), error)
+        })
         .await
     }
 
-    /// `withdrawal_store` (direct debit, amount in Rials) with a `track_id` filled in when the body
-    /// has none. A lost answer is reconciled through `withdrawal_show_by_track_id`.
+    /// The statement records proven to be the settlement sent with `track_id`.
+    pub(super) async fn look_up_settlement(&self, business: &str, track_id: &str, amount: Tomans, iban: &str) -> Lookup<Vec<types::Transaction>> {
+        let found = match self.api().transaction_list().business(business).track_id(track_id).send().await {
+            Ok(found) => found,
+            Err(error) => return Lookup::Failed(error),
+        };
+        if found.data.is_empty() {
+            return Lookup::Absent { looked_up: format!("transaction_list?track_id={track_id}") };
+        }
+        let proven: Vec<types::Transaction> = found.data.iter().filter(|t| settlement_matches(t, track_id, amount, iban)).cloned().collect();
+        if proven.is_empty() {
+            return Lookup::Unproven {
+                reason: format!(
+                    "transaction_list?track_id= found {} record(s), none proven to be this settlement (its track_id, or \
+                     this amount and IBAN): {}",
+                    found.data.len(),
+                    describe(found.data.iter().map(|t| (t.id, t.amount.map(|a| a.to_string()))))
+                ),
+            };
+        }
+        Lookup::Proven(proven)
+    }
+
+    /// `withdrawal_store` (direct debit, amount in Rials). Its builder starts with a fresh
+    /// `track_id`; a lost answer is reconciled through `withdrawal_show_by_track_id`.
     pub async fn withdrawal_store(
         &self,
         body: builder::WithdrawalStoreRequest,
@@ -149,61 +211,57 @@ impl Client {
             Error::invalid("track_id", "a money move needs a track_id: it is how a lost answer is looked up")
         })?;
         let (authorization_id, amount) = (body.authorization_id, body.amount);
-        let flow = crate::transport::spans::flow("withdrawal_store", Some(&track_id));
-        crate::transport::spans::in_flow(flow, async move {
-            match self.api().withdrawal_store().business(&business).body(body).send().await {
-                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-                Err(error) => {
-                    if !in_doubt(&error) {
-                        return Err(error);
-                    }
-                    let found = self.api().withdrawal_show_by_track_id().business(&business).track_id(&track_id).send().await;
-                    let reason = match found {
-                        Ok(found) if found.result.as_ref().and_then(|r| r.withdrawal.as_ref()).is_some_and(|w| withdrawal_matches(w, &track_id, &authorization_id, amount)) => {
-                            return Ok(Tracked::Reconciled { track_id, found });
-                        }
-                        Ok(found) => {
-                            let withdrawal = found.result.and_then(|r| r.withdrawal);
-                            format!(
-                                "{error}; withdrawal_show_by_track_id answered a withdrawal that is not proven to be this one \
-                                 (track_id {:?}, authorization {:?}, amount {:?})",
-                                withdrawal.as_ref().and_then(|w| w.track_id.clone()),
-                                withdrawal.as_ref().and_then(|w| w.authorization_id),
-                                withdrawal.as_ref().and_then(|w| w.amount.as_ref().map(|a| a.to_string())),
-                            )
-                        }
-                        Err(lookup) => format!("{error}; withdrawal_show_by_track_id: {}", lookup),
-                    };
-                    Err(Error::Indeterminate { operation: "withdrawal_store", track_id, reason })
-                }
-            }
-        }, outcome)
+        let send = self.api().withdrawal_store().business(&business).body(body).send();
+        self.tracked("withdrawal_store", track_id.clone(), send, async |error: &Error| {
+            self.look_up_withdrawal(&business, &track_id, &authorization_id, amount).await.settle("withdrawal_store", track_id.clone(), error)
+        })
         .await
+    }
+
+    /// The withdrawal `withdrawal_show_by_track_id` proves to be the one sent with `track_id`.
+    pub(super) async fn look_up_withdrawal(
+        &self,
+        business: &str,
+        track_id: &str,
+        authorization_id: &uuid::Uuid,
+        amount: Rials,
+    ) -> Lookup<types::WithdrawalResponse> {
+        let found = match self.api().withdrawal_show_by_track_id().business(business).track_id(track_id).send().await {
+            Ok(found) => found,
+            Err(error) if not_found(&error) => return Lookup::Absent { looked_up: format!("withdrawal_show_by_track_id({track_id})") },
+            Err(error) => return Lookup::Failed(error),
+        };
+        let withdrawal = found.result.as_ref().and_then(|r| r.withdrawal.as_ref());
+        if withdrawal.is_some_and(|w| withdrawal_matches(w, track_id, authorization_id, amount)) {
+            return Lookup::Proven(found);
+        }
+        Lookup::Unproven {
+            reason: format!(
+                "withdrawal_show_by_track_id answered a withdrawal that is not proven to be this one (track_id {:?}, \
+                 authorization {:?}, amount {:?})",
+                withdrawal.and_then(|w| w.track_id.clone()),
+                withdrawal.and_then(|w| w.authorization_id),
+                withdrawal.and_then(|w| w.amount.as_ref().map(|a| a.to_string())),
+            ),
+        }
     }
 }
 
 impl Client {
-    /// `cash_in_deposit` (amount in Rials) with a `track_id` filled in when the body has none.
-    /// Vandar documents no lookup by track_id for it: a lost answer is
-    /// [`Error::Indeterminate`] carrying the track_id (check the dashboard's cash-in list).
+    /// `cash_in_deposit` (amount in Rials). Its builder starts with a fresh `track_id`. Vandar
+    /// documents no lookup by track_id for it: a lost answer is [`Error::Indeterminate`] carrying
+    /// the track_id (the spec's mark names where to look).
     pub async fn cash_in_deposit(&self, body: builder::CashInDepositRequest) -> Result<Tracked<types::CashInDepositResponse, Infallible>, Error> {
         let business = self.business()?.to_string();
         let body: types::CashInDepositRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
-        let flow = crate::transport::spans::flow("cash_in_deposit", Some(&track_id));
-        crate::transport::spans::in_flow(flow, async move {
-            match self.api().cash_in_deposit().business(&business).body(body).send().await {
-                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-                Err(error) if in_doubt(&error) => Err(no_lookup("cash_in_deposit", track_id, &error, "the dashboard's cash-in deposits")),
-                Err(error) => Err(error),
-            }
-        }, outcome)
-        .await
+        let send = self.api().cash_in_deposit().business(&business).body(body).send();
+        self.tracked("cash_in_deposit", track_id.clone(), send, async |error: &Error| Err(no_lookup("cash_in_deposit", track_id.clone(), error))).await
     }
 
-    /// `customer_wallet_deposit` (amount in Rials) with a `track_id` filled in when the body has
-    /// none. The customer's transaction list carries no track_id, so nothing documented proves a
-    /// lost deposit: it is [`Error::Indeterminate`] carrying the track_id.
+    /// `customer_wallet_deposit` (amount in Rials). Its builder starts with a fresh `track_id`. The
+    /// customer's transaction list carries no track_id, so nothing documented proves a lost
+    /// deposit: it is [`Error::Indeterminate`] carrying the track_id.
     pub async fn customer_wallet_deposit(
         &self,
         customer: uuid::Uuid,
@@ -231,24 +289,18 @@ impl Client {
         let body: types::WalletMovementRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
         let operation = if deposit { "customer_wallet_deposit" } else { "customer_wallet_withdraw" };
-        let flow = crate::transport::spans::flow(operation, Some(&track_id));
-        crate::transport::spans::in_flow(flow, async move {
-            let sent = if deposit {
+        let send = async {
+            if deposit {
                 self.api().customer_wallet_deposit().business(&business).customer(customer).body(body).send().await
             } else {
                 self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await
-            };
-            match sent {
-                Ok(answer) => Ok(Tracked::Answered { track_id, answer }),
-                Err(error) if in_doubt(&error) => Err(no_lookup(operation, track_id, &error, "the customer's wallet in the dashboard")),
-                Err(error) => Err(error),
             }
-        }, outcome)
-        .await
+        };
+        self.tracked(operation, track_id.clone(), send, async |error: &Error| Err(no_lookup(operation, track_id.clone(), error))).await
     }
 
-    /// `batch_settlement_store` (every item carries its own `track_id`; `batch_id` is the
-    /// SHA-512 of the items). A lost answer is reconciled through `batch_show(batch_id)`:
+    /// `batch_settlement_store` (every item's builder starts with a fresh `track_id`; `batch_id` is
+    /// the SHA-512 of the items). A lost answer is reconciled through `batch_show(batch_id)`:
     /// `Reconciled` only when every item sent is found there with its track_id, amount and IBAN.
     #[cfg(feature = "batch")]
     pub async fn batch_settlement_store(
@@ -258,43 +310,41 @@ impl Client {
         let business = self.business()?.to_string();
         let body: crate::generated::batch::types::BatchSettlementStoreRequest = typed_body(body)?;
         let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
-        let flow = crate::transport::spans::flow("batch_settlement_store", Some(&batch_id));
-        crate::transport::spans::in_flow(flow, async move {
-            match self.batch().batch_settlement_store().business(&business).body(body).send().await {
-                Ok(answer) => Ok(Tracked::Answered { track_id: batch_id, answer }),
-                Err(error) if in_doubt(&error) => {
-                    let found = match self.batch().batch_show().business(&business).batch_id(&batch_id).send().await {
-                        Ok(found) => found.data,
-                        Err(lookup) => {
-                            let reason = format!("{error}; the batch_show lookup failed too: {lookup}");
-                            return Err(Error::Indeterminate { operation: "batch_settlement_store", track_id: batch_id, reason });
-                        }
-                    };
-                    let proven = items.iter().all(|item| {
-                        found.iter().any(|f| {
-                            f.track_id.as_deref() == Some(item.track_id.as_str())
-                                && f.iban.as_deref() == Some(item.iban.as_str())
-                                && f.amount.as_deref().and_then(|a| a.parse::<i64>().ok()) == Some(item.amount)
-                        })
-                    });
-                    if proven {
-                        Ok(Tracked::Reconciled { track_id: batch_id, found })
-                    } else {
-                        Err(Error::Indeterminate {
-                            operation: "batch_settlement_store",
-                            track_id: batch_id,
-                            reason: format!(
-                                "{error}; batch_show lists {} of the {} items sent (by track_id, amount and IBAN)",
-                                items.iter().filter(|i| found.iter().any(|f| f.track_id.as_deref() == Some(i.track_id.as_str()))).count(),
-                                items.len()
-                            ),
-                        })
-                    }
-                }
-                Err(error) => Err(error),
-            }
-        }, outcome)
+        let send = self.batch().batch_settlement_store().business(&business).body(body).send();
+        self.tracked("batch_settlement_store", batch_id.clone(), send, async |error: &Error| {
+            self.look_up_batch(&business, &batch_id, &items).await.settle("batch_settlement_store", batch_id.clone(), error)
+        })
         .await
+    }
+
+    /// The batch `batch_show` proves holds every item sent (by track_id, amount and IBAN).
+    #[cfg(feature = "batch")]
+    pub(super) async fn look_up_batch(
+        &self,
+        business: &str,
+        batch_id: &str,
+        items: &[crate::generated::batch::types::BatchSettlementItem],
+    ) -> Lookup<Vec<crate::generated::batch::types::BatchSettlement>> {
+        let found = match self.batch().batch_show().business(business).batch_id(batch_id).send().await {
+            Ok(found) => found.data,
+            Err(error) if not_found(&error) => return Lookup::Absent { looked_up: format!("batch_show({batch_id})") },
+            Err(error) => return Lookup::Failed(error),
+        };
+        let proven = items.iter().all(|item| {
+            found.iter().any(|f| {
+                f.track_id.as_deref() == Some(item.track_id.as_str())
+                    && f.iban.as_deref() == Some(item.iban.as_str())
+                    && f.amount.as_deref().and_then(|a| a.parse::<i64>().ok()) == Some(item.amount)
+            })
+        });
+        if proven {
+            return Lookup::Proven(found);
+        }
+        let listed = items.iter().filter(|i| found.iter().any(|f| f.track_id.as_deref() == Some(i.track_id.as_str()))).count();
+        if listed == 0 && found.is_empty() {
+            return Lookup::Absent { looked_up: format!("batch_show({batch_id})") };
+        }
+        Lookup::Unproven { reason: format!("batch_show lists {listed} of the {} items sent (by track_id, amount and IBAN)", items.len()) }
     }
 }
 

@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::generated::ipg::types::{builder, IpgTransaction, IpgVerifyResponse};
+use crate::journal::{EntryKind, Intent, Outcome};
 use crate::money::Rials;
 use crate::reach::Reach;
 use crate::{client::Client, error::Error};
@@ -151,11 +152,11 @@ const VERIFY_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2
 
 /// The lookup's `code` for a payment that is paid but not verified (the documents' example:
 /// `status: 1, code: 1, message: "Confirm requierd"`).
-const CODE_AWAITING_VERIFY: i64 = 1;
+pub(super) const CODE_AWAITING_VERIFY: i64 = 1;
 /// ASSUMPTION (stated in spec/vandar.yaml too): the documents show the lookup only for a payment
 /// awaiting verify (code 1). We assume a verified payment reads `status: 1` with `code: 2`, and
 /// the mock behaves so. Any other code with `status: 1` is `Unrecognized`, never paid.
-const CODE_VERIFIED: i64 = 2;
+pub(super) const CODE_VERIFIED: i64 = 2;
 
 /// The amount an answer must carry (the generated `Rials` has already refused a fraction of a Rial).
 fn required_rials(field: &str, amount: Option<Rials>) -> Result<Rials, Error> {
@@ -216,7 +217,21 @@ impl Client {
         callback_url: &str,
         extra: impl FnOnce(builder::IpgSendRequest) -> builder::IpgSendRequest,
     ) -> Result<StartedPayment, Error> {
-        let sent = self.ipg().ipg_send().body_map(|b| extra(b.amount(amount).callback_url(callback_url))).send().await?;
+        let body = crate::generated::ipg::types::IpgSendRequest::try_from(extra(
+            builder::IpgSendRequest::default().amount(amount).callback_url(callback_url),
+        ))
+        .map_err(|e| Error::conversion(&e.to_string()))?;
+        let intent = self.transport().journal.is_some().then(|| payment_intent(&body));
+        let sent = self.ipg().ipg_send().body(body).send().await?;
+        // Recorded before the payer is sent to the page: a payment the shop never hears back about
+        // (a lost callback, a crash before verify) is found by recovery's sweep.
+        if let (Some(journal), Some(mut intent)) = (&self.transport().journal, intent) {
+            intent.key = sent.token.clone();
+            journal.record(&intent).await.map_err(|error| Error::Unavailable {
+                component: "journal",
+                message: format!("{}: {error}; the payment was registered but not recorded, so do not send the payer to it", journal.describe()),
+            })?;
+        }
         let payment_page = crate::extras::redirects::ipg_payment_page(self, &sent.token);
         Ok(StartedPayment { token: sent.token, payment_page })
     }
@@ -253,7 +268,7 @@ impl Client {
     /// ```
     pub async fn verify_payment(&self, token: &str, expected: Rials) -> Result<VerifyOutcome, Error> {
         let flow = crate::transport::spans::flow("verify_payment", None);
-        crate::transport::spans::in_flow(flow, async move {
+        let outcome = crate::transport::spans::in_flow(flow, async move {
             let mut unsettled = String::new();
             for attempt in 0..VERIFY_ATTEMPTS {
                 if attempt > 0 {
@@ -294,6 +309,41 @@ impl Client {
             }
             Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {VERIFY_ATTEMPTS} verify calls; last: {unsettled}") })
         }, VerifyOutcome::span_outcome)
-        .await
+        .await;
+        if let Ok(outcome) = &outcome {
+            self.transport().journal_update(token, &outcome.journaled()).await;
+        }
+        outcome
+    }
+}
+
+/// A payment's journal entry (keyed by its token once the gateway gives one).
+fn payment_intent(body: &crate::generated::ipg::types::IpgSendRequest) -> Intent {
+    let request = serde_json::to_value(body).unwrap_or_default();
+    Intent {
+        key: String::new(),
+        kind: EntryKind::Payment,
+        operation: "ipg_send".into(),
+        amount: Some(body.amount.0),
+        unit: Some("Rials".into()),
+        destination: None,
+        reference: body.factor_number.clone(),
+        request,
+        created_at_ms: crate::journal::now_ms(),
+    }
+}
+
+impl VerifyOutcome {
+    /// What the journal records of this outcome (an unsettled one keeps the payment open).
+    fn journaled(&self) -> Outcome {
+        match self {
+            VerifyOutcome::Verified(p) | VerifyOutcome::AlreadyVerified(p) => {
+                Outcome::Paid { amount: p.amount.0, card: p.card_number.clone(), trans_id: p.trans_id }
+            }
+            VerifyOutcome::Underpaid { expected, payment } => Outcome::Underpaid { expected: expected.0, paid: payment.amount.0 },
+            VerifyOutcome::NotPaid { message } => Outcome::NotPaid { message: message.clone() },
+            VerifyOutcome::Pending { reason } => Outcome::Indeterminate { reason: reason.clone() },
+            VerifyOutcome::Unrecognized { status, code, .. } => Outcome::Indeterminate { reason: format!("status {status}, code {code:?}") },
+        }
     }
 }

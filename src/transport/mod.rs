@@ -17,6 +17,7 @@ use reqwest::{Method, Request, Response, StatusCode};
 use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
 use crate::error::{Failure, NOT_CONFIGURED};
 use crate::host::Host;
+use crate::journal::{Intent, Journal, Outcome};
 use crate::rate_limit::RateLimits;
 use crate::reach::{classify, observe_transport, Observed};
 use crate::secret::Secret;
@@ -46,6 +47,8 @@ pub struct Transport {
     pub(crate) miando_tokens: Option<TokenManager>,
     pub(crate) limits: Arc<RateLimits>,
     pub(crate) retry: RetryPolicy,
+    /// Where money moves are recorded before they leave (see `crate::journal`).
+    pub(crate) journal: Option<Arc<dyn Journal>>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -110,15 +113,30 @@ impl Transport {
             return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
         }
         let money_move = crate::money::money_move(operation);
+        let mut intent = None;
         if money_move.is_some() || crate::validate::checks_body(operation) {
             let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
             if let Some(body) = body {
                 if let Err((field, reason)) = crate::validate::check(operation, &body) {
                     return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
                 }
-                if let Some(field) = money_move.and_then(|m| m.track_id) {
-                    span.record("track_id", body.get(field).and_then(|t| t.as_str()));
+                if let Some(mark) = money_move {
+                    let track_id = mark.track_id.and_then(|field| body.get(field)).and_then(|t| t.as_str());
+                    span.record("track_id", track_id);
+                    if self.journal.is_some() {
+                        // A move without an identifying field is journaled under a key of its own.
+                        let key = track_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+                        // Boxed: held across the sends, and every call's future would carry it.
+                        intent = Some(Box::new(Intent::money_move(operation, key, mark.unit, &body, path_customer(request.url()))));
+                    }
                 }
+            }
+        }
+        // What must survive a crash is on disk before the request leaves.
+        if let (Some(journal), Some(intent)) = (&self.journal, &intent) {
+            if let Err(error) = journal.record(intent).await {
+                let message = format!("{}: {error}; the money move was not sent", journal.describe());
+                return Ok(refused_locally(StatusCode::SERVICE_UNAVAILABLE, Failure::Unavailable { component: "journal", message }));
             }
         }
         if let Credential::ApiKey(key) = credential {
@@ -128,7 +146,20 @@ impl Transport {
         }
         // `number` and `renewed` are set for each send.
         let labels = spans::Attempt { operation, host: host.name(), number: 0, renewed: false };
-        self.send_with_retries(&credential, request, labels, sent).await
+        let result = self.send_with_retries(&credential, request, labels, sent).await;
+        if let Some(intent) = &intent {
+            Box::pin(self.journal_update(&intent.key, &journaled_outcome(&result))).await;
+        }
+        result
+    }
+
+    /// Records `outcome` for the journal entry `key`, if this client has a journal. A journal that
+    /// fails now only leaves the entry open: recovery settles it through the lookup.
+    pub(crate) async fn journal_update(&self, key: &str, outcome: &Outcome) {
+        let Some(journal) = &self.journal else { return };
+        if let Err(error) = journal.update(key, outcome).await {
+            tracing::warn!(journal = %journal.describe(), %error, outcome = outcome.kind(), "could not record a money move's outcome; recovery will settle it");
+        }
     }
 
     /// The sends of one call, each in its own `vandar.http` span labelled as `labels`, numbered
@@ -252,6 +283,36 @@ impl TokenEndpoint for Transport {
     }
 }
 
+/// What a money move's sends came to, for the journal: answered, refused (before sending or by
+/// Vandar), or in doubt (left open for the lookup or for recovery).
+fn journaled_outcome(result: &reqwest::Result<Response>) -> Outcome {
+    let observed = match result {
+        Ok(response) if response.status().is_success() => return Outcome::Answered,
+        Ok(response) => match response.extensions().get::<Failure>() {
+            Some(failure) => return Outcome::RefusedBeforeSending { reason: failure.kind().to_string() },
+            None => Observed::Status(response.status().as_u16()),
+        },
+        Err(error) => observe_transport(error),
+    };
+    let reason = match result {
+        Ok(response) => format!("HTTP {}", response.status().as_u16()),
+        Err(error) => format!("no answer: {}", spans::transport_error(error)),
+    };
+    match classify(observed).reach {
+        crate::reach::Reach::NeverSent => Outcome::RefusedBeforeSending { reason },
+        crate::reach::Reach::Refused => Outcome::RefusedByVandar { reason },
+        crate::reach::Reach::Processed => Outcome::Answered,
+        crate::reach::Reach::InDoubt => Outcome::Indeterminate { reason },
+    }
+}
+
+/// The customer a wallet movement's URL names (`.../customers/{customer}/wallet/...`).
+fn path_customer(url: &url::Url) -> Option<String> {
+    let mut segments = url.path_segments()?;
+    segments.by_ref().find(|s| *s == "customers")?;
+    segments.next().map(str::to_string)
+}
+
 /// The status a local refusal is handed to the generated code with.
 fn status_of(failure: &Failure) -> StatusCode {
     match failure {
@@ -304,6 +365,7 @@ pub(crate) mod tests {
             miando_tokens: None,
             limits: Arc::new(RateLimits::vandar()),
             retry: RetryPolicy::default(),
+            journal: None,
         }
     }
 

@@ -153,7 +153,7 @@ pub(crate) fn within<F: Future>(span: &Span, future: F) -> futures::future::Eith
 }
 
 /// One word for a request that got no answer (the error's text may hold the URL).
-fn transport_error(error: &reqwest::Error) -> &'static str {
+pub(crate) fn transport_error(error: &reqwest::Error) -> &'static str {
     if error.is_timeout() {
         "timeout"
     } else if error.is_connect() {

@@ -50,7 +50,7 @@ struct Build {
 
 pub fn run(args: &[&str]) -> Result<(), String> {
     let timings = args.contains(&"--timings");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().ok_or("xtask sits in the workspace")?.to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).ok_or("xtask/cli sits in the workspace")?.to_path_buf();
     let work = root.join("target").join("build-cost");
     let floor = work.join("floor");
     std::fs::create_dir_all(floor.join("src")).map_err(|e| e.to_string())?;

@@ -1,0 +1,202 @@
+//! [`Client::recover`]: settles what the journal holds open after a restart (a crash, an OOM kill,
+//! a deploy): every money move through its documented lookup, never by sending it again, and every
+//! payment whose verify never completed through the transaction lookup and one verify.
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::moves::Lookup;
+use super::{Rials, Tomans, VerifyOutcome};
+use crate::journal::{Entry, EntryKind, Outcome};
+use crate::{client::Client, error::Error};
+
+/// An entry recovery closed, with what closed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settled {
+    /// The entry as the journal held it.
+    pub entry: Entry,
+    /// What recovery established (and recorded).
+    pub outcome: Outcome,
+}
+
+/// An entry recovery could not settle: it stays open, with what was looked up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StillOpen {
+    /// The entry as the journal holds it.
+    pub entry: Entry,
+    /// The lookup asked and what it answered, or why none could be asked.
+    pub looked_up: String,
+}
+
+/// What [`Client::recover`] did with the journal's open entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RecoveryReport {
+    /// Entries proven and closed: reconciled, proven not sent, paid, not paid, expired, underpaid.
+    pub settled: Vec<Settled>,
+    /// Entries that could not be proven either way: still open, to be looked at (or recovered again).
+    pub still_open: Vec<StillOpen>,
+    /// Entries left for later: younger than the options allow, or held by another replica.
+    pub skipped: usize,
+}
+
+impl RecoveryReport {
+    /// Money moves proven never carried out: safe to send again (with a new track id), which the
+    /// client never does by itself. A person or the application decides.
+    pub fn proven_not_sent(&self) -> impl Iterator<Item = &Entry> {
+        self.settled.iter().filter(|s| matches!(s.outcome, Outcome::ProvenNotSent { .. })).map(|s| &s.entry)
+    }
+
+    /// Payments recovery found paid (and verified, if they were not): ship these orders.
+    pub fn paid(&self) -> impl Iterator<Item = &Settled> {
+        self.settled.iter().filter(|s| matches!(s.outcome, Outcome::Paid { .. }))
+    }
+}
+
+impl Client {
+    /// Settles every open journal entry old enough (see [`RecoveryOptions`]): a money move through
+    /// its documented lookup (reconciled, or proven not sent when the lookup holds nothing of it),
+    /// a payment through the transaction lookup, verified exactly once when it is paid but not
+    /// verified. What cannot be proven stays open and is reported with what was looked up. Run it
+    /// at start-up, or in the background with [`Client::recovery_task`].
+    ///
+    /// A client without a journal has nothing to recover: the report is empty.
+    pub async fn recover(&self) -> Result<RecoveryReport, Error> {
+        let Some(journal) = self.transport().journal.clone() else { return Ok(RecoveryReport::default()) };
+        let options = self.recovery_options().clone();
+        let unavailable = |error: std::io::Error| Error::Unavailable { component: "journal", message: format!("{}: {error}", journal.describe()) };
+        let open = journal.open().await.map_err(unavailable)?;
+        let holder = self.recovery_holder();
+        let mut report = RecoveryReport::default();
+        for entry in open {
+            let old_enough = match entry.intent.kind {
+                EntryKind::MoneyMove => entry.intent.age() >= options.min_age,
+                EntryKind::Payment => {
+                    entry.intent.age() >= options.payments_after && options.payments_before.is_none_or(|limit| entry.intent.age() <= limit)
+                }
+            };
+            if !old_enough || !journal.lease(&entry.intent.key, holder, options.lease).await.map_err(unavailable)? {
+                report.skipped += 1;
+                continue;
+            }
+            let found = match entry.intent.kind {
+                EntryKind::MoneyMove => self.recover_move(&entry).await,
+                EntryKind::Payment => self.recover_payment(&entry).await,
+            };
+            match found {
+                Ok(outcome) => {
+                    self.transport().journal_update(&entry.intent.key, &outcome).await;
+                    tracing::info!(operation = %entry.intent.operation, outcome = outcome.kind(), "recovered a journal entry");
+                    report.settled.push(Settled { entry, outcome });
+                }
+                Err(looked_up) => {
+                    tracing::warn!(operation = %entry.intent.operation, %looked_up, "a journal entry stays open");
+                    report.still_open.push(StillOpen { entry, looked_up });
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs [`Client::recover`] every `interval` until the task is aborted, handing each report to
+    /// `on_report` (a failed run is logged and tried again at the next tick).
+    pub fn recovery_task(
+        &self,
+        interval: Duration,
+        mut on_report: impl FnMut(RecoveryReport) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let client = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            loop {
+                ticks.tick().await;
+                match client.recover().await {
+                    Ok(report) => on_report(report),
+                    Err(error) => tracing::warn!(%error, "journal recovery failed; trying again at the next tick"),
+                }
+            }
+        })
+    }
+
+    /// A money move's fate through its documented lookup: `Err` says what was asked when it
+    /// proves nothing.
+    async fn recover_move(&self, entry: &Entry) -> Result<Outcome, String> {
+        let intent = &entry.intent;
+        let business = self.business().map_err(|e| e.to_string())?.to_string();
+        let field = |name: &str| intent.request.get(name).cloned().unwrap_or_default();
+        let decode = |what: &str, error: serde_json::Error| format!("the journaled request's {what} does not read: {error}");
+        let lookup = match intent.operation.as_str() {
+            "settlement_store" => {
+                let amount: Tomans = serde_json::from_value(field("amount")).map_err(|e| decode("amount", e))?;
+                let iban = field("iban").as_str().unwrap_or_default().to_string();
+                self.look_up_settlement(&business, &intent.key, amount, &iban).await.describe()
+            }
+            "withdrawal_store" => {
+                let amount: Rials = serde_json::from_value(field("amount")).map_err(|e| decode("amount", e))?;
+                let authorization: uuid::Uuid = serde_json::from_value(field("authorization_id")).map_err(|e| decode("authorization_id", e))?;
+                self.look_up_withdrawal(&business, &intent.key, &authorization, amount).await.describe()
+            }
+            #[cfg(feature = "batch")]
+            "batch_settlement_store" => {
+                let items: Vec<crate::generated::batch::types::BatchSettlementItem> =
+                    serde_json::from_value(field("batches_settlement")).map_err(|e| decode("items", e))?;
+                self.look_up_batch(&business, &intent.key, &items).await.describe()
+            }
+            operation => {
+                let where_to_look = super::money_move(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
+                return Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key));
+            }
+        };
+        lookup
+    }
+
+    /// A payment's fate: paid and verified (verifying it now, once, if it was only paid), not paid,
+    /// or no longer known to the gateway.
+    async fn recover_payment(&self, entry: &Entry) -> Result<Outcome, String> {
+        let intent = &entry.intent;
+        let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(&intent.key)).send().await {
+            Ok(transaction) => transaction,
+            // The gateway refuses the token itself: it expired, or was never known.
+            Err(error @ Error::Api(_)) if error.reach() == crate::reach::Reach::Refused => {
+                return Ok(Outcome::Expired { reason: error.to_string() });
+            }
+            Err(error) => return Err(format!("ipg_transaction: {error}")),
+        };
+        match (transaction.status, transaction.code) {
+            // Paid, never verified: verify it now, exactly once (verify_payment's own table).
+            (1, Some(super::payment::CODE_AWAITING_VERIFY)) => {
+                let expected = Rials(intent.amount.unwrap_or_default());
+                match self.verify_payment(&intent.key, expected).await {
+                    Ok(VerifyOutcome::Verified(p) | VerifyOutcome::AlreadyVerified(p)) => {
+                        Ok(Outcome::Paid { amount: p.amount.0, card: p.card_number, trans_id: p.trans_id })
+                    }
+                    Ok(VerifyOutcome::Underpaid { expected, payment }) => {
+                        Ok(Outcome::Underpaid { expected: expected.0, paid: payment.amount.0 })
+                    }
+                    Ok(VerifyOutcome::NotPaid { message }) => Ok(Outcome::NotPaid { message }),
+                    Ok(other) => Err(format!("paid but not verified; verify_payment: {other:?}")),
+                    Err(error) => Err(format!("paid but not verified; verify_payment: {error}")),
+                }
+            }
+            (1, Some(super::payment::CODE_VERIFIED)) => Ok(Outcome::Paid {
+                amount: transaction.amount.map_or(0, |a| a.0),
+                card: transaction.card_number,
+                trans_id: transaction.trans_id,
+            }),
+            (0, _) => Ok(Outcome::NotPaid { message: transaction.message }),
+            (status, code) => Err(format!("ipg_transaction answered status {status}, code {code:?}, which the documents do not describe")),
+        }
+    }
+}
+
+impl<T> Lookup<T> {
+    /// Recovery's verdict: proven, or proven not sent when the lookup holds nothing of it (the
+    /// entry is old enough for that to be proof); `Err` with what was asked otherwise.
+    fn describe(self) -> Result<Outcome, String> {
+        match self {
+            Lookup::Proven(_) => Ok(Outcome::Reconciled { found: "the documented lookup proved it carried out".into() }),
+            Lookup::Absent { looked_up } => Ok(Outcome::ProvenNotSent { looked_up }),
+            Lookup::Unproven { reason } => Err(reason),
+            Lookup::Failed(error) => Err(format!("the lookup failed: {error}")),
+        }
+    }
+}

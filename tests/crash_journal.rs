@@ -1,0 +1,286 @@
+//! Crash safety with real processes: a child process moves money and takes payments against the
+//! mock (which lives in this test's process and outlives the child), and is killed with SIGKILL at a
+//! random point; a fresh child process then runs `recover()` on the same journal. Checked from the
+//! mock's own log and lookups after every run:
+//!
+//! * every settlement request that reached the mock had its intent recorded first;
+//! * no settlement was sent twice (one request per track id);
+//! * nothing recovery calls "proven not sent" exists at the mock;
+//! * every intent is closed or reported open with its track id (the journal's open entries after
+//!   recovery are exactly the report's `still_open` and leased `skipped` ones);
+//! * no payment the payer paid is left unverified;
+//! * the journal always reads (recovery never fails on it).
+//!
+//! The child's journal is wrapped to widen the three windows a kill must hit: after the intent is
+//! written and before the request leaves, after the request left and before the answer (the mock
+//! answers some requests late), and after the answer before the outcome is recorded.
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use vandar::journal::{Entry, FileJournal, Intent, Journal, Outcome, RecoveryOptions};
+use vandar::mock::{Fault, MockVandar};
+use vandar::money::{RecoveryReport, Rials, Tomans};
+use vandar::rate_limit::RateLimits;
+use vandar::{Host, TokenPair};
+
+const IBAN: &str = "IR330120020000002353697200";
+const CHILD: &str = "VANDAR_CRASH_CHILD";
+
+/// Which journal a child opens (`kind`, and where).
+#[derive(Clone)]
+struct Backend {
+    kind: &'static str,
+    location: String,
+}
+
+/// A journal that sleeps around its writes, so random kills land in every window.
+struct Slow<J> {
+    inner: J,
+}
+
+impl<J: Journal> Journal for Slow<J> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+
+    fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            self.inner.record(intent).await?;
+            println!("recorded {}", intent.key); // the parent learns every intent written
+            tokio::time::sleep(Duration::from_millis(fastrand::u64(0..30))).await; // written, not yet sent
+            Ok(())
+        })
+    }
+
+    fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, std::io::Result<()>> {
+        Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(fastrand::u64(0..30))).await; // answered, not yet recorded
+            self.inner.update(key, outcome).await
+        })
+    }
+
+    fn open(&self) -> BoxFuture<'_, std::io::Result<Vec<Entry>>> {
+        self.inner.open()
+    }
+
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, std::io::Result<bool>> {
+        self.inner.lease(key, holder, ttl)
+    }
+}
+
+fn open_journal(backend: &Backend) -> Box<dyn Journal> {
+    match backend.kind {
+        "file" => Box::new(FileJournal::open(&backend.location).unwrap()),
+        other => panic!("unknown journal backend {other}"),
+    }
+}
+
+/// A Journal behind a Box (the builder takes `impl Journal`).
+struct Boxed(Box<dyn Journal>);
+
+impl Journal for Boxed {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, std::io::Result<()>> {
+        self.0.record(intent)
+    }
+    fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, std::io::Result<()>> {
+        self.0.update(key, outcome)
+    }
+    fn open(&self) -> BoxFuture<'_, std::io::Result<Vec<Entry>>> {
+        self.0.open()
+    }
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, std::io::Result<bool>> {
+        self.0.lease(key, holder, ttl)
+    }
+}
+
+fn child_client(journal: impl Journal) -> vandar::Client {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
+    vandar::Client::builder()
+        .business(var("CRASH_BUSINESS"))
+        .business_tokens(TokenPair::new(var("CRASH_ACCESS"), var("CRASH_REFRESH"), None))
+        .ipg_api_key(var("CRASH_IPG_KEY"))
+        .base_url(Host::Api, var("CRASH_API"))
+        .base_url(Host::Ipg, var("CRASH_IPG"))
+        .rate_limits(RateLimits::unlimited())
+        .journal(journal)
+        .recovery(RecoveryOptions {
+            min_age: Duration::ZERO,
+            lease: Duration::from_millis(500),
+            payments_after: Duration::ZERO,
+            payments_before: None,
+        })
+        .build()
+        .unwrap()
+}
+
+/// The child: `work` moves money and takes payments until it is killed; `recover` prints the report.
+fn child_main(mode: &str) {
+    let backend = Backend { kind: Box::leak(std::env::var("CRASH_KIND").unwrap().into_boxed_str()), location: std::env::var("CRASH_JOURNAL").unwrap() };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        match mode {
+            "work" => {
+                let vandar = child_client(Slow { inner: Boxed(open_journal(&backend)) });
+                let payer = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+                for round in 0u64.. {
+                    let _ = vandar.settlement_store(vandar::api::types::builder::SettlementStoreRequest::default().amount(Tomans(5_000)).iban(IBAN)).await;
+                    if let Ok(payment) = vandar.start_payment(Rials(10_000), "https://shop.example/cb").await {
+                        println!("payment {}", payment.token);
+                        let _ = payer.get(&payment.payment_page).send().await; // the payer pays
+                        if round % 2 == 0 {
+                            let _ = vandar.verify_payment(&payment.token, Rials(10_000)).await; // else: the callback is lost
+                        }
+                    }
+                }
+            }
+            _ => {
+                let vandar = child_client(Boxed(open_journal(&backend)));
+                let report = vandar.recover().await.expect("the journal reads after a crash");
+                let open = open_journal(&backend).open().await.expect("the journal reads");
+                println!("report {}", serde_json::to_string(&report).unwrap());
+                println!("open {}", serde_json::to_string(&open.iter().map(|e| e.intent.key.clone()).collect::<Vec<_>>()).unwrap());
+            }
+        }
+    });
+}
+
+/// Runs this test binary as a child in `mode`, for `backend`.
+fn child(mock: &MockVandar, backend: &Backend, mode: &str, test: &str) -> Command {
+    let credentials = mock.credentials();
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads", "1"])
+        .env(CHILD, mode)
+        .env("CRASH_KIND", backend.kind)
+        .env("CRASH_JOURNAL", &backend.location)
+        .env("CRASH_BUSINESS", &credentials.business)
+        .env("CRASH_ACCESS", &credentials.access_token)
+        .env("CRASH_REFRESH", &credentials.refresh_token)
+        .env("CRASH_IPG_KEY", &credentials.ipg_api_key)
+        .env("CRASH_API", mock.base_url(Host::Api))
+        .env("CRASH_IPG", mock.base_url(Host::Ipg))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    command
+}
+
+/// What the child printed after `prefix` on each line holding it (libtest may print its own
+/// words before the first line of a test's output).
+fn lines(output: &[String], prefix: &str) -> Vec<String> {
+    output.iter().filter_map(|l| l.find(prefix).map(|at| l[at + prefix.len()..].to_string())).collect()
+}
+
+#[derive(Default, Debug)]
+struct Counts {
+    runs: usize,
+    reconciled: usize,
+    proven_not_sent: usize,
+    paid_by_recovery: usize,
+    still_open: usize,
+    settlements_sent: usize,
+}
+
+/// `runs` crash-and-recover rounds against one journal; returns what happened, asserting as it goes.
+async fn crash_runs(backend: Backend, runs: usize, test: &str) -> Counts {
+    let mock = MockVandar::start().await.unwrap();
+    let checker = mock.client_builder().rate_limits(RateLimits::unlimited()).build().unwrap();
+    let business = mock.credentials().business;
+    let mut recorded = BTreeSet::new();
+    let mut payments = BTreeSet::new();
+    let mut counts = Counts::default();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for run in 0..runs {
+        assert!(Instant::now() < deadline, "the crash runs are bounded in time; {run} of {runs} ran");
+        fastrand::seed(run as u64);
+        // Some answers come late: a kill then lands after the request left and before its answer.
+        for _ in 0..3 {
+            mock.inject(Fault::Latency(Duration::from_millis(fastrand::u64(50..200))));
+        }
+        let mut work = child(&mock, &backend, "work", test).spawn().unwrap();
+        let stdout = work.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(20..400))).await;
+        // SIGKILL: no destructor, no flush, no goodbye.
+        let _ = Command::new("kill").args(["-KILL", &work.id().to_string()]).status();
+        let _ = work.wait();
+        let output = reader.join().unwrap();
+        recorded.extend(lines(&output, "recorded "));
+        payments.extend(lines(&output, "payment "));
+        tokio::time::sleep(Duration::from_millis(100)).await; // a request the kill cut off lands, or never does
+        let recovery = child(&mock, &backend, "recover", test).output().unwrap();
+        assert!(recovery.status.success(), "run {run}: recovery failed: the journal must always read");
+        let output: Vec<String> = String::from_utf8_lossy(&recovery.stdout).lines().map(str::to_string).collect();
+        let report: RecoveryReport = serde_json::from_str(&lines(&output, "report ")[0]).unwrap();
+        let open: Vec<String> = serde_json::from_str(&lines(&output, "open ")[0]).unwrap();
+
+        // Every settlement request that reached Vandar had its intent written first, and went once.
+        let mut sent: BTreeMap<String, usize> = BTreeMap::new();
+        for request in mock.requests().into_iter().filter(|r| r.method == "POST" && r.path.ends_with("/settlement/store")) {
+            let track_id = request.body["track_id"].as_str().expect("a settlement carries its track id").to_string();
+            *sent.entry(track_id).or_default() += 1;
+        }
+        for (track_id, times) in &sent {
+            assert!(recorded.contains(track_id), "run {run}: settlement {track_id} reached the mock with no intent recorded");
+            assert_eq!(*times, 1, "run {run}: settlement {track_id} was sent {times} times");
+        }
+        counts.settlements_sent = sent.len();
+        // What recovery proved not sent is not at Vandar.
+        for entry in report.proven_not_sent() {
+            let found = checker.api().transaction_list().business(&business).track_id(&entry.intent.key).send().await.unwrap();
+            assert!(found.data.is_empty(), "run {run}: {} was reported proven not sent but Vandar holds it", entry.intent.key);
+        }
+        // Every entry is closed or reported: the open ones are the report's, or leased by a replica.
+        let reported: BTreeSet<String> = report.still_open.iter().map(|s| s.entry.intent.key.clone()).collect();
+        for key in &open {
+            assert!(reported.contains(key) || report.skipped > 0, "run {run}: {key} is open but was not reported");
+        }
+        for still in &report.still_open {
+            assert!(!still.looked_up.is_empty(), "run {run}: an open entry says what was looked up");
+            assert_ne!(still.entry.intent.operation, "settlement_store", "run {run}: a settlement with a healthy lookup stays open: {}", still.looked_up);
+        }
+        // No paid payment is left unverified.
+        for token in &payments {
+            let transaction = checker.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await.unwrap();
+            assert!(
+                !(transaction.status == 1 && transaction.code == Some(1)),
+                "run {run}: payment {token} is paid but not verified after recovery"
+            );
+        }
+        counts.runs += 1;
+        counts.reconciled += report.settled.iter().filter(|s| matches!(s.outcome, Outcome::Reconciled { .. })).count();
+        counts.proven_not_sent += report.proven_not_sent().count();
+        counts.paid_by_recovery += report.paid().count();
+        counts.still_open += report.still_open.len();
+    }
+    counts
+}
+
+fn run_or_child(test: &str, backend: impl FnOnce() -> Backend) {
+    if let Ok(mode) = std::env::var(CHILD) {
+        child_main(&mode);
+        return;
+    }
+    let backend = backend();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let counts = runtime.block_on(crash_runs(backend.clone(), 50, test));
+    eprintln!("crash runs ({}): {counts:?}", backend.kind);
+    assert_eq!(counts.runs, 50);
+    // The kills must have hit the windows that matter, or the runs proved little.
+    assert!(counts.reconciled + counts.proven_not_sent > 0, "no kill left a money move to recover: {counts:?}");
+    assert!(counts.paid_by_recovery > 0, "no lost callback was recovered: {counts:?}");
+}
+
+#[test]
+fn file_journal_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vandar.journal").to_string_lossy().to_string();
+    let keep = std::env::var(CHILD).is_err().then_some(dir);
+    run_or_child("file_journal_survives_sigkill", || Backend { kind: "file", location: path });
+    drop(keep);
+}

@@ -6,7 +6,7 @@ use crate::auth::{Clock, MemoryTokenStore, Source, SystemClock, TokenManager, To
 use crate::generated::HostClients;
 use crate::host::{for_each_host, Host};
 use crate::journal::{Journal, RecoveryOptions};
-use crate::rate_limit::RateLimits;
+use crate::rate_limit::{Lane, RateLimits};
 use crate::transport::{RetryPolicy, Transport};
 use crate::{error::Error, secret::Secret};
 
@@ -122,6 +122,8 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     journal: Option<Arc<dyn Journal>>,
     recovery: RecoveryOptions,
+    max_wait: Option<Duration>,
+    lanes: std::collections::HashMap<String, Lane>,
 }
 
 impl Default for ClientBuilder {
@@ -142,6 +144,8 @@ impl Default for ClientBuilder {
             http: None,
             journal: None,
             recovery: RecoveryOptions::default(),
+            max_wait: None,
+            lanes: Default::default(),
         }
     }
 }
@@ -238,6 +242,23 @@ impl ClientBuilder {
         self
     }
 
+    /// The longest a call waits for rate-limit permits and retries (default: no limit). A call
+    /// that cannot get a permit in time is refused before sending ([`Error::DeadlineExceeded`]);
+    /// a money move's or `verify_payment`'s lookups count within the same deadline. Per call:
+    /// [`crate::CallOptions::max_wait`].
+    pub fn max_wait(mut self, max_wait: Duration) -> Self {
+        self.max_wait = Some(max_wait);
+        self
+    }
+
+    /// Puts `operation` (an operation id, e.g. `"settlement_list"`) in `lane` for every call of
+    /// this client. By default the payment gateway's calls are [`Lane::Interactive`] and the rest
+    /// [`Lane::Background`]; per call: [`crate::CallOptions::lane`].
+    pub fn lane_for(mut self, operation: impl Into<String>, lane: Lane) -> Self {
+        self.lanes.insert(operation.into(), lane);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<Client, Error> {
         crate::tls::install_default_provider();
@@ -279,6 +300,8 @@ impl ClientBuilder {
             limits,
             retry: self.retry,
             journal: self.journal,
+            max_wait: self.max_wait,
+            lanes: self.lanes,
         });
         let clients = HostClients::new(&http, &transport);
         let holder = uuid::Uuid::new_v4().to_string();

@@ -83,6 +83,14 @@ pub enum Error {
         message: String,
     },
 
+    /// No rate-limit permit came within the call's deadline (`ClientBuilder::max_wait`,
+    /// `CallOptions::max_wait`). Nothing was sent; try again, or later.
+    #[error("no rate-limit permit within the deadline: waited {waited:?}; nothing was sent")]
+    DeadlineExceeded {
+        /// How long the call waited for a permit.
+        waited: Duration,
+    },
+
     /// A money-moving request may or may not have been carried out, and no documented lookup could
     /// tell. Look the operation up by `track_id` before sending it again (with the same `track_id`).
     #[error("outcome unknown for {operation} (track_id {track_id}): {reason}")]
@@ -219,7 +227,7 @@ impl Error {
     pub(crate) fn verdict(&self) -> Verdict {
         let observed = match self {
             Error::InvalidInput { .. } | Error::Configuration { .. } => Observed::Local { transient: false },
-            Error::Unavailable { .. } => Observed::Local { transient: true },
+            Error::Unavailable { .. } | Error::DeadlineExceeded { .. } => Observed::Local { transient: true },
             Error::Authentication { status: None, .. } => Observed::Local { transient: false },
             Error::Authentication { status: Some(status), .. } => Observed::Status(*status),
             Error::RateLimited { .. } => Observed::Status(429),
@@ -284,6 +292,8 @@ pub(crate) enum Failure {
     Configuration(String),
     /// A shared component (token store, rate limiter) failed before sending.
     Unavailable { component: &'static str, message: String },
+    /// No rate-limit permit within the call's deadline; nothing was sent.
+    Deadline { waited: Duration },
     RateLimited(Option<Duration>),
     Undecodable { reason: String, snippet: String },
 }
@@ -298,6 +308,7 @@ impl Failure {
             Failure::Authentication(_) => "authentication",
             Failure::Configuration(_) => "configuration",
             Failure::Unavailable { .. } => "unavailable",
+            Failure::Deadline { .. } => "deadline",
             Failure::RateLimited(_) => "rate_limited",
             Failure::Undecodable { .. } => "undecodable",
         }
@@ -414,6 +425,7 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
         Some(Failure::Authentication(message)) => Error::Authentication { status: Some(status), message },
         Some(Failure::Configuration(message)) => Error::Configuration { message },
         Some(Failure::Unavailable { component, message }) => Error::Unavailable { component, message },
+        Some(Failure::Deadline { waited }) => Error::DeadlineExceeded { waited },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },
         Some(Failure::Undecodable { reason, snippet }) => Error::Undecodable { status: Some(status), reason, snippet },
         None if response.status().is_success() => Error::Undecodable {

@@ -41,7 +41,7 @@ pub use error::{ApiError, Error, ErrorCode, Result};
 pub use host::Host;
 pub use reach::Reach;
 pub use secret::Secret;
-pub use transport::RetryPolicy;
+pub use transport::{CallOptions, RetryPolicy};
 
 #[cfg(feature = "api")]
 pub use generated::api;

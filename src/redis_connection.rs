@@ -39,8 +39,36 @@ impl RedisConnection {
             .map_err(|e| self.failed(e))
     }
 
+    /// Runs `command` on the connection. When the connection is found broken (Redis restarted,
+    /// the socket dropped while idle), the command is run once more on the reconnected one, so the
+    /// first call after Redis is back succeeds instead of failing once per process.
+    ///
+    /// A command that may have run before the connection broke runs twice: every caller's command
+    /// is safe to repeat (a permit reserved twice wastes a slot and never exceeds the budget; a
+    /// compare-and-set or a read answers the same).
+    pub(crate) async fn run<T, Fut>(&self, command: impl Fn(ConnectionManager) -> Fut) -> Result<T, String>
+    where
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let connection = self.get().await?;
+        match command(connection.clone()).await {
+            Ok(value) => Ok(value),
+            Err(error) if is_broken(&error) => {
+                tracing::info!(redis = %self.shown, %error, "the Redis connection was broken; running the command again on a new one");
+                command(connection).await.map_err(|e| self.failed(e))
+            }
+            Err(error) => Err(self.failed(error)),
+        }
+    }
+
     /// Describes a Redis failure: which server, what happened.
     pub(crate) fn failed(&self, error: redis::RedisError) -> String {
         format!("Redis at {} failed: {error}", self.shown)
     }
+}
+
+/// Whether `error` says the connection broke (the command may not have reached Redis), as
+/// opposed to Redis answering with an error.
+fn is_broken(error: &redis::RedisError) -> bool {
+    error.is_connection_dropped() || error.is_io_error() || error.is_unrecoverable_error()
 }

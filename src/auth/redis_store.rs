@@ -79,25 +79,24 @@ fn io_error(message: String) -> io::Error {
 impl TokenStore for RedisTokenStore {
     fn load(&self) -> BoxFuture<'_, io::Result<Option<TokenPair>>> {
         Box::pin(async move {
-            let mut connection = self.inner.conn.get().await.map_err(io_error)?;
+            let key = &self.inner.pair_key;
             let bytes: Option<Vec<u8>> =
-                connection.get(&self.inner.pair_key).await.map_err(|e| io_error(self.inner.conn.failed(e)))?;
+                self.inner.conn.run(|mut connection| async move { connection.get(key).await }).await.map_err(io_error)?;
             bytes.map(|b| StoredPair::decode(&b)).transpose()
         })
     }
 
     fn save<'a>(&'a self, pair: &'a TokenPair) -> BoxFuture<'a, io::Result<Saved>> {
         Box::pin(async move {
-            let mut connection = self.inner.conn.get().await.map_err(io_error)?;
-            let stored: i64 = self
-                .inner
-                .save
-                .key(&self.inner.pair_key)
-                .arg(StoredPair::encode(pair))
-                .arg(pair.generation)
-                .invoke_async(&mut connection)
+            let (inner, encoded) = (&self.inner, StoredPair::encode(pair));
+            let stored: i64 = inner
+                .conn
+                .run(|mut connection| {
+                    let encoded = encoded.clone();
+                    async move { inner.save.key(&inner.pair_key).arg(encoded).arg(pair.generation).invoke_async(&mut connection).await }
+                })
                 .await
-                .map_err(|e| io_error(self.inner.conn.failed(e)))?;
+                .map_err(io_error)?;
             Ok(if stored == 1 { Saved::Stored } else { Saved::Superseded })
         })
     }

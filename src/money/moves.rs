@@ -139,7 +139,9 @@ impl Client {
         look_up: impl AsyncFnOnce(&Error) -> Result<Tracked<A, L>, Error>,
     ) -> Result<Tracked<A, L>, Error> {
         let flow = crate::transport::spans::flow(operation, Some(&track_id));
-        crate::transport::spans::in_flow(flow, async move {
+        // The Client's max_wait bounds the move and its lookup together.
+        let max_wait = self.transport().max_wait;
+        crate::transport::spans::in_flow(flow, crate::transport::options::with_deadline(max_wait, async move {
             let result = match send.await {
                 Ok(answer) => Ok(Tracked::Answered { track_id: track_id.clone(), answer }),
                 Err(error) if in_doubt(&error) => look_up(&error).await,
@@ -155,7 +157,7 @@ impl Client {
                 self.transport().journal_update(&track_id, &outcome).await;
             }
             result
-        }, outcome)
+        }), outcome)
         .await
     }
 

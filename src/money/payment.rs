@@ -268,7 +268,9 @@ impl Client {
     /// ```
     pub async fn verify_payment(&self, token: &str, expected: Rials) -> Result<VerifyOutcome, Error> {
         let flow = crate::transport::spans::flow("verify_payment", None);
-        let outcome = crate::transport::spans::in_flow(flow, async move {
+        // The Client's max_wait bounds verify and its lookups together.
+        let max_wait = self.transport().max_wait;
+        let outcome = crate::transport::spans::in_flow(flow, crate::transport::options::with_deadline(max_wait, async move {
             let mut unsettled = String::new();
             for attempt in 0..VERIFY_ATTEMPTS {
                 if attempt > 0 {
@@ -308,7 +310,7 @@ impl Client {
                 }
             }
             Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {VERIFY_ATTEMPTS} verify calls; last: {unsettled}") })
-        }, VerifyOutcome::span_outcome)
+        }), VerifyOutcome::span_outcome)
         .await;
         if let Ok(outcome) = &outcome {
             self.transport().journal_update(token, &outcome.journaled()).await;

@@ -46,9 +46,59 @@ impl std::fmt::Display for LimiterUnavailable {
 
 impl std::error::Error for LimiterUnavailable {}
 
+/// Which queue a call waits in for its share of the budget (see [`RateLimits::with_reserve`]).
+///
+/// `Interactive` calls (the payment gateway by default: a payer waits on them) reserve the earliest
+/// slot of the whole budget, first come first served. `Background` calls (lists, exports, payouts,
+/// bulk work: everything else by default) take a slot only when one is free at once and the window
+/// would still hold the reserved slots for interactive calls; otherwise they wait for the next
+/// slot to free up. So a checkout never queues behind a batch job, and background work uses the
+/// whole budget but the reserve. Set per call with [`crate::calls::CallOptions`] and per Client with
+/// `ClientBuilder::lane_for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lane {
+    /// A person waits on it: reserves the earliest slot, may use the whole budget.
+    Interactive,
+    /// Work nobody waits on at this second: never takes the reserved slots of a window.
+    Background,
+}
+
+impl Lane {
+    /// `interactive` or `background` (spans, metrics).
+    pub fn name(self) -> &'static str {
+        match self {
+            Lane::Interactive => "interactive",
+            Lane::Background => "background",
+        }
+    }
+}
+
+/// Why a permit was not granted. Nothing was sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PermitRefused {
+    /// The shared limiter could not be asked (e.g. Redis unreachable).
+    Unavailable(LimiterUnavailable),
+    /// No slot within the call's deadline: it waited `waited` and gave up before sending.
+    Deadline {
+        /// How long the call waited for a permit.
+        waited: Duration,
+    },
+}
+
 /// One budget for POST, one for every other method.
 pub struct RateLimits {
     backend: Backend,
+    /// Slots of each window background calls never take: (POST, other).
+    reserve: (u32, u32),
+}
+
+/// The reserve for interactive calls by default: a tenth of each budget (3 of Vandar's 30 POST,
+/// 10 of its 100 other requests per window).
+pub const DEFAULT_RESERVE_SHARE: f64 = 0.1;
+
+fn share(limit: u32, share: f64) -> u32 {
+    ((f64::from(limit) * share).round() as u32).min(limit.saturating_sub(1))
 }
 
 // Built once per Client and never moved in a hot path: the size difference does not matter.
@@ -69,12 +119,34 @@ impl RateLimits {
 
     /// At most `post` POST requests and `other` other requests in any `window`, in this process.
     pub fn new(post: u32, other: u32, window: Duration) -> Self {
-        Self { backend: Backend::Local { post: SlidingWindow::new(post, window), other: SlidingWindow::new(other, window) } }
+        Self {
+            backend: Backend::Local { post: SlidingWindow::new(post, window), other: SlidingWindow::new(other, window) },
+            reserve: (share(post, DEFAULT_RESERVE_SHARE), share(other, DEFAULT_RESERVE_SHARE)),
+        }
     }
 
     /// No client-side limit at all (benchmarks, or a server you run yourself).
     pub fn unlimited() -> Self {
-        Self { backend: Backend::Unlimited }
+        Self { backend: Backend::Unlimited, reserve: (0, 0) }
+    }
+
+    /// Reserves the last `post` POST and `other` other slots of every window for
+    /// [`Lane::Interactive`] calls: background calls never take them (default: a tenth of each
+    /// budget, [`DEFAULT_RESERVE_SHARE`]). `(0, 0)` switches lanes off: every call then waits in
+    /// one first-come-first-served queue. Holds fleet-wide with [`RateLimits::redis`].
+    pub fn with_reserve(mut self, post: u32, other: u32) -> Self {
+        let (post_limit, other_limit) = self.limits();
+        self.reserve = (post.min(post_limit.saturating_sub(1)), other.min(other_limit.saturating_sub(1)));
+        self
+    }
+
+    fn limits(&self) -> (u32, u32) {
+        match &self.backend {
+            Backend::Local { post, other } => (post.limit as u32, other.limit as u32),
+            #[cfg(feature = "redis")]
+            Backend::Redis(limiter) => limiter.limits(),
+            Backend::Unlimited => (u32::MAX, u32::MAX),
+        }
     }
 
     /// Vandar's documented limits shared by every process that uses the same Redis and
@@ -92,7 +164,7 @@ impl RateLimits {
     #[cfg(feature = "redis")]
     pub fn redis_with(url: &str, key_prefix: impl Into<String>, post: u32, other: u32, window: Duration) -> Result<Self, crate::error::Error> {
         let limiter = redis::RedisLimiter::new(url, key_prefix.into(), post, other, window, DEFAULT_MARGIN)?;
-        Ok(Self { backend: Backend::Redis(limiter) })
+        Ok(Self { backend: Backend::Redis(limiter), reserve: (share(post, DEFAULT_RESERVE_SHARE), share(other, DEFAULT_RESERVE_SHARE)) })
     }
 
     /// Widens every window by `margin` (see the module docs). Has no effect on [`RateLimits::unlimited`].
@@ -109,29 +181,68 @@ impl RateLimits {
         self
     }
 
-    /// Waits until the budget of `method` allows one more request.
+    /// Waits until the budget of `method` allows one more request (an interactive call without
+    /// a deadline).
     pub async fn acquire(&self, method: &reqwest::Method) -> Result<(), LimiterUnavailable> {
+        match self.permit(method, Lane::Interactive, None).await {
+            Ok(_) => Ok(()),
+            Err(PermitRefused::Unavailable(unavailable)) => Err(unavailable),
+            Err(PermitRefused::Deadline { .. }) => unreachable!("no deadline was given"),
+        }
+    }
+
+    /// Waits until the budget of `method` allows one more request of `lane`, but not past
+    /// `deadline`: a slot that would come later is not taken, and the call is refused before
+    /// anything is sent. Returns how long it waited.
+    pub async fn permit(&self, method: &reqwest::Method, lane: Lane, deadline: Option<Instant>) -> Result<Duration, PermitRefused> {
         let post = method == reqwest::Method::POST;
+        let started = Instant::now();
+        let reserve = if post { self.reserve.0 } else { self.reserve.1 } as usize;
+        let late = |now: Instant| deadline.is_some_and(|d| now > d);
+        let refused = || PermitRefused::Deadline { waited: started.elapsed() };
         match &self.backend {
             Backend::Local { post: p, other: o } => {
                 let window = if post { p } else { o };
+                if lane == Lane::Background && reserve > 0 {
+                    // One background waiter at a time per budget in this process (first come, first
+                    // served among them); it takes a slot only when one is free now.
+                    let _turn = window.background.lock().await;
+                    loop {
+                        let now = Instant::now();
+                        match window.take_now(now, reserve) {
+                            Ok(()) => return Ok(started.elapsed()),
+                            Err(retry_at) if deadline.is_some_and(|d| retry_at > d) => return Err(refused()),
+                            Err(retry_at) => tokio::time::sleep_until(retry_at).await,
+                        }
+                    }
+                }
                 loop {
                     let now = Instant::now();
-                    let slot = window.reserve(now);
+                    let Some(slot) = window.reserve_until(now, deadline) else { return Err(refused()) };
                     if slot == now {
-                        return Ok(()); // a free slot now: no timer (tokio's resolution is 1 ms)
+                        return Ok(started.elapsed()); // a free slot now: no timer (tokio's resolution is 1 ms)
                     }
                     tokio::time::sleep_until(slot).await;
                     let woke = Instant::now();
                     if woke <= slot + LATE_WAKE || window.rebase(slot, woke) {
-                        return Ok(());
+                        return Ok(started.elapsed());
+                    }
+                    if late(woke) {
+                        return Err(refused());
                     }
                     // The slot stays counted as used; the send takes another.
                 }
             }
             #[cfg(feature = "redis")]
-            Backend::Redis(limiter) => Box::pin(limiter.acquire(post)).await, // a large future: kept off the hot path's
-            Backend::Unlimited => Ok(()),
+            Backend::Redis(limiter) => {
+                let lane = if reserve > 0 { lane } else { Lane::Interactive };
+                // A large future: kept off the hot path's.
+                Box::pin(limiter.acquire(post, lane, reserve as u32, deadline)).await.map(|()| started.elapsed()).map_err(|e| match e {
+                    redis::Refusal::Unavailable(u) => PermitRefused::Unavailable(u),
+                    redis::Refusal::Deadline => refused(),
+                })
+            }
+            Backend::Unlimited => Ok(Duration::ZERO),
         }
     }
 }
@@ -156,12 +267,51 @@ struct SlidingWindow {
     span: Duration,
     /// Reserved slots, sorted (future ones included: callers are waiting for them).
     slots: Mutex<Vec<Instant>>,
+    /// Held by the one background caller of this process waiting for a free slot.
+    background: tokio::sync::Mutex<()>,
 }
 
 impl SlidingWindow {
     fn new(limit: u32, window: Duration) -> Self {
         let limit = limit.max(1) as usize;
-        Self { limit, window, span: window, slots: Mutex::new(Vec::with_capacity(2 * limit)) }
+        Self { limit, window, span: window, slots: Mutex::new(Vec::with_capacity(2 * limit)), background: tokio::sync::Mutex::new(()) }
+    }
+
+    /// [`SlidingWindow::reserve`], unless the slot would come after `deadline` (then nothing is reserved).
+    fn reserve_until(&self, now: Instant, deadline: Option<Instant>) -> Option<Instant> {
+        let Some(deadline) = deadline else { return Some(self.reserve(now)) };
+        let mut slots = self.slots.lock().expect("limiter lock");
+        let stale = slots.partition_point(|s| *s + self.span <= now);
+        slots.drain(..stale);
+        let slot = match slots.len().checked_sub(self.limit).map(|i| slots[i]) {
+            Some(back) => now.max(back + self.span),
+            None => now,
+        };
+        if slot > deadline {
+            return None;
+        }
+        let at = slots.partition_point(|s| *s <= slot);
+        slots.insert(at, slot);
+        Some(slot)
+    }
+
+    /// A background slot: taken at `now` if the span ending there (future interactive
+    /// reservations counted) would still leave `reserve` slots free; otherwise when to ask again
+    /// (when the oldest slot that counts leaves the span).
+    fn take_now(&self, now: Instant, reserve: usize) -> Result<(), Instant> {
+        let mut slots = self.slots.lock().expect("limiter lock");
+        let stale = slots.partition_point(|s| *s + self.span <= now);
+        slots.drain(..stale);
+        // Every slot left is within a span of now (or reserved after it): they all count.
+        let allowed = self.limit.saturating_sub(reserve);
+        if slots.len() < allowed {
+            let at = slots.partition_point(|s| *s <= now);
+            slots.insert(at, now);
+            return Ok(());
+        }
+        // The (len - allowed + 1)-th oldest slot must leave before one more fits.
+        let leaving = slots[slots.len() - allowed];
+        Err((leaving + self.span).max(now + Duration::from_millis(1)))
     }
 
     /// Reserves the earliest slot at or after `now` that keeps every `span` within `limit`: a

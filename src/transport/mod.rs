@@ -18,15 +18,17 @@ use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
 use crate::error::{Failure, NOT_CONFIGURED};
 use crate::host::Host;
 use crate::journal::{Intent, Journal, Outcome};
-use crate::rate_limit::RateLimits;
+use crate::rate_limit::{Lane, PermitRefused, RateLimits};
 use crate::reach::{classify, observe_transport, Observed};
 use crate::secret::Secret;
 
 mod credentials;
+pub(crate) mod options;
 pub(crate) mod retry;
 pub(crate) mod spans;
 
 use credentials::{with_api_key, Credential};
+pub use options::CallOptions;
 pub use retry::RetryPolicy;
 
 /// What every generated client of every host shares with every clone of [`crate::Client`]:
@@ -49,6 +51,10 @@ pub struct Transport {
     pub(crate) retry: RetryPolicy,
     /// Where money moves are recorded before they leave (see `crate::journal`).
     pub(crate) journal: Option<Arc<dyn Journal>>,
+    /// The longest a call waits for permits and retries, unless its [`CallOptions`] say otherwise.
+    pub(crate) max_wait: Option<std::time::Duration>,
+    /// Lanes set per operation by the Client's configuration (the rest: by host).
+    pub(crate) lanes: std::collections::HashMap<String, Lane>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -70,9 +76,13 @@ impl Transport {
     /// Sends one call (see the module docs) inside its `vandar.call` span; each HTTP request it
     /// sends gets a `vandar.http` span of its own (see [`spans`]).
     pub(crate) async fn execute(&self, host: Host, request: Request, operation: &'static str) -> reqwest::Result<Response> {
+        let scope = options::current();
+        let lane = scope.lane.or_else(|| self.lanes.get(operation).copied()).unwrap_or_else(|| default_lane(host));
+        let deadline = scope.deadline.or_else(|| self.max_wait.map(|w| tokio::time::Instant::now() + w));
         let call = spans::Call::open(operation, host.name(), request.method());
         let mut sent = 0;
-        let result = spans::within(&call.span, self.send_call(host, request, operation, &call.span, &mut sent)).await;
+        let labels = spans::Attempt { operation, host: host.name(), number: 0, renewed: false, lane, deadline };
+        let result = spans::within(&call.span, self.send_call(host, request, labels, &call.span, &mut sent)).await;
         call.finish(sent, &result);
         match result {
             // A failure's body is read (boxed: a large future, needed only then).
@@ -93,10 +103,11 @@ impl Transport {
         &self,
         host: Host,
         mut request: Request,
-        operation: &'static str,
+        labels: spans::Attempt,
         span: &tracing::Span,
         sent: &mut u32,
     ) -> reqwest::Result<Response> {
+        let operation = labels.operation;
         // Credentials go only to the configured base URL of this host (and redirects are never followed).
         if !self.is_configured_host(host, request.url()) {
             return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(
@@ -145,7 +156,6 @@ impl Transport {
             *request.body_mut() = Some(bytes.into());
         }
         // `number` and `renewed` are set for each send.
-        let labels = spans::Attempt { operation, host: host.name(), number: 0, renewed: false };
         let result = self.send_with_retries(&credential, request, labels, sent).await;
         if let Some(intent) = &intent {
             Box::pin(self.journal_update(&intent.key, &journaled_outcome(&result))).await;
@@ -191,7 +201,7 @@ impl Transport {
                 let attempt = spans::Attempt { number: *sent, renewed, ..labels };
                 let method = request.as_ref().expect("kept while the request can be repeated").method().clone();
                 let outcome = self
-                    .send_one(&method, attempt, || {
+                    .send_one(&method, attempt, labels.lane, labels.deadline, || {
                         // Generated bodies are buffered JSON and clone for a repeat; a streamed body
                         // (multipart upload) is sent once.
                         let original = request.as_ref().expect("kept while the request can be repeated");
@@ -244,6 +254,10 @@ impl Transport {
                     Ok(response) if response.status() == StatusCode::TOO_MANY_REQUESTS => self.retry.after_rate_limit(response, tries),
                     _ => self.retry.backoff(tries),
                 };
+                // Retries stay within the call's deadline: one that could not start in time is not made.
+                if labels.deadline.is_some_and(|d| tokio::time::Instant::now() + wait > d) {
+                    return outcome;
+                }
                 tracing::info!(attempt = *sent, wait_ms = wait.as_millis() as u64, "retrying");
                 Box::pin(tokio::time::sleep(wait)).await; // boxed: the rare path stays out of every call's future
             }
@@ -260,11 +274,17 @@ impl Transport {
         &'a self,
         method: &'a Method,
         attempt: spans::Attempt,
+        lane: Lane,
+        deadline: Option<tokio::time::Instant>,
         request: impl FnOnce() -> Result<Request, Failure> + 'a,
     ) -> impl std::future::Future<Output = Result<reqwest::Result<Response>, Failure>> + 'a {
         async move {
-            if let Err(unavailable) = self.limits.acquire(method).await {
-                return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });
+            match self.limits.permit(method, lane, deadline).await {
+                Ok(_waited) => {}
+                Err(PermitRefused::Unavailable(unavailable)) => {
+                    return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });
+                }
+                Err(PermitRefused::Deadline { waited }) => return Err(Failure::Deadline { waited }),
             }
             Ok(spans::send(&self.http, request()?, attempt).await)
         }
@@ -278,8 +298,17 @@ impl TokenEndpoint for Transport {
         let request = self.http.post(url).json(&token_request.body).build().map_err(|e| {
             Failure::Authentication(format!("could not build the token renewal request: {}", e.without_url()))
         })?;
-        let attempt = spans::Attempt { operation: token_request.operation, host: Host::Api.name(), number: attempt, renewed: false };
-        self.send_one(&Method::POST, attempt, || Ok(request)).await
+        // The most urgent request of all: every call of this process (and, through the shared
+        // store, of the fleet) waits for it. Interactive, and never abandoned for a caller's deadline.
+        let attempt = spans::Attempt {
+            operation: token_request.operation,
+            host: Host::Api.name(),
+            number: attempt,
+            renewed: false,
+            lane: Lane::Interactive,
+            deadline: None,
+        };
+        self.send_one(&Method::POST, attempt, Lane::Interactive, None, || Ok(request)).await
     }
 }
 
@@ -313,10 +342,19 @@ fn path_customer(url: &url::Url) -> Option<String> {
     segments.next().map(str::to_string)
 }
 
+/// The lane of an operation nobody configured: the payment gateway's calls are interactive (a
+/// payer waits on them), everything else is background.
+fn default_lane(host: Host) -> Lane {
+    match host {
+        Host::Ipg => Lane::Interactive,
+        _ => Lane::Background,
+    }
+}
+
 /// The status a local refusal is handed to the generated code with.
 fn status_of(failure: &Failure) -> StatusCode {
     match failure {
-        Failure::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Failure::Unavailable { .. } | Failure::Deadline { .. } => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::UNAUTHORIZED,
     }
 }
@@ -366,6 +404,8 @@ pub(crate) mod tests {
             limits: Arc::new(RateLimits::vandar()),
             retry: RetryPolicy::default(),
             journal: None,
+            max_wait: None,
+            lanes: Default::default(),
         }
     }
 

@@ -37,6 +37,10 @@ pub(crate) struct Attempt {
     pub(crate) number: u32,
     /// Sent with a token renewed after this call's 401.
     pub(crate) renewed: bool,
+    /// The call's lane in the rate budget.
+    pub(crate) lane: crate::rate_limit::Lane,
+    /// When the call stops waiting for permits and retries.
+    pub(crate) deadline: Option<tokio::time::Instant>,
 }
 
 /// Sends `request` once, inside its own `vandar.http` span. `latency_ms` runs until the answer's

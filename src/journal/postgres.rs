@@ -65,7 +65,7 @@ const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms
 /// // The order and its payout intent commit together, or neither does.
 /// let track_id = uuid::Uuid::new_v4().to_string();
 /// let payout: SettlementStoreRequest = SettlementStoreRequest::builder()
-///     .amount(vandar::Tomans(5000))
+///     .amount(vandar::money::Tomans(5000))
 ///     .iban("IR330120020000002353697200")
 ///     .track_id(track_id.clone())
 ///     .try_into()?;

@@ -1,5 +1,6 @@
 //! One lazily opened, self-reconnecting Redis connection (feature `redis`), shared by the
-//! [`crate::auth::RedisTokenStore`] and the Redis-backed [`crate::rate_limit::RateLimits`].
+//! [`crate::auth::RedisTokenStore`], the Redis-backed [`crate::rate_limit::RateLimits`] and the
+//! [`crate::journal::RedisJournal`].
 //!
 //! Lazy, so a process may start before Redis does; every command is bounded by a timeout, so a
 //! Redis that hangs fails the call with a clear error instead of stalling it.
@@ -59,6 +60,11 @@ impl RedisConnection {
             }
             Err(error) => Err(self.failed(error)),
         }
+    }
+
+    /// `host:port/db` (never the password).
+    pub(crate) fn shown(&self) -> &str {
+        &self.shown
     }
 
     /// Describes a Redis failure: which server, what happened.

@@ -14,6 +14,13 @@
 //! The child's journal is wrapped to widen the three windows a kill must hit: after the intent is
 //! written and before the request leaves, after the request left and before the answer (the mock
 //! answers some requests late), and after the answer before the outcome is recorded.
+#[cfg(feature = "postgres")]
+#[path = "support/postgres_server.rs"]
+mod postgres_server;
+#[cfg(feature = "redis")]
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -71,9 +78,17 @@ impl<J: Journal> Journal for Slow<J> {
     }
 }
 
-fn open_journal(backend: &Backend) -> Box<dyn Journal> {
+async fn open_journal(backend: &Backend) -> Box<dyn Journal> {
     match backend.kind {
         "file" => Box::new(FileJournal::open(&backend.location).unwrap()),
+        #[cfg(feature = "redis")]
+        "redis" => Box::new(vandar::journal::RedisJournal::new(&backend.location, "crash").unwrap()),
+        #[cfg(feature = "postgres")]
+        "postgres" => {
+            let journal = vandar::journal::PostgresJournal::connect(&backend.location).await.unwrap();
+            journal.migrate().await.unwrap();
+            Box::new(journal)
+        }
         other => panic!("unknown journal backend {other}"),
     }
 }
@@ -126,7 +141,7 @@ fn child_main(mode: &str) {
     runtime.block_on(async {
         match mode {
             "work" => {
-                let vandar = child_client(Slow { inner: Boxed(open_journal(&backend)) });
+                let vandar = child_client(Slow { inner: Boxed(open_journal(&backend).await) });
                 let payer = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
                 for round in 0u64.. {
                     let _ = vandar.settlement_store(vandar::api::types::builder::SettlementStoreRequest::default().amount(Tomans(5_000)).iban(IBAN)).await;
@@ -140,9 +155,9 @@ fn child_main(mode: &str) {
                 }
             }
             _ => {
-                let vandar = child_client(Boxed(open_journal(&backend)));
+                let vandar = child_client(Boxed(open_journal(&backend).await));
                 let report = vandar.recover().await.expect("the journal reads after a crash");
-                let open = open_journal(&backend).open().await.expect("the journal reads");
+                let open = open_journal(&backend).await.open().await.expect("the journal reads");
                 println!("report {}", serde_json::to_string(&report).unwrap());
                 println!("open {}", serde_json::to_string(&open.iter().map(|e| e.intent.key.clone()).collect::<Vec<_>>()).unwrap());
             }
@@ -283,4 +298,20 @@ fn file_journal_survives_sigkill() {
     let keep = std::env::var(CHILD).is_err().then_some(dir);
     run_or_child("file_journal_survives_sigkill", || Backend { kind: "file", location: path });
     drop(keep);
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn redis_journal_survives_sigkill() {
+    let server = std::env::var(CHILD).is_err().then(redis_server::RedisServer::start);
+    run_or_child("redis_journal_survives_sigkill", || Backend { kind: "redis", location: server.as_ref().unwrap().url() });
+    drop(server);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_journal_survives_sigkill() {
+    let server = std::env::var(CHILD).is_err().then(postgres_server::PostgresServer::start);
+    run_or_child("postgres_journal_survives_sigkill", || Backend { kind: "postgres", location: server.as_ref().unwrap().url() });
+    drop(server);
 }

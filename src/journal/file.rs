@@ -177,10 +177,12 @@ impl FileJournal {
     fn record_blocking(&self, intent: Intent) -> io::Result<()> {
         self.locked(true, || {
             let state = self.read()?;
-            if state.entries.contains_key(&intent.key) {
-                return Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("the journal already holds {}", intent.key)));
+            match state.entries.get(&intent.key) {
+                // Written ahead by the application, nothing sent under it yet: already durable.
+                Some((entry, _)) if entry.outcome.is_none() && entry.intent.is_same_move(&intent) => Ok(()),
+                Some(_) => Err(already_exists(&intent.key)),
+                None => self.append(&[Record::Intent { intent }]),
             }
-            self.append(&[Record::Intent { intent }])
         })
     }
 
@@ -214,6 +216,11 @@ impl FileJournal {
             Ok(true)
         })
     }
+}
+
+/// A key the journal holds under another intent, or with an outcome already.
+pub(super) fn already_exists(key: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::AlreadyExists, format!("the journal already holds {key}"))
 }
 
 fn checksum(json: &[u8]) -> String {
@@ -296,7 +303,20 @@ mod tests {
         assert_eq!(open[0].outcome, Some(Outcome::Indeterminate { reason: "lost".into() }));
         assert_eq!(open[0].intent.kind, EntryKind::MoneyMove);
         let again = journal.record(&intent("a")).await.unwrap_err();
-        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(again.kind(), io::ErrorKind::AlreadyExists, "a track id with an outcome is used");
+    }
+
+    #[tokio::test]
+    async fn the_same_intent_written_ahead_records_again_until_it_has_an_outcome() {
+        let (_dir, journal) = journal();
+        journal.record(&intent("a")).await.unwrap();
+        let later = Intent { created_at_ms: intent("a").created_at_ms + 1000, ..intent("a") };
+        journal.record(&later).await.unwrap();
+        let other = Intent { amount: Some(6000), ..intent("a") };
+        assert_eq!(journal.record(&other).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "another move under the same key");
+        assert_eq!(journal.open().await.unwrap().len(), 1);
+        journal.update("a", &Outcome::Indeterminate { reason: "lost".into() }).await.unwrap();
+        assert_eq!(journal.record(&intent("a")).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "it was sent");
     }
 
     #[tokio::test]

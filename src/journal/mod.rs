@@ -30,8 +30,16 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
 mod file;
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub use file::FileJournal;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresJournal;
+#[cfg(feature = "redis")]
+pub use redis::RedisJournal;
 
 /// What an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +85,32 @@ impl Intent {
     /// How long ago the intent was written (zero if the clock went back).
     pub fn age(&self) -> Duration {
         SystemTime::now().duration_since(self.created_at()).unwrap_or_default()
+    }
+
+    /// Whether `other` is this intent written again: the same key, kind, operation, amount and
+    /// request (when each was written aside). A journal accepts such a second `record` while the
+    /// entry has no outcome yet: the application wrote the intent ahead (inside its own
+    /// transaction, [`PostgresJournal::record_in`]) and the client now records it before sending.
+    pub fn is_same_move(&self, other: &Intent) -> bool {
+        (&self.key, self.kind, &self.operation, self.amount, &self.request)
+            == (&other.key, other.kind, &other.operation, other.amount, &other.request)
+    }
+
+    /// The intent the client records before sending the money move `operation` with `body` (the
+    /// request type, e.g. `vandar::api::types::SettlementStoreRequest`, with its `track_id` set):
+    /// for writing it ahead in your own transaction, so your order and its payout intent commit
+    /// together ([`PostgresJournal::record_in`]). Fails if `operation` is not a money move or the
+    /// body carries no track id.
+    pub fn for_money_move(operation: &str, body: &impl Serialize) -> Result<Intent, crate::error::Error> {
+        let mark = crate::money::money_move(operation)
+            .ok_or_else(|| crate::error::Error::invalid("operation", format!("{operation} is not a money move")))?;
+        let body = serde_json::to_value(body).map_err(|e| crate::error::Error::invalid("body", e.to_string()))?;
+        let key = mark
+            .track_id
+            .and_then(|field| body.get(field))
+            .and_then(|t| t.as_str())
+            .ok_or_else(|| crate::error::Error::invalid("track_id", format!("the {operation} body carries no track id")))?;
+        Ok(Intent::money_move(operation, key.to_string(), mark.unit, &body, None))
     }
 }
 
@@ -185,7 +219,9 @@ impl Entry {
 ///
 /// * `record`: write the intent durably (fsync, a committed row, an acknowledged Redis write)
 ///   before returning; the client sends nothing until it returns `Ok`. Recording a key that
-///   exists already is an error (a track id is used once).
+///   exists already is an [`io::ErrorKind::AlreadyExists`] error (a track id is used once), except
+///   the same intent again ([`Intent::is_same_move`]) while the entry has no outcome: that is `Ok`
+///   and changes nothing (the application wrote it ahead; nothing was sent under it yet).
 /// * `update`: record the outcome for `key` (unknown keys are ignored); an outcome that
 ///   [`closes`](Outcome::closes) the entry makes it leave [`open`](Journal::open).
 /// * `open`: every entry that is still open.

@@ -1,0 +1,223 @@
+//! [`PostgresJournal`]: the journal as a table of your own database, so an order and the intent of
+//! its payout can commit in one transaction.
+use std::io;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Row;
+
+use super::file::already_exists;
+use super::{Entry, Intent, Journal, Outcome};
+
+/// The shipped migration: the `vandar_journal` table and its index (idempotent).
+pub const MIGRATION: &str = include_str!("postgres.sql");
+
+/// How long one journal statement may take, and how long [`PostgresJournal::connect`]'s pool waits
+/// for a connection, before the call fails: a database that is down or hung refuses the money
+/// move within seconds instead of holding it.
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Taken by [`PostgresJournal::migrate`] so replicas starting together create the table once.
+const MIGRATION_LOCK: i64 = 0x7661_6e64_6172; // "vandar"
+
+/// The intent, inserted; on a key that exists, the stored intent and whether it has no outcome yet
+/// (the no-op update locks and returns the row as committed, even one a concurrent transaction wrote).
+const RECORD: &str = "INSERT INTO vandar_journal (key, kind, operation, intent, created_at_ms) \
+     VALUES ($1, $2, $3, $4::jsonb, $5) \
+     ON CONFLICT (key) DO UPDATE SET open = vandar_journal.open \
+     RETURNING intent::text, outcome IS NULL";
+const UPDATE: &str = "UPDATE vandar_journal SET outcome = $2::jsonb, open = $3, \
+     lease_holder = CASE WHEN $3 THEN lease_holder END, lease_until_ms = CASE WHEN $3 THEN lease_until_ms END \
+     WHERE key = $1";
+const OPEN: &str = "SELECT intent::text, outcome::text FROM vandar_journal WHERE open ORDER BY created_at_ms, key";
+/// One statement, so two replicas racing for an entry serialize on its row: the second re-reads the
+/// lease the first just wrote. The database's clock is the one clock of every replica.
+const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms = clock.now_ms + $3 \
+     FROM (SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms) AS clock \
+     WHERE key = $1 AND open AND (lease_holder IS NULL OR lease_holder = $2 OR lease_until_ms <= clock.now_ms) \
+     RETURNING key";
+
+/// A journal in the PostgreSQL table `vandar_journal` (feature `postgres`): durable once the
+/// insert commits, shared by every replica using the database, and writable inside your own
+/// transaction ([`PostgresJournal::record_in`]).
+///
+/// The table ships with the crate ([`MIGRATION`], `src/journal/postgres.sql`): run
+/// [`PostgresJournal::migrate`] at start-up, or copy the SQL into your own migrations. Closed
+/// entries stay in the table (their track ids stay taken); delete old ones when you like
+/// (`DELETE FROM vandar_journal WHERE NOT open AND created_at_ms < ...`).
+///
+/// # Writing the intent in your own transaction
+///
+/// ```no_run
+/// # async fn run(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
+/// use vandar::api::types::SettlementStoreRequest;
+/// use vandar::journal::{Intent, PostgresJournal};
+///
+/// let journal = PostgresJournal::new(pool.clone());
+/// journal.migrate().await?;
+/// let vandar = vandar::Client::builder()
+///     .business("my-shop")
+///     .business_tokens(vandar::TokenPair::new("access", "refresh", None))
+///     .journal(journal.clone())
+///     .build()?;
+///
+/// // The order and its payout intent commit together, or neither does.
+/// let track_id = uuid::Uuid::new_v4().to_string();
+/// let payout: SettlementStoreRequest = SettlementStoreRequest::builder()
+///     .amount(vandar::money::Tomans(5000))
+///     .iban("IR330120020000002353697200")
+///     .track_id(track_id.clone())
+///     .try_into()?;
+/// let mut tx = pool.begin().await?;
+/// sqlx::query("INSERT INTO orders (id, payout_track_id) VALUES ($1, $2)").bind(42_i64).bind(&track_id).execute(&mut *tx).await?;
+/// journal.record_in(&mut *tx, &Intent::for_money_move("settlement_store", &payout)?).await?;
+/// tx.commit().await?;
+///
+/// // Then send it, with the same body: the client finds its intent recorded already and sends.
+/// // A crash before this line leaves the intent open; `vandar.recover()` looks it up later.
+/// vandar.settlement_store(payout.into()).await?;
+/// # Ok(()) }
+/// ```
+///
+/// Send only after the commit: the client records the intent again through the pool, and that
+/// waits for your transaction's row lock (then fails after its timeout) while the transaction is
+/// open. The second record is accepted because it is the same move ([`Intent::is_same_move`]) with
+/// no outcome yet; a different move under the same track id is refused.
+#[derive(Clone, Debug)]
+pub struct PostgresJournal {
+    pool: PgPool,
+    shown: String,
+}
+
+impl PostgresJournal {
+    /// A journal on `pool`. The pool's `acquire_timeout` bounds how long a database that is down
+    /// holds a money move before it is refused (sqlx's default is 30 s; a few seconds suit).
+    pub fn new(pool: PgPool) -> Self {
+        let options = pool.connect_options();
+        let host = match options.get_socket() {
+            Some(socket) => socket.display().to_string(),
+            None => format!("{}:{}", options.get_host(), options.get_port()),
+        };
+        let shown = match options.get_database() {
+            Some(database) => format!("{host}/{database}"),
+            None => host,
+        };
+        Self { pool, shown }
+    }
+
+    /// A journal on a pool of its own at `url` (`postgres://user:password@host:port/database`),
+    /// waiting at most 2 s for a connection. Connects now: a wrong URL or password fails here.
+    pub async fn connect(url: &str) -> Result<Self, crate::error::Error> {
+        let pool = PgPoolOptions::new().acquire_timeout(TIMEOUT).connect(url).await.map_err(|e| crate::error::Error::Unavailable {
+            component: "journal",
+            message: format!("cannot connect to the Postgres journal: {e}"),
+        })?;
+        Ok(Self::new(pool))
+    }
+
+    /// The pool, for your own queries.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Creates the `vandar_journal` table and its index unless they exist ([`MIGRATION`]); safe to
+    /// run from every replica at start-up.
+    pub async fn migrate(&self) -> Result<(), crate::error::Error> {
+        let run = async {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+            sqlx::raw_sql(MIGRATION).execute(&mut *tx).await?;
+            tx.commit().await
+        };
+        run.await.map_err(|e: sqlx::Error| crate::error::Error::Unavailable { component: "journal", message: format!("{}: migration failed: {e}", self.describe()) })
+    }
+
+    /// Writes `intent` through `executor`: inside your transaction (`&mut *tx`), on a connection
+    /// (`&mut *conn`) or on a pool (`&pool`). Once it commits, send the money move with the same
+    /// body: the client's own `record` finds the same intent and accepts it (see the type's docs).
+    /// A different intent under the same key fails with [`io::ErrorKind::AlreadyExists`], and so
+    /// does this one once it has an outcome (it was sent).
+    pub async fn record_in<'c>(&self, executor: impl sqlx::PgExecutor<'c>, intent: &Intent) -> io::Result<()> {
+        self.insert(executor, intent).await
+    }
+
+    async fn insert<'c>(&self, executor: impl sqlx::PgExecutor<'c>, intent: &Intent) -> io::Result<()> {
+        let kind = serde_json::to_value(intent.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
+        let row = sqlx::query(RECORD)
+            .bind(&intent.key)
+            .bind(kind)
+            .bind(&intent.operation)
+            .bind(serde_json::to_string(intent).expect("an intent serializes"))
+            .bind(i64::try_from(intent.created_at_ms).unwrap_or(i64::MAX))
+            .fetch_one(executor)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let (stored, no_outcome): (String, bool) = (row.try_get(0).map_err(|e| self.failed(e))?, row.try_get(1).map_err(|e| self.failed(e))?);
+        if no_outcome && from_json::<Intent>("intent", &stored)?.is_same_move(intent) {
+            Ok(())
+        } else {
+            Err(already_exists(&intent.key))
+        }
+    }
+
+    fn failed(&self, error: sqlx::Error) -> io::Error {
+        let kind = match error {
+            sqlx::Error::PoolTimedOut => io::ErrorKind::TimedOut,
+            _ => io::ErrorKind::Other,
+        };
+        io::Error::new(kind, format!("Postgres at {} failed: {error}", self.shown))
+    }
+
+    /// Runs one statement within [`TIMEOUT`].
+    async fn bounded<T>(&self, work: impl std::future::Future<Output = io::Result<T>>) -> io::Result<T> {
+        tokio::time::timeout(TIMEOUT, work)
+            .await
+            .unwrap_or_else(|_| Err(io::Error::new(io::ErrorKind::TimedOut, format!("Postgres at {} did not answer within {TIMEOUT:?}", self.shown))))
+    }
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> io::Result<T> {
+    serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Postgres does not read: {e}")))
+}
+
+impl Journal for PostgresJournal {
+    fn describe(&self) -> String {
+        format!("postgres journal {}", self.shown)
+    }
+
+    fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(self.bounded(self.insert(&self.pool, intent)))
+    }
+
+    fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(self.bounded(async move {
+            let outcome_json = serde_json::to_string(outcome).expect("an outcome serializes");
+            let query = sqlx::query(UPDATE).bind(key).bind(outcome_json).bind(!outcome.closes());
+            query.execute(&self.pool).await.map_err(|e| self.failed(e))?;
+            Ok(())
+        }))
+    }
+
+    fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
+        Box::pin(self.bounded(async move {
+            let rows = sqlx::query(OPEN).fetch_all(&self.pool).await.map_err(|e| self.failed(e))?;
+            rows.iter()
+                .map(|row| {
+                    let intent: String = row.try_get(0).map_err(|e| self.failed(e))?;
+                    let outcome: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
+                    Ok(Entry { intent: from_json("intent", &intent)?, outcome: outcome.map(|o| from_json("outcome", &o)).transpose()? })
+                })
+                .collect()
+        }))
+    }
+
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
+        Box::pin(self.bounded(async move {
+            // At most a century: the sum with the clock stays a bigint.
+            let ttl_ms = i64::try_from(ttl.as_millis().min(3_153_600_000_000)).unwrap_or(0);
+            let taken = sqlx::query(LEASE).bind(key).bind(holder).bind(ttl_ms).fetch_optional(&self.pool).await.map_err(|e| self.failed(e))?;
+            Ok(taken.is_some())
+        }))
+    }
+}

@@ -1,0 +1,173 @@
+//! [`RedisJournal`]: one journal for a fleet, in Redis.
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use super::file::already_exists;
+use super::{Entry, Intent, Journal, Outcome};
+use crate::redis_connection::RedisConnection;
+
+/// How long a closed entry is kept by default: its track id stays taken that long.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// A journal in Redis, shared by every replica that uses the same server and prefix: entries
+/// outlive the process that wrote them, and replicas recovering at once take each entry under a
+/// lease (Redis's clock, one for all of them).
+///
+/// Keys: `<prefix>:journal:entry:<key>`, a hash holding the intent (JSON), the last outcome
+/// (JSON) and the lease; `<prefix>:journal:open`, a sorted set of the open keys scored by
+/// `created_at_ms`. Each operation is one Lua script (`record.lua`, `update.lua`, `lease.lua`,
+/// `open.lua` beside this file), so it is atomic among replicas. A closed entry leaves the open set
+/// and is kept for [`DEFAULT_RETENTION`] (see [`RedisJournal::retention`]); its track id stays
+/// taken until then. The scripts use keys of several hash slots: a standalone Redis (or one
+/// behind Sentinel), not a Redis Cluster.
+///
+/// # Durability
+///
+/// Redis acknowledges a write once it is in its memory. A Redis that crashes (or a primary that
+/// fails over) right after acknowledging an intent loses it, and with it the proof that the money
+/// move was sent. A fleet that needs an intent to survive a Redis crash must run Redis with
+/// `appendonly yes` and `appendfsync always` (every write fsynced before the answer; the default
+/// `everysec` can lose the last second), and, with replicas, have the primary `WAIT` for them
+/// (this journal does not issue `WAIT` itself). Without that, prefer the
+/// [`PostgresJournal`](super::PostgresJournal) or the [`FileJournal`](super::FileJournal).
+///
+/// When Redis cannot be reached, [`Journal::record`] fails within the connection's timeouts
+/// (2 s) and the client refuses the money move before sending it.
+#[derive(Clone)]
+pub struct RedisJournal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: RedisConnection,
+    prefix: String,
+    open_key: String,
+    retention: Duration,
+    record: redis::Script,
+    update: redis::Script,
+    lease: redis::Script,
+    open: redis::Script,
+}
+
+impl std::fmt::Debug for RedisJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisJournal").field("redis", &self.inner.conn.shown()).field("prefix", &self.inner.prefix).finish()
+    }
+}
+
+impl RedisJournal {
+    /// A journal at `url` (`redis://[:password@]host:port/db`) under `prefix` (one per business,
+    /// e.g. `"vandar:my-shop"`; the same for every replica). Connects on first use.
+    pub fn new(url: &str, prefix: &str) -> Result<Self, crate::error::Error> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                conn: RedisConnection::open(url)?,
+                prefix: prefix.to_string(),
+                open_key: format!("{prefix}:journal:open"),
+                retention: DEFAULT_RETENTION,
+                record: redis::Script::new(include_str!("redis/record.lua")),
+                update: redis::Script::new(include_str!("redis/update.lua")),
+                lease: redis::Script::new(include_str!("redis/lease.lua")),
+                open: redis::Script::new(include_str!("redis/open.lua")),
+            }),
+        })
+    }
+
+    /// How long a closed entry is kept (default [`DEFAULT_RETENTION`]): until then its track id
+    /// cannot be recorded again.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        Arc::get_mut(&mut self.inner).expect("configured before it is shared").retention = retention;
+        self
+    }
+
+    fn entry_prefix(&self) -> String {
+        format!("{}:journal:entry:", self.inner.prefix)
+    }
+
+    fn entry_key(&self, key: &str) -> String {
+        format!("{}{key}", self.entry_prefix())
+    }
+
+    /// Runs `script` with `keys` and `args` on the shared connection.
+    async fn invoke<T: redis::FromRedisValue>(&self, script: &redis::Script, keys: &[&str], args: &[String]) -> io::Result<T> {
+        let mut connection = self.inner.conn.get().await.map_err(io::Error::other)?;
+        let mut invocation = script.prepare_invoke();
+        for key in keys {
+            invocation.key(*key);
+        }
+        for arg in args {
+            invocation.arg(arg);
+        }
+        invocation.invoke_async(&mut connection).await.map_err(|e| io::Error::other(self.inner.conn.failed(e)))
+    }
+}
+
+fn millis(duration: Duration) -> String {
+    duration.as_millis().min(i64::MAX as u128).to_string()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("a journal record serializes")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> io::Result<T> {
+    serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Redis does not read: {e}")))
+}
+
+impl Journal for RedisJournal {
+    fn describe(&self) -> String {
+        format!("redis journal {} {}", self.inner.conn.shown(), self.inner.prefix)
+    }
+
+    fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let entry = self.entry_key(&intent.key);
+            let args = [to_json(intent), intent.created_at_ms.to_string(), intent.key.clone()];
+            let answer: (i64, String, i64) =
+                self.invoke(&self.inner.record, &[&entry, &self.inner.open_key], &args).await?;
+            match answer {
+                (1, ..) => Ok(()),
+                (_, stored, 0) if from_json::<Intent>("intent", &stored)?.is_same_move(intent) => Ok(()),
+                _ => Err(already_exists(&intent.key)),
+            }
+        })
+    }
+
+    fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let entry = self.entry_key(key);
+            let closes = if outcome.closes() { "1" } else { "0" };
+            let args = [to_json(outcome), closes.to_string(), key.to_string(), millis(self.inner.retention)];
+            let _recorded: i64 = self.invoke(&self.inner.update, &[&entry, &self.inner.open_key], &args).await?;
+            Ok(())
+        })
+    }
+
+    fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
+        Box::pin(async move {
+            let fields: Vec<String> = self.invoke(&self.inner.open, &[&self.inner.open_key], &[self.entry_prefix()]).await?;
+            fields
+                .chunks(2)
+                .map(|pair| {
+                    let outcome = match pair.get(1).map(String::as_str) {
+                        None | Some("") => None,
+                        Some(text) => Some(from_json("outcome", text)?),
+                    };
+                    Ok(Entry { intent: from_json("intent", &pair[0])?, outcome })
+                })
+                .collect()
+        })
+    }
+
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
+        Box::pin(async move {
+            let entry = self.entry_key(key);
+            let args = [holder.to_string(), millis(ttl), key.to_string()];
+            let taken: i64 = self.invoke(&self.inner.lease, &[&entry, &self.inner.open_key], &args).await?;
+            Ok(taken == 1)
+        })
+    }
+}

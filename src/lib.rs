@@ -5,7 +5,7 @@
 #![deny(missing_docs)]
 // Layers, from the bottom (a module uses only those on its own floor or below; see ARCHITECTURE.md):
 //   values:     host, secret, mask, dates, enums, validate, reach, error, money (units)
-//   shared:     rate_limit, auth (token state; reaches Vandar through a TokenEndpoint), journal, redis_connection
+//   shared:     rate_limit, telemetry, auth (token state; reaches Vandar through a TokenEndpoint), journal, redis_connection
 //   send path:  transport (credentials, retry, spans), generated (the typed calls and their hook)
 //   the client: client, paging
 //   flows:      money (moves and payments), inbound (what Vandar sends you), extras (redirects, upload)
@@ -31,6 +31,7 @@ mod reach;
 #[cfg(feature = "redis")]
 mod redis_connection;
 mod secret;
+pub mod telemetry;
 pub mod tls;
 mod transport;
 pub mod validate;

@@ -8,7 +8,7 @@ use std::path::Path;
 /// the graph must still be acyclic.
 const FLOORS: [&[&str]; 6] = [
     &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money"],
-    &["rate_limit", "auth", "journal", "redis_connection"],
+    &["rate_limit", "telemetry", "auth", "journal", "redis_connection"],
     &["transport", "generated"],
     &["client", "paging"],
     &["money::moves", "money::payment", "money::recovery", "inbound", "extras"],

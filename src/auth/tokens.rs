@@ -243,12 +243,17 @@ impl TokenManager {
                     crate::secret::remember(&access);
                     state.access = Some(access);
                     state.expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
+                    crate::telemetry::token_refresh("miando", "renewed");
                     Ok(())
                 }
-                Err(Refusal::Refused(status)) => Err(Failure::Authentication(format!(
-                    "Vandar refused the Miando client id or secret (HTTP {status})"
-                ))),
-                Err(Refusal::Failed(failure)) => Err(failure),
+                Err(Refusal::Refused(status)) => {
+                    crate::telemetry::token_refresh("miando", "refused");
+                    Err(Failure::Authentication(format!("Vandar refused the Miando client id or secret (HTTP {status})")))
+                }
+                Err(Refusal::Failed(failure)) => {
+                    crate::telemetry::token_refresh("miando", "failed");
+                    Err(failure)
+                }
             };
         };
         let lock = store.lock().await.map_err(|e| store_unavailable("could not take the token renewal lock", e))?;
@@ -257,11 +262,17 @@ impl TokenManager {
             // The lease frees it; the pair is saved either way.
             tracing::warn!(%error, "could not release the token renewal lock");
         }
-        renewed
+        crate::telemetry::token_refresh("business", match &renewed {
+            Ok(how) => how,
+            Err(Failure::Authentication(_)) => "refused",
+            Err(_) => "failed",
+        });
+        renewed.map(drop)
     }
 
-    /// The critical section: adopt another process's renewal, or renew and save.
-    async fn renew_locked(&self, endpoint: &impl TokenEndpoint, state: &mut State, stale: Option<&Secret>) -> Result<(), Failure> {
+    /// The critical section: adopt another process's renewal, or renew and save; which of the two
+    /// (`adopted`, `renewed`).
+    async fn renew_locked(&self, endpoint: &impl TokenEndpoint, state: &mut State, stale: Option<&Secret>) -> Result<&'static str, Failure> {
         // Another process may have renewed while this one waited for the lock.
         if self.adopt_newer(state).await? {
             let done = match stale {
@@ -269,7 +280,7 @@ impl TokenManager {
                 None => self.fresh(state),
             };
             if done {
-                return Ok(());
+                return Ok("adopted");
             }
         }
         let tried = state.refresh.clone().ok_or_else(|| {
@@ -278,13 +289,13 @@ impl TokenManager {
             )
         })?;
         let status = match self.call_vandar(endpoint, Some(&tried), 1).await {
-            Ok(issued) => return self.save_issued(state, issued).await,
+            Ok(issued) => return self.save_issued(state, issued).await.map(|()| "renewed"),
             Err(Refusal::Failed(failure)) => return Err(failure),
             Err(Refusal::Refused(status)) => status,
         };
         // Rotated by a process this one could not see (or before its lock was respected).
         if self.adopt_newer(state).await? {
-            return Ok(());
+            return Ok("adopted");
         }
         // A pair issued in the dashboard after the stored lineage began: the configuration.
         if let Source::Refresh { seed, .. } = &self.source {
@@ -292,7 +303,7 @@ impl TokenManager {
                 state.seed_tried = true;
                 if let Ok(issued) = self.call_vandar(endpoint, Some(&seed.refresh_token), 2).await {
                     tracing::info!("the stored token lineage was refused; renewed from the configured pair");
-                    return self.save_issued(state, issued).await;
+                    return self.save_issued(state, issued).await.map(|()| "renewed");
                 }
             }
         }

@@ -126,10 +126,19 @@ pub fn verify_signature(body: &[u8], signature: &str, business_slug: &str) -> Re
 
 /// Verifies the signature, then decodes the event.
 pub fn verify(headers: &http::HeaderMap, body: &[u8], business_slug: &str) -> Result<Event, WebhookError> {
-    let signature = headers.get(SIGNATURE_HEADER).ok_or(WebhookError::Unsigned)?;
-    let signature = signature.to_str().map_err(|_| WebhookError::BadSignature)?;
-    verify_signature(body, signature, business_slug)?;
-    Event::from_json(body)
+    let verdict = (|| {
+        let signature = headers.get(SIGNATURE_HEADER).ok_or(WebhookError::Unsigned)?;
+        let signature = signature.to_str().map_err(|_| WebhookError::BadSignature)?;
+        verify_signature(body, signature, business_slug)?;
+        Event::from_json(body)
+    })();
+    crate::telemetry::webhook(match &verdict {
+        Ok(_) => "accepted",
+        Err(WebhookError::Unsigned) => "unsigned",
+        Err(WebhookError::BadSignature) => "bad_signature",
+        Err(WebhookError::Malformed(_)) => "malformed",
+    });
+    verdict
 }
 
 /// A Miando event: when it happened and what happened.

@@ -156,6 +156,12 @@ impl Client {
             if let Some(outcome) = outcome {
                 self.transport().journal_update(&track_id, &outcome).await;
             }
+            crate::telemetry::money_move(operation, match &result {
+                Ok(Tracked::Answered { .. }) => "answered",
+                Ok(Tracked::Reconciled { .. }) => "reconciled",
+                Err(Error::Indeterminate { .. }) => "indeterminate",
+                Err(_) => "failed",
+            });
             result
         }), outcome)
         .await

@@ -94,6 +94,7 @@ impl Client {
                 }
             }
         }
+        crate::telemetry::journal_open(report.still_open.len() + report.skipped);
         Ok(report)
     }
 

@@ -244,7 +244,12 @@ impl Transport {
                             Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
                         }
                     }
-                    Ok(response) => Observed::Status(response.status().as_u16()),
+                    Ok(response) => {
+                        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                            crate::telemetry::rate_limited(labels.host);
+                        }
+                        Observed::Status(response.status().as_u16())
+                    }
                     Err(error) => observe_transport(error),
                 };
                 if tries >= self.retry.max_attempts || !classify(observed).may_resend(idempotent) {
@@ -259,6 +264,11 @@ impl Transport {
                     return outcome;
                 }
                 tracing::info!(attempt = *sent, wait_ms = wait.as_millis() as u64, "retrying");
+                let reason = match &outcome {
+                    Ok(response) => response.status().as_u16().to_string(),
+                    Err(error) => spans::transport_error(error).to_string(),
+                };
+                crate::telemetry::retry(labels.host, reason);
                 Box::pin(tokio::time::sleep(wait)).await; // boxed: the rare path stays out of every call's future
             }
         }
@@ -279,12 +289,16 @@ impl Transport {
         request: impl FnOnce() -> Result<Request, Failure> + 'a,
     ) -> impl std::future::Future<Output = Result<reqwest::Result<Response>, Failure>> + 'a {
         async move {
+            let post = *method == Method::POST;
             match self.limits.permit(method, lane, deadline).await {
-                Ok(_waited) => {}
+                Ok(waited) => crate::telemetry::permit_wait(lane, post, waited),
                 Err(PermitRefused::Unavailable(unavailable)) => {
                     return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });
                 }
-                Err(PermitRefused::Deadline { waited }) => return Err(Failure::Deadline { waited }),
+                Err(PermitRefused::Deadline { waited }) => {
+                    crate::telemetry::permit_refused(lane, post);
+                    return Err(Failure::Deadline { waited });
+                }
             }
             Ok(spans::send(&self.http, request()?, attempt).await)
         }

@@ -60,18 +60,23 @@ pub(crate) fn send(http: &reqwest::Client, request: Request, attempt: Attempt) -
         error = Empty,
         latency_ms = Empty,
     );
+    let method = request.method().clone();
     let pending = http.execute(request);
     async move {
-        if span.is_disabled() {
-            return pending.await;
-        }
         let started = Instant::now();
-        let outcome = pending.instrument(span.clone()).await;
-        span.record("latency_ms", elapsed_ms(started));
-        match &outcome {
-            Ok(response) => span.record("status", response.status().as_u16()),
-            Err(error) => span.record("error", transport_error(error)),
+        let outcome = if span.is_disabled() { pending.await } else { pending.instrument(span.clone()).await };
+        let (status, error) = match &outcome {
+            Ok(response) => (Some(response.status().as_u16()), None),
+            Err(error) => (None, Some(transport_error(error))),
         };
+        crate::telemetry::http_request(method.as_str(), attempt.host, status, error, started.elapsed());
+        if !span.is_disabled() {
+            span.record("latency_ms", elapsed_ms(started));
+            match (status, error) {
+                (Some(status), _) => span.record("status", status),
+                (_, error) => span.record("error", error),
+            };
+        }
         outcome
     }
 }

@@ -62,6 +62,10 @@ mock_pid=$!
 for _ in $(seq 100); do [[ -s "$work/mock.json" ]] && break; sleep 0.1; done
 [[ -s "$work/mock.json" ]] || { echo "vandar-mock did not start:"; cat "$work/mock.err"; exit 1; }
 (cd "$work/py" && "$py/python" flow.py "$(head -n 1 "$work/mock.json")")
+control="$("$py/python" -c 'import json,sys; print(json.loads(sys.stdin.readline())["control"])' < "$work/mock.json")"
+
+echo "-- conformance: every answer the mock sent is checked against spec/hosts/ (operation, status, schema)"
+"$py/python" "$here/conformance.py" "$root/spec/hosts" "$control" "Python flow"
 kill "$mock_pid"; wait "$mock_pid" 2>/dev/null || true; mock_pid=""
 
 echo "-- cross-language checks took $((SECONDS - started)) s"

@@ -130,6 +130,9 @@ def main(mock: dict[str, Any]) -> None:
     )
     token = sent.token
     step("ipg_send")
+    unpaid = expect(ipg_transaction.sync(client=ipg, body=IpgTokenRequest(api_key=mock["ipg_api_key"], token=token)), IpgTransaction, "ipg_transaction")
+    assert unpaid.payment_date is None and unpaid.code == 0, unpaid
+    step("ipg_transaction before payment: paymentDate null (the spec's TehranDateTimeOrNull)")
     # The payment page is a browser redirect (ipg_redirect): a browser follows it, so plain httpx does.
     page = httpx.get(f"{mock['ipg']}/v4/{token}", follow_redirects=False)
     assert page.status_code == 302 and "payment_status=OK" in page.headers["location"], page
@@ -312,9 +315,18 @@ def main(mock: dict[str, Any]) -> None:
     assert failed.status_code == 503, failed
     last = httpx.get(f"{control}/requests").json()["requests"][-1]
     assert (last["method"], last["path"]) == ("GET", f"/v2/business/{business}/balance"), last
+    assert control_post("faults", {"faults": ["html_error_page"]}) == {"queued": 1}
+    # openapi-python-client decodes an answer by the first media type it declares (JSON), so a proxy's HTML page
+    # (declared text/html beside it) raises JSONDecodeError: treat that as the proxy error it is.
+    try:
+        balance.sync_detailed(business, client=api)
+        raise AssertionError("the HTML 502 was decoded as JSON")
+    except json.JSONDecodeError:
+        pass
+    assert httpx.get(f"{control}/answers").json()["answers"][-1]["content_type"] == "text/html"
     bad = httpx.post(f"{control}/faults", json={"faults": ["no_such_fault"]})
     assert bad.status_code == 400 and "faults[0]" in bad.json()["error"], bad.text
-    step("control: an injected 503 answers the next call, the request log shows it, bad input gets 400 naming the field")
+    step("control: an injected 503 answers the next call, the request log shows it, a proxy's HTML 502 (declared text/html), bad input gets 400 naming the field")
 
     # Miando webhooks routed to a receiver on this machine, each verified with the business slug.
     deliveries: queue.Queue[tuple[str, str, bytes]] = queue.Queue()

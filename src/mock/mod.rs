@@ -39,7 +39,7 @@ mod paging;
 mod settlement;
 mod subscription;
 
-pub use control::ReceivedRequest;
+pub use control::{AnsweredExchange, ReceivedRequest};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -132,6 +132,8 @@ pub(crate) struct Data {
     faults: VecDeque<Fault>,
     /// The requests received, oldest first (the last [`control::LOGGED_REQUESTS`]).
     requests: VecDeque<control::Logged>,
+    /// The exchanges answered, oldest first (the last [`control::LOGGED_REQUESTS`]); kept across reset.
+    answers: VecDeque<control::Answered>,
     /// Arrival times of the requests accepted in the last window: (POST, other).
     arrivals: (VecDeque<Instant>, VecDeque<Instant>),
     /// Requests per window the mock accepts: (POST, other).
@@ -176,6 +178,7 @@ impl Data {
             base_url,
             faults: VecDeque::new(),
             requests: VecDeque::new(),
+            answers: VecDeque::new(),
             arrivals: (VecDeque::new(), VecDeque::new()),
             stats: MockStats::default(),
             budget: (crate::rate_limit::POST_PER_WINDOW, crate::rate_limit::OTHER_PER_WINDOW),
@@ -297,6 +300,13 @@ impl MockVandar {
     /// requests are not in it; secrets the clients sent are.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         self.with(|data| data.requests())
+    }
+
+    /// Every exchange answered since start (the last 10,000), oldest first: the request and the answer's
+    /// status, content type and body (`GET /__mock/answers`). Kept across [`MockVandar::reset`], so a
+    /// conformance check reads a whole flow.
+    pub fn answers(&self) -> Vec<AnsweredExchange> {
+        self.with(|data| data.answers())
     }
 
     /// Empties the request log (`DELETE /__mock/requests`).
@@ -483,7 +493,8 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
     if limited {
         return rate_limited();
     }
-    match fault {
+    let name = fault.as_ref().map(Fault::name);
+    let mut answer = match fault {
         None => next.run(request).await,
         Some(Fault::Latency(delay)) => {
             let answer = next.run(request).await;
@@ -527,6 +538,25 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
             undocumented_values(&mut value);
             parts.headers.remove("content-length");
             Response::from_parts(parts, Body::from(serde_json::to_vec(&value).expect("serializes")))
+        }
+    };
+    if let Some(name) = name {
+        answer.extensions_mut().insert(control::FaultApplied(name));
+    }
+    answer
+}
+
+impl Fault {
+    /// The fault's name in the control API.
+    fn name(&self) -> &'static str {
+        match self {
+            Fault::Latency(_) => "latency_ms",
+            Fault::Status(_) => "status",
+            Fault::HtmlErrorPage => "html_error_page",
+            Fault::TruncatedBody => "truncated_body",
+            Fault::DropConnection => "drop_connection",
+            Fault::RateLimited => "rate_limited",
+            Fault::UnknownEnumValue => "unknown_enum_value",
         }
     }
 }

@@ -28,9 +28,10 @@ METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 def documented_values(validator: Any, values: Any, instance: Any, schema: Any) -> Any:
-    """`x-extensible-enum`: a client must accept a value Vandar adds, but the mock sends only documented ones
-    (or the spec documents the extension), so a value outside the list is a mismatch here."""
-    if isinstance(instance, str) and isinstance(values, list) and instance not in values:
+    """`x-extensible-enum`: a client must accept a value Vandar adds, but the mock sends only documented ones,
+    or those the spec lists in `x-vandar-mock-values` with a sentence why; any other value is a mismatch here."""
+    allowed = list(values) + list(schema.get("x-vandar-mock-values", []))
+    if isinstance(instance, str) and isinstance(values, list) and instance not in allowed:
         yield ValidationError(f"{instance!r} is not a documented value (x-extensible-enum: {values})")
 
 

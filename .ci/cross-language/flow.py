@@ -246,10 +246,12 @@ def main(mock: dict[str, Any]) -> None:
     assert read(code).state == "contract"
     step("agreement_action agree (seller): contract, payment link")
     # The buyer pays on the payment link, a web page (not an API call): a browser follows it, so plain httpx does.
+    early = agreement_finalize.sync_detailed(code, client=miando, body=AgreementFinalizeRequest(buyer_mobile=BUYER))
+    assert early.status_code == 400 and expect(early.parsed, MiandoError, "finalize unpaid").code == "invalid_state_agreement", early
     paid = httpx.get(link, follow_redirects=False)
     assert paid.status_code == 302, paid
     assert read(code).state == "contract"
-    step("buyer pays on the web view link")
+    step("finalize before payment: 400 invalid_state_agreement; buyer pays on the web view link; state stays contract (the spec: the buyer_paid_agreement webhook tells)")
     finalized = expect(agreement_finalize.sync(code, client=miando, body=AgreementFinalizeRequest(buyer_mobile=BUYER)), AgreementFinalizeResponse, "finalize")
     assert given(finalized.data, "data").is_finalized is True, finalized
     assert read(code).state == "finalize"
@@ -258,13 +260,14 @@ def main(mock: dict[str, Any]) -> None:
     assert twice.status_code == 400 and expect(twice.parsed, MiandoError, "finalize twice").code == "invalid_state_agreement", twice
     step("a second finalize gets 400 invalid_state_agreement")
 
-    # Another, rejected by the seller: the party's state is one the documents do not name.
+    # Another, rejected by the seller: the documents name no state for it; the mock's are in x-vandar-mock-values.
     rejected_code = create("iphone 11")
     expect(agreement_action.sync(rejected_code, client=miando, body=AgreementActionRequest(action=AgreementAction.REJECT, applicant_mobile=SELLER)), AgreementActionResponse, "reject")
     rejected = read(rejected_code)
-    step(f"agreement_action reject (seller): seller state {party_state(rejected, 'seller')!r}, agreement {rejected.state!r}")
+    assert (party_state(rejected, "seller"), rejected.state) == ("rejected", "cancelled"), rejected
+    step("agreement_action reject (seller): seller rejected, agreement cancelled (the spec's x-vandar-mock-values)")
 
-    # Another, cancelled by the buyer: the agreement's state is one the documents do not name.
+    # Another, cancelled by the buyer: the documents name no state for it; the mock's is in x-vandar-mock-values.
     cancelled_code = create("بنز s500")
     cancelled = expect(agreement_cancel.sync(cancelled_code, client=miando, body=AgreementCancelRequest(applicant_mobile=BUYER)), AgreementCancelResponse, "cancel")
     assert given(cancelled.data, "data").is_canceled is True, cancelled

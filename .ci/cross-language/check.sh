@@ -53,6 +53,14 @@ mkdir "$work/py"
 (cd "$work/py" && PATH="$py:$PATH" "$py/openapi-python-client" generate --path "$spec" --meta none --output-path vandar_client >/dev/null)
 cp "$here/flow.py" "$work/py/"
 (cd "$work/py" && "$py/mypy" --strict --no-incremental vandar_client flow.py)
+# The Python units recipe: Rials passed as Tomans must fail mypy --strict, with that error and no other.
+cp "$here/units_mismatch.py" "$work/py/"
+units_status=0
+units="$(cd "$work/py" && "$py/mypy" --strict --no-incremental units_mismatch.py 2>&1)" || units_status=$?
+if [[ $units_status -eq 0 ]] || ! grep -q 'units_mismatch.py:23: error: Argument 1 to "pay_out" has incompatible type "Rials"; expected "Tomans"' <<<"$units" || [[ $(grep -c ": error:" <<<"$units") -ne 1 ]]; then
+  echo "units_mismatch.py: expected exactly one error (Rials where Tomans are expected), got (exit $units_status):"; echo "$units"; exit 1
+fi
+echo "  ok units_mismatch.py fails mypy --strict: Rials where Tomans are expected"
 
 echo "-- Python client end to end against vandar-mock"
 mock="${1:-}"

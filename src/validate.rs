@@ -149,6 +149,10 @@ pub(crate) enum Constraint {
     /// In the object at the path, `field` needs `needs` beside it (the spec's `x-dependentRequired`,
     /// e.g. IPG send's national_code needs mobile_number).
     Requires { field: &'static str, needs: &'static str },
+    /// The object at the path must hold this field (the schema's `required`).
+    Required(&'static str),
+    /// The value must be one of these (a closed request `enum`), each written as JSON text (`"\"buyer\""`, `0`).
+    OneOf(&'static [&'static str]),
 }
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
@@ -169,9 +173,16 @@ fn compiled(pattern: &'static str) -> Option<&'static regex_lite::Regex> {
     patterns.get(pattern)
 }
 
-/// The first bound `body` breaks for `operation`: (field, reason).
+/// The first bound `body` breaks for `operation`: (field, reason). Required fields are left to the typed
+/// builders (which cannot leave one out) and the transport (which fills `api_key` in after this check).
 pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String)> {
-    check_rows(operation, body, |path| (!path.starts_with('?')).then_some(path))
+    check_rows_where(operation, body, |path| (!path.starts_with('?')).then_some(path), false)
+}
+
+/// Every rule of the body, required fields included: what the mock refuses.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
+pub(crate) fn check_received(operation: &str, body: &Value) -> Result<(), (String, String)> {
+    check_rows_where(operation, body, |path| (!path.starts_with('?')).then_some(path), true)
 }
 
 /// The first bound the query string breaks for `operation`: (parameter, reason). Values that read
@@ -196,7 +207,17 @@ pub(crate) fn checks_body(operation: &str) -> bool {
 }
 
 fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option<&'static str>) -> Result<(), (String, String)> {
-    for (path, constraint) in rows_of(operation).iter().filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
+    check_rows_where(operation, body, at, false)
+}
+
+fn check_rows_where(
+    operation: &str,
+    body: &Value,
+    at: impl Fn(&'static str) -> Option<&'static str>,
+    required: bool,
+) -> Result<(), (String, String)> {
+    let rows = rows_of(operation).iter().filter(|(_, _, c)| required || !matches!(c, Constraint::Required(_)));
+    for (path, constraint) in rows.filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
         let mut broken = None;
         each_at(body, path, &mut |value| {
             if broken.is_some() {
@@ -221,6 +242,13 @@ fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option
                     let present = |key: &str| map.get(key).is_some_and(|v| !v.is_null());
                     (present(field) && !present(needs)).then(|| format!("needs {needs} beside it"))
                 }
+                (Constraint::Required(field), Value::Object(map)) => {
+                    map.get(*field).is_none_or(Value::is_null).then(|| "is required".to_string())
+                }
+                (Constraint::OneOf(values), value) => {
+                    let text = value.to_string();
+                    (!values.contains(&text.as_str())).then(|| format!("must be one of {}", values.join(", ")))
+                }
                 (Constraint::Id(kind), Value::String(text)) => {
                     let checked = match kind {
                         IdKind::Iban => iban(text),
@@ -235,14 +263,31 @@ fn check_rows(operation: &str, body: &Value, at: impl Fn(&'static str) -> Option
         });
         if let Some(reason) = broken {
             let at = match constraint {
-                Constraint::Requires { field, .. } if path.is_empty() => field.to_string(),
-                Constraint::Requires { field, .. } => format!("{path}.{field}"),
+                Constraint::Requires { field, .. } | Constraint::Required(field) if path.is_empty() => field.to_string(),
+                Constraint::Requires { field, .. } | Constraint::Required(field) => format!("{path}.{field}"),
                 _ => path.to_string(),
             };
             return Err((at.replace("[]", ""), reason));
         }
     }
     Ok(())
+}
+
+/// The operation a request is, by method and path (the path without its host's prefix): literal segments
+/// win over templated ones (`/customers/fields` before `/customers/{customer}`). For the mock.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
+pub(crate) fn operation_at(method: &str, path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    OPERATION_ROUTES
+        .iter()
+        .filter(|(m, template, _)| {
+            let parts: Vec<&str> = template.split('/').collect();
+            m.eq_ignore_ascii_case(method)
+                && parts.len() == segments.len()
+                && parts.iter().zip(&segments).all(|(part, segment)| part.starts_with('{') || part == segment)
+        })
+        .min_by_key(|(_, template, _)| template.matches('{').count())
+        .map(|(_, _, operation)| *operation)
 }
 
 /// Visits the values at `path` (`a.b`, `items[].c`; empty: `value` itself), without allocating.

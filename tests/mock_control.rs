@@ -304,3 +304,26 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
     let event = vandar::inbound::webhook::verify(&headers, &seen[0].body, "mock-shop").unwrap();
     assert_eq!(event.event_type(), "agreement_created");
 }
+
+#[tokio::test]
+async fn the_answer_log_holds_each_answer_with_its_fault_and_outlives_reset() {
+    let h = Harness::start().await;
+    h.post("faults", json!({"faults": ["html_error_page", {"status": 503}]})).await;
+    assert_eq!(h.balance("mock-access-1").await.status(), 502);
+    assert_eq!(h.balance("mock-access-1").await.status(), 503);
+    h.post("reset", json!({})).await;
+    let ok = h.balance("mock-access-1").await;
+    assert_eq!(ok.status(), 200);
+    let sent: Value = ok.json().await.unwrap();
+    let answers = h.get("answers").await["answers"].as_array().unwrap().clone();
+    assert_eq!(answers.len(), 3, "{answers:?}");
+    assert_eq!((answers[0]["status"].as_u64(), answers[0]["content_type"].as_str(), answers[0]["fault"].as_str()), (Some(502), Some("text/html"), Some("html_error_page")));
+    assert!(answers[0]["answer"].as_str().unwrap().starts_with("<html>"));
+    assert_eq!((answers[1]["status"].as_u64(), answers[1]["fault"].as_str()), (Some(503), Some("status")));
+    assert_eq!(answers[1]["answer"]["status"], 0);
+    assert_eq!((answers[2]["method"].as_str(), answers[2]["path"].as_str()), (Some("GET"), Some("/v2/business/mock-shop/balance")));
+    assert!(answers[2]["fault"].is_null() && answers[2]["answer"] == sent, "the log holds what was sent: {}", answers[2]);
+    assert_eq!(h.mock.answers().len(), 3);
+    assert_eq!(h.control("DELETE", "answers", None).await, (200, json!({"cleared": 3})));
+    assert!(h.mock.answers().is_empty());
+}

@@ -182,6 +182,27 @@ async fn a_ticket_opens_an_investigation_and_the_seller_cancels() {
     assert_eq!(shown.state, vandar::enums::AgreementState::Unknown("cancelled".into()), "an undocumented state decodes");
 }
 
+/// The documents name no state for a rejected agreement: the mock ends it as `cancelled` with the party
+/// `rejected`, the values spec/vandar.yaml lists in `x-vandar-mock-values`; and nothing more can happen to it.
+#[tokio::test]
+async fn a_rejected_agreement_reads_cancelled_with_the_party_rejected_as_the_spec_says() {
+    let (_mock, vandar) = with_customers().await;
+    let api = vandar.api();
+    let code = api.agreement_create().body(agreement()).send().await.unwrap().data.tracking_code;
+    api.agreement_action().tracking_code(&code).body_map(|b| b.action("reject").applicant_mobile(SELLER)).send().await.unwrap();
+    let shown = api.agreement_show().tracking_code(&code).send().await.unwrap().data;
+    assert_eq!(shown.state, vandar::enums::AgreementState::Unknown("cancelled".into()));
+    let seller = shown.parties.iter().find(|p| p.role.as_ref().map(|r| r.to_string()).as_deref() == Some("seller")).unwrap();
+    assert_eq!(seller.state.as_ref().map(|s| s.to_string()).as_deref(), Some("rejected"));
+    let spec: serde_yaml::Value = serde_yaml::from_str(include_str!("../spec/vandar.yaml")).unwrap();
+    let mock_values = |schema: &str| spec["components"]["schemas"][schema]["x-vandar-mock-values"].as_sequence().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert!(mock_values("AgreementState").contains(&"cancelled".to_string()) && mock_values("PartyState").contains(&"rejected".to_string()));
+    let late = api.agreement_action().tracking_code(&code).body_map(|b| b.action("agree").applicant_mobile(SELLER)).send().await.unwrap_err();
+    assert_eq!(late.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
+    let cancel = api.agreement_cancel().tracking_code(&code).body_map(|b| b.applicant_mobile(BUYER)).send().await.unwrap_err();
+    assert_eq!(cancel.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
+}
+
 #[tokio::test]
 async fn webhooks_are_updated_shown_listed_and_deleted() {
     let mock = MockVandar::start().await.unwrap();

@@ -492,7 +492,8 @@ fn date_schema(spec: &Value, property: &Value) -> Option<String> {
     let named = |node: &Value| node["$ref"].as_str().and_then(|r| r.rsplit('/').next()).map(String::from);
     let name = named(property).or_else(|| property["allOf"].as_array().into_iter().flatten().find_map(named))?;
     let _ = spec;
-    ["JalaliDate", "JalaliDateSlashed", "JalaliDateTime", "TehranDateTime"].contains(&name.as_str()).then_some(name)
+    // TehranDateTimeOrNull: the nullable twin (OpenAPI 3.0's `nullable` does not reach through a `$ref`).
+    ["JalaliDate", "JalaliDateSlashed", "JalaliDateTime", "TehranDateTime", "TehranDateTimeOrNull"].contains(&name.as_str()).then_some(name)
 }
 
 /// What a date-like string in an example needs to be typed as, by its shape.
@@ -625,4 +626,29 @@ fn every_pattern_compiles_in_the_dialect_the_client_checks_with() {
         assert!(!pattern.contains("(?<") && !pattern.contains("\\p{") && !pattern.contains("\\u"), "{pattern}");
         assert!(regex_lite::Regex::new(pattern).is_ok(), "{pattern} does not compile in regex-lite");
     }
+}
+
+/// OpenAPI 3.0's `nullable` adds null only to the `type` beside it: beside an `allOf` or `$ref` it cannot
+/// relax the referenced schema, and validators (ajv, openapi-core, jsonschema) refuse the null (issue 23:
+/// IpgTransaction.paymentDate). A nullable value needs its own `type`, or a nullable named twin.
+#[test]
+fn nullable_sits_beside_its_own_type() {
+    fn walk(node: &Value, at: &str, found: &mut Vec<String>) {
+        match node {
+            Value::Object(map) => {
+                if map.get("nullable") == Some(&Value::Bool(true)) {
+                    let composed = ["allOf", "anyOf", "oneOf", "$ref"].iter().any(|k| map.contains_key(*k));
+                    if composed || !map.contains_key("type") {
+                        found.push(at.to_string());
+                    }
+                }
+                map.iter().for_each(|(k, v)| walk(v, &format!("{at}/{k}"), found));
+            }
+            Value::Array(items) => items.iter().enumerate().for_each(|(i, v)| walk(v, &format!("{at}/{i}"), found)),
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(&raw(), "", &mut found);
+    assert!(found.is_empty(), "nullable beside a composition or without its own type:\n{}", found.join("\n"));
 }

@@ -33,6 +33,59 @@ pub struct ReceivedRequest {
     pub body: Value,
 }
 
+/// One exchange the mock answered (see [`MockVandar::answers`](super::MockVandar::answers)): the request
+/// and what the mock sent back, for a conformance check of the answers against the spec.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct AnsweredExchange {
+    /// The request, as in the request log.
+    #[serde(flatten)]
+    pub request: ReceivedRequest,
+    /// The answer's HTTP status.
+    pub status: u16,
+    /// The answer's `content-type`, empty when none.
+    pub content_type: String,
+    /// The answer's body: its JSON, its text when it is not JSON, `null` when empty or never completed.
+    pub answer: Value,
+    /// The injected fault that shaped this answer (`"truncated_body"`, `"html_error_page"`, ...), if any.
+    pub fault: Option<&'static str>,
+}
+
+/// The injected fault an answer carries out (a response extension set by the fault layer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FaultApplied(pub(crate) &'static str);
+
+/// An exchange as logged: bodies are decoded only when the log is read.
+#[derive(Debug, Clone)]
+pub(crate) struct Answered {
+    request: Logged,
+    status: u16,
+    content_type: String,
+    answer: Bytes,
+    fault: Option<&'static str>,
+}
+
+impl Answered {
+    fn decoded(&self) -> AnsweredExchange {
+        AnsweredExchange {
+            request: self.request.decoded(),
+            status: self.status,
+            content_type: self.content_type.clone(),
+            answer: decode(&self.answer),
+            fault: self.fault,
+        }
+    }
+}
+
+/// JSON, else text, else null when empty.
+fn decode(bytes: &Bytes) -> Value {
+    if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned()))
+    }
+}
+
 /// A request as logged: the body is decoded only when the log is read.
 #[derive(Debug, Clone)]
 pub(crate) struct Logged {
@@ -44,12 +97,7 @@ pub(crate) struct Logged {
 
 impl Logged {
     fn decoded(&self) -> ReceivedRequest {
-        let body = if self.body.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&self.body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&self.body).into_owned()))
-        };
-        ReceivedRequest { method: self.method.to_string(), path: self.path.clone(), query: self.query.clone(), body }
+        ReceivedRequest { method: self.method.to_string(), path: self.path.clone(), query: self.query.clone(), body: decode(&self.body) }
     }
 }
 
@@ -60,9 +108,27 @@ impl Data {
         self.faults.len()
     }
 
-    /// Everything as at start but the credentials and the address.
+    /// Everything as at start but the credentials, the address and the answer log (a conformance check
+    /// reads a whole flow, resets included).
     pub(crate) fn reset(&mut self) {
+        let answers = std::mem::take(&mut self.answers);
         *self = Data::fresh(self.credentials.clone(), self.base_url.clone());
+        self.answers = answers;
+    }
+
+    fn log_answer(&mut self, request: Logged, status: u16, content_type: String, answer: Bytes, fault: Option<&'static str>) {
+        if self.answers.len() == LOGGED_REQUESTS {
+            self.answers.pop_front();
+        }
+        self.answers.push_back(Answered { request, status, content_type, answer, fault });
+    }
+
+    pub(crate) fn answers(&self) -> Vec<AnsweredExchange> {
+        self.answers.iter().map(Answered::decoded).collect()
+    }
+
+    pub(crate) fn clear_answers(&mut self) -> usize {
+        std::mem::take(&mut self.answers).len()
     }
 
     pub(crate) fn log_request(&mut self, method: Method, path: String, query: String, body: Bytes) {
@@ -112,6 +178,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/faults", post(faults))
         .route("/reset", post(reset))
         .route("/requests", get(requests).delete(clear_requests))
+        .route("/answers", get(answers).delete(clear_answers))
         .route("/expire-access-token", post(expire_access_token))
         .route("/rate-limits", post(rate_limits))
         .route("/token-lifetime", post(token_lifetime))
@@ -203,6 +270,14 @@ async fn requests(State(data): State<Shared>) -> Response {
     Json(json!({"requests": state(&data).requests()})).into_response()
 }
 
+async fn answers(State(data): State<Shared>) -> Response {
+    Json(json!({"answers": state(&data).answers()})).into_response()
+}
+
+async fn clear_answers(State(data): State<Shared>) -> Response {
+    Json(json!({"cleared": state(&data).clear_answers()})).into_response()
+}
+
 async fn clear_requests(State(data): State<Shared>) -> Response {
     Json(json!({"cleared": state(&data).clear_requests()})).into_response()
 }
@@ -269,7 +344,8 @@ async fn stats(State(data): State<Shared>) -> Response {
     Json(state(&data).stats()).into_response()
 }
 
-/// Logs each request to Vandar's paths (control requests never pass here), body included.
+/// Logs each request to Vandar's paths (control requests never pass here), body included, and the
+/// answer sent back (the answer log).
 pub(super) async fn log_request(State(data): State<Shared>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
@@ -277,6 +353,21 @@ pub(super) async fn log_request(State(data): State<Shared>, request: axum::extra
     };
     let uri = parts.extensions.get::<OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri);
     let (path, query) = (uri.path().to_string(), uri.query().unwrap_or_default().to_string());
-    state(&data).log_request(parts.method.clone(), path, query, bytes.clone());
-    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    let logged = Logged { method: parts.method.clone(), path, query, body: bytes.clone() };
+    state(&data).log_request(logged.method.clone(), logged.path.clone(), logged.query.clone(), bytes.clone());
+    let answer = next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes))).await;
+    let fault = answer.extensions().get::<FaultApplied>().map(|f| f.0);
+    let status = answer.status().as_u16();
+    let content_type = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    if fault == Some("drop_connection") {
+        // The answer never completes: logged without a body, passed on to break as it should.
+        state(&data).log_answer(logged, status, content_type, Bytes::new(), fault);
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let Ok(sent) = axum::body::to_bytes(body, usize::MAX).await else {
+        return super::vandar_error(StatusCode::INTERNAL_SERVER_ERROR, "the mock's answer could not be read");
+    };
+    state(&data).log_answer(logged, status, content_type, sent.clone(), fault);
+    Response::from_parts(parts, axum::body::Body::from(sent))
 }

@@ -163,6 +163,10 @@ async fn agreement_action(State(data): State<Shared>, headers: HeaderMap, Path(c
         let all_accepted = parties.iter().all(|p| p["state"] == "accepted");
         if agree && all_accepted {
             found["state"] = json!("contract");
+        } else if !agree {
+            // The documents name no state for a rejected agreement; the mock ends it as a cancelled one
+            // (the spec's x-vandar-mock-values on AgreementState says so), and the party reads `rejected`.
+            found["state"] = json!("cancelled");
         }
         let verb = if agree { "agreed" } else { "rejected" };
         let answer = if agree {

@@ -39,7 +39,7 @@ mod paging;
 mod settlement;
 mod subscription;
 
-pub use control::ReceivedRequest;
+pub use control::{AnsweredExchange, ReceivedRequest};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -132,6 +132,8 @@ pub(crate) struct Data {
     faults: VecDeque<Fault>,
     /// The requests received, oldest first (the last [`control::LOGGED_REQUESTS`]).
     requests: VecDeque<control::Logged>,
+    /// The exchanges answered, oldest first (the last [`control::LOGGED_REQUESTS`]); kept across reset.
+    answers: VecDeque<control::Answered>,
     /// Arrival times of the requests accepted in the last window: (POST, other).
     arrivals: (VecDeque<Instant>, VecDeque<Instant>),
     /// Requests per window the mock accepts: (POST, other).
@@ -176,6 +178,7 @@ impl Data {
             base_url,
             faults: VecDeque::new(),
             requests: VecDeque::new(),
+            answers: VecDeque::new(),
             arrivals: (VecDeque::new(), VecDeque::new()),
             stats: MockStats::default(),
             budget: (crate::rate_limit::POST_PER_WINDOW, crate::rate_limit::OTHER_PER_WINDOW),
@@ -299,6 +302,13 @@ impl MockVandar {
         self.with(|data| data.requests())
     }
 
+    /// Every exchange answered since start (the last 10,000), oldest first: the request and the answer's
+    /// status, content type and body (`GET /__mock/answers`). Kept across [`MockVandar::reset`], so a
+    /// conformance check reads a whole flow.
+    pub fn answers(&self) -> Vec<AnsweredExchange> {
+        self.with(|data| data.answers())
+    }
+
     /// Empties the request log (`DELETE /__mock/requests`).
     pub fn clear_requests(&self) {
         self.with(Data::clear_requests);
@@ -369,6 +379,7 @@ fn router(data: Shared) -> Router {
         .nest("/batch", business::batch_routes())
         .nest("/subscription", subscription::redirect_routes())
         .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
+        .layer(middleware::from_fn(request_rules))
         .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
         .layer(middleware::from_fn_with_state(data.clone(), control::log_request))
         // Added after the layers, so control requests are not logged, limited or faulted.
@@ -457,6 +468,45 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     Json(issued).into_response()
 }
 
+/// Every request-body rule the spec states (required fields, bounds, patterns, identifiers,
+/// `x-dependentRequired`, closed enums), checked from the table the Rust client checks before sending
+/// (`crate::validate`, generated from the spec), so no rule lives in one and not the other. A broken rule is
+/// answered 422 naming the field, in the host's documented shape: IPG `{status: 0, errors: [..]}`, Miando
+/// `{message, code: validation_error, errors: {field: [..]}}`, elsewhere Laravel's `{message, errors: {field: [..]}}`.
+/// Query parameters are left to the handlers, which read paging as Laravel does (`page=0` is page 1, where the
+/// client refuses it before sending).
+async fn request_rules(request: Request, next: Next) -> Response {
+    let path = request.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.path().to_string()).unwrap_or_else(|| request.uri().path().to_string());
+    let (host, local) = ["/ipg", "/batch", "/subscription"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')).map(|rest| (*prefix, rest.to_string())))
+        .unwrap_or(("", path.clone()));
+    let Some(operation) = crate::validate::operation_at(request.method().as_str(), &local) else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return vandar_error(StatusCode::BAD_REQUEST, "the request body could not be read");
+    };
+    let json = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).is_none_or(|t| t.starts_with("application/json"));
+    let broken = (json && crate::validate::checks_body(operation))
+        .then(|| if bytes.iter().all(u8::is_ascii_whitespace) { Some(json!({})) } else { serde_json::from_slice(&bytes).ok() })
+        .flatten()
+        .and_then(|body| crate::validate::check_received(operation, &body).err());
+    if let Some((field, reason)) = broken {
+        let message = format!("The {field} {reason}.");
+        return if host == "/ipg" {
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"status": 0, "errors": [message]}))).into_response()
+        } else if local.starts_with("/miando/") || local.starts_with("/sso/") {
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "مقادیر ورودی صحیح نیستند.", "code": "validation_error", "errors": {field: [message]}})))
+                .into_response()
+        } else {
+            validation_error(&field, &message)
+        };
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
 /// Vandar's rate limits (POST 30 / other 100 in any 3-second window, a sliding window as Vandar
 /// counts, not fixed windows that reset) and the injected faults.
 async fn faults_and_limits(State(data): State<Shared>, request: Request, next: Next) -> Response {
@@ -483,7 +533,8 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
     if limited {
         return rate_limited();
     }
-    match fault {
+    let name = fault.as_ref().map(Fault::name);
+    let mut answer = match fault {
         None => next.run(request).await,
         Some(Fault::Latency(delay)) => {
             let answer = next.run(request).await;
@@ -527,6 +578,25 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
             undocumented_values(&mut value);
             parts.headers.remove("content-length");
             Response::from_parts(parts, Body::from(serde_json::to_vec(&value).expect("serializes")))
+        }
+    };
+    if let Some(name) = name {
+        answer.extensions_mut().insert(control::FaultApplied(name));
+    }
+    answer
+}
+
+impl Fault {
+    /// The fault's name in the control API.
+    fn name(&self) -> &'static str {
+        match self {
+            Fault::Latency(_) => "latency_ms",
+            Fault::Status(_) => "status",
+            Fault::HtmlErrorPage => "html_error_page",
+            Fault::TruncatedBody => "truncated_body",
+            Fault::DropConnection => "drop_connection",
+            Fault::RateLimited => "rate_limited",
+            Fault::UnknownEnumValue => "unknown_enum_value",
         }
     }
 }

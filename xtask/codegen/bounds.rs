@@ -77,7 +77,14 @@ pub fn constraint_table(spec: &Value) -> String {
     for (operation, start, end) in ranges {
         code += &format!("        {operation:?} => &CONSTRAINTS[{start}..{end}],\n");
     }
-    code + "        _ => &[],\n    }\n}\n"
+    code += "        _ => &[],\n    }\n}\n";
+    // Which operation a request is (method, path template), for the mock, which receives paths.
+    code += "\n/// (method, path template, operationId) of every operation, for the mock to find a request's rows.\n";
+    code += "pub(crate) const OPERATION_ROUTES: &[(&str, &str, &str)] = &[\n";
+    for (path, method, op) in operations(spec) {
+        code += &format!("    ({:?}, {path:?}, {:?}),\n", method.to_uppercase(), op["operationId"].as_str().unwrap_or_default());
+    }
+    code + "];\n"
 }
 
 fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows: &mut Vec<String>, depth: usize) {
@@ -97,6 +104,15 @@ fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows:
         for needed in needs.as_array().into_iter().flatten().filter_map(Value::as_str) {
             rows.push(format!("({id:?}, {path:?}, Constraint::Requires {{ field: {field:?}, needs: {needed:?} }})"));
         }
+    }
+    // Required fields and closed enums of requests: the mock refuses them from this table too (issue 23), and the
+    // client checks a raw body against them (a typed builder already cannot leave one out).
+    for field in schema["required"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        rows.push(format!("({id:?}, {path:?}, Constraint::Required({field:?}))"));
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        let texts: Vec<String> = values.iter().map(|v| format!("{:?}", v.to_string())).collect();
+        rows.push(format!("({id:?}, {path:?}, Constraint::OneOf(&[{}]))", texts.join(", ")));
     }
     for (keyword, kind) in [("minimum", "Minimum"), ("maximum", "Maximum"), ("minItems", "MinItems"), ("maxItems", "MaxItems")] {
         if let Some(n) = schema.get(keyword).and_then(Value::as_f64) {

@@ -21,11 +21,14 @@ const MONEY: [(&str, &str); 4] = [
 
 /// The spec's date schemas and the `crate::dates` type each becomes (see src/dates.rs).
 /// `JalaliDateSlashed` is a placeholder that `WrittenAsText` turns into `JalaliDate` written `YYYY/MM/DD`.
-const DATES: [(&str, &str); 4] = [
+/// `TehranDateTimeOrNull` is the nullable twin OpenAPI 3.0 needs (a field's `nullable` does not reach through a
+/// `$ref`); the field is optional, so it is the same `Option<TehranDateTime>`.
+const DATES: [(&str, &str); 5] = [
     ("JalaliDate", "crate::dates::JalaliDate"),
     ("JalaliDateSlashed", "crate::dates::JalaliDateSlashed"),
     ("JalaliDateTime", "crate::dates::JalaliDateTime"),
     ("TehranDateTime", "crate::dates::TehranDateTime"),
+    ("TehranDateTimeOrNull", "crate::dates::TehranDateTime"),
 ];
 
 /// progenitor's code for `host_spec`, parsed. `inner_type` is the path of the transport's type that

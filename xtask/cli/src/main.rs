@@ -1,5 +1,6 @@
 //! `cargo xtask regen [--check]`: snapshot the generated clients in snapshots/ (insta).
 //! `cargo xtask build-cost [--timings]`: clean build times beside the floor crate (see build_cost.rs).
+//! `cargo xtask hosts [--check]`: spec/hosts/*.yaml, one OpenAPI file per host, from spec/vandar.yaml (see hosts.rs).
 //!
 //! `regen` rewrites snapshots/{api,ipg,batch,subscription,enums,money_moves}.snap from what build.rs generates now;
 //! `regen --check` fails when they differ (what CI runs). Both drive the snapshot test in
@@ -7,6 +8,7 @@
 use std::process::{exit, Command};
 
 mod build_cost;
+mod hosts;
 // build.rs's passes, for their unit tests only (see codegen.rs).
 #[cfg(test)]
 mod codegen;
@@ -16,6 +18,16 @@ fn main() {
     let check = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
         ["regen"] => false,
         ["regen", "--check"] => true,
+        ["hosts", rest @ ..] if rest.is_empty() || rest == ["--check"] => {
+            let check = !rest.is_empty();
+            let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+            if let Err(message) = hosts::run(&root, check) {
+                eprintln!("xtask: {message}");
+                exit(1);
+            }
+            println!("xtask: spec/hosts/ {}", if check { "matches spec/vandar.yaml" } else { "written" });
+            return;
+        }
         ["build-cost", rest @ ..] => {
             if let Err(message) = build_cost::run(rest) {
                 eprintln!("xtask: {message}");
@@ -24,7 +36,7 @@ fn main() {
             return;
         }
         _ => {
-            eprintln!("usage: cargo xtask regen [--check] | cargo xtask build-cost [--timings]");
+            eprintln!("usage: cargo xtask regen [--check] | cargo xtask hosts [--check] | cargo xtask build-cost [--timings]");
             exit(2);
         }
     };

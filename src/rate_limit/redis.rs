@@ -74,12 +74,14 @@ impl RedisLimiter {
                 .run(|mut connection| async move {
                     self.script
                         .key(key)
+                        .key(format!("{key}:interactive"))
                         .arg(limit)
                         .arg(self.span_ms)
                         .arg(member)
                         .arg(lane_arg)
                         .arg(reserve)
                         .arg(max_wait)
+                        .arg(self.span_ms * u64::from(super::RESERVE_HELD_FOR_WINDOWS))
                         .invoke_async(&mut connection)
                         .await
                 })

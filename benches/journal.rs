@@ -5,8 +5,16 @@
 //!
 //!     cargo bench --features mock,redis,postgres --bench journal          # ROUNDS=400 by default
 //!
-//! The Redis and Postgres sides run when `JOURNAL_REDIS_URL` / `JOURNAL_POSTGRES_URL` name a server
-//! (the file journal fsyncs on the disk that holds the system's temporary folder).
+//! With those features the bench starts its own redis-server and PostgreSQL (Debian's packages, on
+//! 127.0.0.1, stopped by pid; Redis as configured for a durable journal: appendonly, fsync always;
+//! PostgreSQL with its default fsync and synchronous_commit). The file journal fsyncs on the disk
+//! that holds the system's temporary folder.
+#[cfg(feature = "postgres")]
+#[path = "../tests/support/postgres_server.rs"]
+mod postgres_server;
+#[cfg(feature = "redis")]
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
 use std::time::{Duration, Instant};
 
 use vandar::api::types::builder::SettlementStoreRequest;
@@ -38,13 +46,21 @@ fn main() {
             ("file journal (fsync)".into(), builder().journal(FileJournal::open(folder.join("bench.journal")).unwrap()).build().unwrap()),
         ];
         #[cfg(feature = "redis")]
-        if let Ok(url) = std::env::var("JOURNAL_REDIS_URL") {
-            let journal = vandar::journal::RedisJournal::new(&url, &format!("bench:{}", std::process::id())).unwrap();
-            sides.push(("redis journal".into(), builder().journal(journal).build().unwrap()));
+        let redis = redis_server::RedisServer::start();
+        #[cfg(feature = "redis")]
+        {
+            let client = redis::Client::open(redis.url()).unwrap();
+            let mut connection = client.get_connection().unwrap();
+            let _: () = redis::cmd("CONFIG").arg("SET").arg("appendonly").arg("yes").query(&mut connection).unwrap();
+            let _: () = redis::cmd("CONFIG").arg("SET").arg("appendfsync").arg("always").query(&mut connection).unwrap();
+            let journal = vandar::journal::RedisJournal::new(&redis.url(), "bench").unwrap();
+            sides.push(("redis journal (aof always)".into(), builder().journal(journal).build().unwrap()));
         }
         #[cfg(feature = "postgres")]
-        if let Ok(url) = std::env::var("JOURNAL_POSTGRES_URL") {
-            let journal = vandar::journal::PostgresJournal::connect(&url).await.unwrap();
+        let postgres = postgres_server::PostgresServer::start_with(true);
+        #[cfg(feature = "postgres")]
+        {
+            let journal = vandar::journal::PostgresJournal::connect(&postgres.url()).await.unwrap();
             journal.migrate().await.unwrap();
             sides.push(("postgres journal".into(), builder().journal(journal).build().unwrap()));
         }

@@ -4,7 +4,7 @@
 // the spec by build.rs (tests/generated_docs.rs counts them).
 #![deny(missing_docs)]
 // Layers, from the bottom (a module uses only those on its own floor or below; see ARCHITECTURE.md):
-//   values:     host, secret, mask, dates, enums, validate, reach, error, money (units)
+//   values:     host, secret, mask, dates, enums, validate, reach, error, money (units), money_moves (the spec's list)
 //   shared:     rate_limit, telemetry, auth (token state; reaches Vandar through a TokenEndpoint), journal, redis_connection
 //   send path:  transport (credentials, retry, spans), generated (the typed calls and their hook)
 //   the client: client, paging
@@ -25,6 +25,7 @@ pub mod mask;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod money;
+mod money_moves;
 pub mod paging;
 pub mod rate_limit;
 mod reach;

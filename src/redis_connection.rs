@@ -62,6 +62,13 @@ impl RedisConnection {
         }
     }
 
+    /// A connection of its own, for a blocking command (`BLPOP`) that must not hold up the shared
+    /// one.
+    pub(crate) async fn dedicated(&self) -> Result<redis::aio::MultiplexedConnection, String> {
+        let config = redis::AsyncConnectionConfig::new().set_connection_timeout(Some(TIMEOUT)).set_response_timeout(None);
+        self.client.get_multiplexed_async_connection_with_config(&config).await.map_err(|e| self.failed(e))
+    }
+
     /// `host:port/db` (never the password).
     pub(crate) fn shown(&self) -> &str {
         &self.shown

@@ -120,3 +120,21 @@ async fn an_unreachable_redis_fails_the_permit_instead_of_granting_it() {
     let refused = limits.acquire(&reqwest::Method::GET).await.unwrap_err();
     assert!(refused.to_string().contains("nothing was sent"), "{refused}");
 }
+
+/// After Redis restarts, the shared connection is found broken by the first command of each
+/// process: that command is run again on a new connection, so the first call after Redis is back
+/// succeeds instead of failing once per process per outage.
+#[tokio::test]
+async fn the_first_call_after_redis_comes_back_succeeds() {
+    let redis = RedisServer::start();
+    let port = redis.port;
+    let limits = RateLimits::redis(&redis.url(), "vandar:restart").unwrap();
+    let store = RedisTokenStore::new(&redis.url(), "vandar:restart").unwrap();
+    limits.acquire(&reqwest::Method::GET).await.unwrap();
+    assert_eq!(store.load().await.unwrap(), None);
+    drop(redis); // stopped by pid: every connection is gone
+    let redis = RedisServer::start_on(port); // back, on the same address
+    limits.acquire(&reqwest::Method::GET).await.expect("the first permit after Redis is back");
+    assert_eq!(store.load().await.expect("the first read after Redis is back"), None);
+    drop(redis);
+}

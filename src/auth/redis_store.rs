@@ -15,7 +15,11 @@ use crate::redis_connection::RedisConnection;
 /// Keys: `<prefix>:tokens` (the pair as JSON, with its generation) and `<prefix>:tokens:lock`.
 /// The renewal lock is `SET NX PX <lease>` with a random owner token, released by
 /// compare-and-delete (`release_lock.lua`), so a holder whose lease ran out never releases
-/// another's lock. Saving is fenced (`save_pair.lua`): a pair no newer than the stored one is
+/// another's lock. Waiters do not poll: each registers (`<prefix>:tokens:waiters`) and blocks on
+/// `BLPOP <prefix>:tokens:wake` on a connection of its own; a release hands the lock on with one
+/// wake token while waiters are registered (the next holder adopts the renewed pair and releases
+/// at once). So a renewal costs Redis a few commands per process, however long it takes (a
+/// blocked wait gives up after a second and tries the lock again, should a wake be lost). Saving is fenced (`save_pair.lua`): a pair no newer than the stored one is
 /// refused, so a holder that stalled past its lease cannot overwrite a newer pair.
 ///
 /// When Redis cannot be reached, calls that need a token fail with [`crate::Error::Unavailable`];
@@ -29,6 +33,8 @@ struct Inner {
     conn: RedisConnection,
     pair_key: String,
     lock_key: String,
+    waiters_key: String,
+    wake_key: String,
     lease: Duration,
     wait: Duration,
     release: redis::Script,
@@ -54,6 +60,8 @@ impl RedisTokenStore {
                 conn: RedisConnection::open(url)?,
                 pair_key: format!("{prefix}:tokens"),
                 lock_key: format!("{prefix}:tokens:lock"),
+                waiters_key: format!("{prefix}:tokens:waiters"),
+                wake_key: format!("{prefix}:tokens:wake"),
                 lease: DEFAULT_LEASE,
                 wait: DEFAULT_LEASE * 2,
                 release: redis::Script::new(include_str!("redis/release_lock.lua")),
@@ -105,42 +113,98 @@ impl TokenStore for RedisTokenStore {
         Box::pin(async move {
             let inner = self.inner.clone();
             let owner = uuid::Uuid::new_v4().simple().to_string();
-            let mut connection = inner.conn.get().await.map_err(io_error)?;
             let deadline = tokio::time::Instant::now() + inner.wait;
             let options = redis::SetOptions::default()
                 .conditional_set(redis::ExistenceCheck::NX)
                 .with_expiration(redis::SetExpiry::PX(inner.lease.as_millis() as u64));
-            loop {
-                let taken: Option<String> = connection
-                    .set_options(&inner.lock_key, &owner, options.clone())
-                    .await
-                    .map_err(|e| io_error(inner.conn.failed(e)))?;
-                if taken.is_some() {
-                    break;
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    return Err(io::Error::new(
-                        io::ErrorKind::TimedOut,
-                        format!("another process has held the token renewal lock for over {:?}", inner.wait),
-                    ));
-                }
-                // Short polls: while one process renews, the others hand out a token Vandar is about
-                // to replace, so they should adopt the new pair soon after it is saved.
-                tokio::time::sleep(Duration::from_millis(2 + fastrand::u64(0..4))).await;
-            }
-            Ok(RenewalLock::new(move || {
-                Box::pin(async move {
-                    let mut connection = inner.conn.get().await.map_err(io_error)?;
-                    let _released: i64 = inner
-                        .release
-                        .key(&inner.lock_key)
-                        .arg(&owner)
-                        .invoke_async(&mut connection)
+            let try_lock = || {
+                let (inner, owner, options) = (&inner, &owner, options.clone());
+                async move {
+                    inner
+                        .conn
+                        .run(|mut connection| {
+                            let options = options.clone();
+                            async move {
+                                let taken: Option<String> = connection.set_options(&inner.lock_key, owner, options).await?;
+                                // A SET that ran before the connection broke: the lock is ours already.
+                                if taken.is_none() {
+                                    let holder: Option<String> = connection.get(&inner.lock_key).await?;
+                                    return Ok(holder.as_deref() == Some(owner.as_str()));
+                                }
+                                Ok(true)
+                            }
+                        })
                         .await
-                        .map_err(|e| io_error(inner.conn.failed(e)))?;
-                    Ok(())
+                        .map_err(io_error)
+                }
+            };
+            if try_lock().await? {
+                return Ok(inner.release_lock(owner));
+            }
+            // Register as a waiter before trying again, so a release between the two wakes us.
+            let waiters = &inner.waiters_key;
+            let lease_ms = inner.lease.as_millis() as u64;
+            inner
+                .conn
+                .run(|mut connection| async move {
+                    redis::pipe().incr(waiters, 1).ignore().pexpire(waiters, lease_ms as i64 * 2).ignore().query_async::<()>(&mut connection).await
                 })
-            }))
+                .await
+                .map_err(io_error)?;
+            let waited = async {
+                let mut blocking = inner.conn.dedicated().await.map_err(io_error)?;
+                loop {
+                    if try_lock().await? {
+                        return Ok(());
+                    }
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    if left.is_zero() {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("another process has held the token renewal lock for over {:?}", inner.wait),
+                        ));
+                    }
+                    let block = left.min(Duration::from_secs(1)).as_secs_f64();
+                    let _woken: Option<(String, String)> =
+                        blocking.blpop(&inner.wake_key, block).await.map_err(|e| io_error(inner.conn.failed(e)))?;
+                }
+            }
+            .await;
+            let unregistered: Result<(), String> =
+                inner.conn.run(|mut connection| async move { connection.decr::<_, _, ()>(waiters, 1).await }).await;
+            if let Err(error) = unregistered {
+                tracing::warn!(%error, "could not unregister as a waiter for the token renewal lock");
+            }
+            waited?;
+            Ok(inner.release_lock(owner))
+        })
+    }
+}
+
+impl Inner {
+    /// The lock held by `owner`, released (and its waiters woken) by `release_lock.lua`.
+    fn release_lock(self: &Arc<Self>, owner: String) -> RenewalLock {
+        let inner = self.clone();
+        RenewalLock::new(move || {
+            Box::pin(async move {
+                let (inner, owner) = (&inner, &owner);
+                inner
+                    .conn
+                    .run(|mut connection| async move {
+                        inner
+                            .release
+                            .key(&inner.lock_key)
+                            .key(&inner.waiters_key)
+                            .key(&inner.wake_key)
+                            .arg(owner)
+                            .arg(inner.lease.as_millis() as u64)
+                            .invoke_async::<i64>(&mut connection)
+                            .await
+                    })
+                    .await
+                    .map_err(io_error)?;
+                Ok(())
+            })
         })
     }
 }

@@ -49,17 +49,6 @@ mod recovery;
 #[cfg(feature = "api")]
 pub use moves::Tracked;
 
-/// The spec's list of money moves (`x-vandar-money-move`), written by build.rs.
-#[allow(dead_code)] // every field is read by some feature set
-mod marks {
-    include!(concat!(env!("OUT_DIR"), "/money_moves.rs"));
-}
-
-/// The spec's mark on `operation`, when it moves money: the body field holding its track id and
-/// the documented lookup that finds it again.
-pub(crate) fn money_move(operation: &str) -> Option<&'static marks::MoneyMove> {
-    marks::MONEY_MOVES.iter().find(|m| m.operation == operation)
-}
 #[cfg(feature = "ipg")]
 pub use payment::{cid_matches, StartedPayment, VerifiedPayment, VerifyOutcome};
 #[cfg(all(feature = "api", feature = "ipg"))]

@@ -81,7 +81,7 @@ where
 /// A money move whose answer was lost, where Vandar documents no lookup by track_id (the spec's
 /// mark says where a person can look).
 fn no_lookup(operation: &'static str, track_id: String, error: &Error) -> Error {
-    let where_to_look = super::money_move(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
+    let where_to_look = crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
     Error::Indeterminate {
         operation,
         track_id,

@@ -143,7 +143,7 @@ impl Client {
                 self.look_up_batch(&business, &intent.key, &items).await.describe()
             }
             operation => {
-                let where_to_look = super::money_move(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
+                let where_to_look = crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
                 return Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key));
             }
         };

@@ -197,6 +197,29 @@ impl RateLimits {
         }
     }
 
+    /// Takes a permit for `method` in `lane` if one is free at this instant, without waiting (and
+    /// without a future: the common case of an idle or unsaturated budget costs no allocation).
+    /// `false` means: ask [`RateLimits::permit`]. Always `false` for the Redis budget.
+    pub(crate) fn grant_now(&self, method: &reqwest::Method, lane: Lane) -> bool {
+        let post = method == reqwest::Method::POST;
+        let reserve = if post { self.reserve.0 } else { self.reserve.1 } as usize;
+        match &self.backend {
+            Backend::Local { post: p, other: o } => {
+                let window = if post { p } else { o };
+                let now = Instant::now();
+                if lane == Lane::Background && reserve > 0 {
+                    window.take_now(now, reserve).is_ok()
+                } else {
+                    window.saw_interactive(now);
+                    window.reserve_until(now, Some(now)).is_some()
+                }
+            }
+            #[cfg(feature = "redis")]
+            Backend::Redis(_) => false,
+            Backend::Unlimited => true,
+        }
+    }
+
     /// Waits until the budget of `method` allows one more request of `lane`, but not past
     /// `deadline`: a slot that would come later is not taken, and the call is refused before
     /// anything is sent. Returns how long it waited.

@@ -99,68 +99,72 @@ impl Transport {
 
     /// Checks, credentials and the body's api_key, then the sends; `sent` counts the HTTP
     /// requests that left.
-    async fn send_call(
-        &self,
+    ///
+    /// (An `async` block, not an `async fn`: the request is held once, not once more as a local.)
+    fn send_call<'a>(
+        &'a self,
         host: Host,
         mut request: Request,
         labels: spans::Attempt,
-        span: &tracing::Span,
-        sent: &mut u32,
-    ) -> reqwest::Result<Response> {
-        let operation = labels.operation;
-        // Credentials go only to the configured base URL of this host (and redirects are never followed).
-        if !self.is_configured_host(host, request.url()) {
-            return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(
-                "refusing to send credentials outside the configured Vandar host".into(),
-            )));
-        }
-        let credential = match self.credential(host, &request, operation) {
-            Ok(credential) => credential,
-            Err(message) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
-        };
-        // The spec's bounds on the query and the body, before anything is sent. The body is parsed
-        // once, only for an operation with rules; a money move's track_id is read from it for the span.
-        if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
-            return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
-        }
-        let money_move = crate::money::money_move(operation);
-        let mut intent = None;
-        if money_move.is_some() || crate::validate::checks_body(operation) {
-            let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
-            if let Some(body) = body {
-                if let Err((field, reason)) = crate::validate::check(operation, &body) {
-                    return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
-                }
-                if let Some(mark) = money_move {
-                    let track_id = mark.track_id.and_then(|field| body.get(field)).and_then(|t| t.as_str());
-                    span.record("track_id", track_id);
-                    if self.journal.is_some() {
-                        // A move without an identifying field is journaled under a key of its own.
-                        let key = track_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
-                        // Boxed: held across the sends, and every call's future would carry it.
-                        intent = Some(Box::new(Intent::money_move(operation, key, mark.unit, &body, path_customer(request.url()))));
+        span: &'a tracing::Span,
+        sent: &'a mut u32,
+    ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
+        async move {
+            let operation = labels.operation;
+            // Credentials go only to the configured base URL of this host (and redirects are never followed).
+            if !self.is_configured_host(host, request.url()) {
+                return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(
+                    "refusing to send credentials outside the configured Vandar host".into(),
+                )));
+            }
+            let credential = match self.credential(host, &request, operation) {
+                Ok(credential) => credential,
+                Err(message) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
+            };
+            // The spec's bounds on the query and the body, before anything is sent. The body is parsed
+            // once, only for an operation with rules; a money move's track_id is read from it for the span.
+            if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
+                return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+            }
+            let money_move = crate::money_moves::mark(operation);
+            let mut intent = None;
+            if money_move.is_some() || crate::validate::checks_body(operation) {
+                let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
+                if let Some(body) = body {
+                    if let Err((field, reason)) = crate::validate::check(operation, &body) {
+                        return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
+                    }
+                    if let Some(mark) = money_move {
+                        let track_id = mark.track_id.and_then(|field| body.get(field)).and_then(|t| t.as_str());
+                        span.record("track_id", track_id);
+                        if self.journal.is_some() {
+                            // A move without an identifying field is journaled under a key of its own.
+                            let key = track_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+                            // Boxed: held across the sends, and every call's future would carry it.
+                            intent = Some(Box::new(Intent::money_move(operation, key, mark.unit, &body, path_customer(request.url()))));
+                        }
                     }
                 }
             }
-        }
-        // What must survive a crash is on disk before the request leaves.
-        if let (Some(journal), Some(intent)) = (&self.journal, &intent) {
-            if let Err(error) = journal.record(intent).await {
-                let message = format!("{}: {error}; the money move was not sent", journal.describe());
-                return Ok(refused_locally(StatusCode::SERVICE_UNAVAILABLE, Failure::Unavailable { component: "journal", message }));
+            // What must survive a crash is on disk before the request leaves.
+            if let (Some(journal), Some(intent)) = (&self.journal, &intent) {
+                if let Err(error) = journal.record(intent).await {
+                    let message = format!("{}: {error}; the money move was not sent", journal.describe());
+                    return Ok(refused_locally(StatusCode::SERVICE_UNAVAILABLE, Failure::Unavailable { component: "journal", message }));
+                }
             }
+            if let Credential::ApiKey(key) = credential {
+                let bytes = with_api_key(request.body().and_then(|b| b.as_bytes()), key);
+                request.headers_mut().remove(CONTENT_LENGTH);
+                *request.body_mut() = Some(bytes.into());
+            }
+            // `number` and `renewed` are set for each send.
+            let result = self.send_with_retries(&credential, request, labels, sent).await;
+            if let Some(intent) = &intent {
+                Box::pin(self.journal_update(&intent.key, &journaled_outcome(&result))).await;
+            }
+            result
         }
-        if let Credential::ApiKey(key) = credential {
-            let bytes = with_api_key(request.body().and_then(|b| b.as_bytes()), key);
-            request.headers_mut().remove(CONTENT_LENGTH);
-            *request.body_mut() = Some(bytes.into());
-        }
-        // `number` and `renewed` are set for each send.
-        let result = self.send_with_retries(&credential, request, labels, sent).await;
-        if let Some(intent) = &intent {
-            Box::pin(self.journal_update(&intent.key, &journaled_outcome(&result))).await;
-        }
-        result
     }
 
     /// Records `outcome` for the journal entry `key`, if this client has a journal. A journal that
@@ -290,7 +294,13 @@ impl Transport {
     ) -> impl std::future::Future<Output = Result<reqwest::Result<Response>, Failure>> + 'a {
         async move {
             let post = *method == Method::POST;
-            match self.limits.permit(method, lane, deadline).await {
+            // A free slot now needs no future; a wait is boxed, off every call's own future.
+            let granted = if self.limits.grant_now(method, lane) {
+                Ok(std::time::Duration::ZERO)
+            } else {
+                Box::pin(self.limits.permit(method, lane, deadline)).await
+            };
+            match granted {
                 Ok(waited) => crate::telemetry::permit_wait(lane, post, waited),
                 Err(PermitRefused::Unavailable(unavailable)) => {
                     return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });

@@ -60,7 +60,7 @@ pub(crate) fn send(http: &reqwest::Client, request: Request, attempt: Attempt) -
         error = Empty,
         latency_ms = Empty,
     );
-    let method = request.method().clone();
+    let (method, host) = (method_name(request.method()), attempt.host);
     let pending = http.execute(request);
     async move {
         let started = Instant::now();
@@ -69,7 +69,7 @@ pub(crate) fn send(http: &reqwest::Client, request: Request, attempt: Attempt) -
             Ok(response) => (Some(response.status().as_u16()), None),
             Err(error) => (None, Some(transport_error(error))),
         };
-        crate::telemetry::http_request(method.as_str(), attempt.host, status, error, started.elapsed());
+        crate::telemetry::http_request(method, host, status, error, started.elapsed());
         if !span.is_disabled() {
             span.record("latency_ms", elapsed_ms(started));
             match (status, error) {
@@ -171,6 +171,20 @@ pub(crate) fn transport_error(error: &reqwest::Error) -> &'static str {
         "body"
     } else {
         "transport"
+    }
+}
+
+/// The method's name, held as a `&'static str` (the future every call carries stays small).
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "_OTHER",
     }
 }
 

@@ -59,8 +59,13 @@ fn command(program: &Path, user: Option<(u32, u32)>) -> Command {
 }
 
 impl PostgresServer {
-    /// Creates a cluster and starts it; returns once it accepts connections.
+    /// Creates a cluster and starts it without fsync (tests); returns once it accepts connections.
     pub fn start() -> Self {
+        Self::start_with(false)
+    }
+
+    /// [`PostgresServer::start`], with PostgreSQL's default fsync when `durable` (benchmarks).
+    pub fn start_with(durable: bool) -> Self {
         let bin = bin_dir();
         let user = run_as();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -78,7 +83,8 @@ impl PostgresServer {
         let child = command(&bin.join("postgres"), user)
             .arg("-D")
             .arg(&data)
-            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-F", "-c", "max_connections=50"])
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-c", "max_connections=50"])
+            .args(if durable { &[][..] } else { &["-F"][..] })
             .arg("-k")
             .arg(dir.path())
             .stdout(Stdio::null())

@@ -15,6 +15,11 @@ impl RedisServer {
     /// Starts `redis-server` (or `$REDIS_SERVER`) and waits until it answers PING.
     pub fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Self::start_on(port)
+    }
+
+    /// [`RedisServer::start`] on `port` (a restart of a server stopped before).
+    pub fn start_on(port: u16) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
         let child = Command::new(&binary)

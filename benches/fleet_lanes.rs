@@ -1,0 +1,166 @@
+//! A checkout never waits behind a batch job: four processes share one Redis budget (a real
+//! redis-server on 127.0.0.1, started here); in each, background tasks saturate both budgets
+//! (settlement payouts and transaction-list paging), and one process also runs a checkout once a
+//! second (`start_payment`, then the transaction lookup: two interactive POSTs). Run with lanes
+//! (the default reserve) and without (`with_reserve(0, 0)`), one after the other in one run.
+//! Reported: the interactive calls' permit wait (p50, p99, max), the 429s the mock (which enforces
+//! Vandar's budget over any 3 s window) answered, and the share of each budget used.
+//!
+//!     cargo bench --features mock,redis,metrics --bench fleet_lanes          # SECONDS=12 by default
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use vandar::api::types::builder::SettlementStoreRequest;
+use vandar::mock::MockVandar;
+use vandar::money::{Rials, Tomans};
+use vandar::rate_limit::{RateLimits, OTHER_PER_WINDOW, POST_PER_WINDOW, WINDOW};
+use vandar::{Host, TokenPair};
+
+fn unix_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// A worker process: saturating background loops, and (worker 0) the checkout; prints the
+/// interactive permit waits it saw, in ms, one JSON line.
+fn worker() {
+    let var = |name: &str| std::env::var(name).unwrap();
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut limits = RateLimits::redis(&var("B_REDIS"), var("B_PREFIX")).unwrap();
+        if var("B_LANES") == "off" {
+            limits = limits.with_reserve(0, 0);
+        }
+        let vandar = vandar::Client::builder()
+            .business(var("B_BUSINESS"))
+            .business_tokens(TokenPair::new(var("B_ACCESS"), var("B_REFRESH"), None))
+            .ipg_api_key(var("B_IPG_KEY"))
+            .base_url(Host::Api, var("B_API"))
+            .base_url(Host::Ipg, var("B_IPG"))
+            .rate_limits(limits)
+            .build()
+            .unwrap();
+        let start = UNIX_EPOCH + Duration::from_millis(var("B_START_MS").parse().unwrap());
+        tokio::time::sleep(start.duration_since(SystemTime::now()).unwrap_or_default()).await;
+        let until = unix_ms() + var("B_MILLIS").parse::<u64>().unwrap();
+        let vandar = Arc::new(vandar);
+        let mut tasks = Vec::new();
+        for i in 0..6 {
+            let vandar = vandar.clone();
+            tasks.push(tokio::spawn(async move {
+                while unix_ms() < until {
+                    if i < 3 {
+                        let payout = SettlementStoreRequest::default().amount(Tomans(5_000)).iban("IR330120020000002353697200");
+                        let _ = vandar.settlement_store(payout).await;
+                    } else {
+                        let _ = vandar.api().transaction_list().send().await;
+                    }
+                }
+            }));
+        }
+        if var("B_CHECKOUT") == "1" {
+            let vandar = vandar.clone();
+            tasks.push(tokio::spawn(async move {
+                while unix_ms() + 1_000 < until {
+                    let next = unix_ms() + 1_000;
+                    if let Ok(payment) = vandar.start_payment(Rials(10_000), "https://shop.example/cb").await {
+                        let _ = vandar.ipg().ipg_transaction().body_map(|b| b.token(payment.token.clone())).send().await;
+                    }
+                    tokio::time::sleep(Duration::from_millis(next.saturating_sub(unix_ms()))).await;
+                }
+            }));
+        }
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let mut waits: Vec<f64> = Vec::new();
+    for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+        let interactive = key.key().labels().any(|l| l.key() == "lane" && l.value() == "interactive");
+        if key.key().name() == "vandar.rate_limit.wait" && interactive {
+            if let DebugValue::Histogram(samples) = value {
+                waits.extend(samples.iter().map(|s| s.into_inner() * 1e3));
+            }
+        }
+    }
+    println!("{}", serde_json::to_string(&waits).unwrap());
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+async fn run(lanes: &str, redis: &str, seconds: u64) {
+    let mock = MockVandar::start().await.unwrap();
+    let c = mock.credentials();
+    let prefix = format!("vandar:bench:{lanes}:{}", unix_ms());
+    let start = unix_ms() + 1_500;
+    let millis = seconds * 1_000;
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            Command::new(std::env::current_exe().unwrap())
+                .env("VANDAR_BENCH_WORKER", "1")
+                .env("B_REDIS", redis)
+                .env("B_PREFIX", &prefix)
+                .env("B_LANES", lanes)
+                .env("B_BUSINESS", &c.business)
+                .env("B_ACCESS", &c.access_token)
+                .env("B_REFRESH", &c.refresh_token)
+                .env("B_IPG_KEY", &c.ipg_api_key)
+                .env("B_API", mock.base_url(Host::Api))
+                .env("B_IPG", mock.base_url(Host::Ipg))
+                .env("B_START_MS", start.to_string())
+                .env("B_MILLIS", millis.to_string())
+                .env("B_CHECKOUT", if i == 0 { "1" } else { "0" })
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let before = mock.stats();
+    let outputs = tokio::task::spawn_blocking(move || children.into_iter().map(|c| c.wait_with_output().unwrap()).collect::<Vec<_>>()).await.unwrap();
+    let after = mock.stats();
+    let mut waits: Vec<f64> = outputs
+        .iter()
+        .flat_map(|o| serde_json::from_str::<Vec<f64>>(String::from_utf8_lossy(&o.stdout).lines().last().unwrap_or("[]")).unwrap_or_default())
+        .collect();
+    waits.sort_by(f64::total_cmp);
+    let windows = millis as f64 / WINDOW.as_millis() as f64;
+    let post = (after.accepted_post - before.accepted_post) as f64 / (windows * f64::from(POST_PER_WINDOW));
+    let other = (after.accepted_other - before.accepted_other) as f64 / (windows * f64::from(OTHER_PER_WINDOW));
+    println!(
+        "lanes {lanes:>3}: interactive permit wait p50 {:>7.1} ms  p99 {:>7.1} ms  max {:>7.1} ms ({} permits); 429s {}; budget used POST {:.1} %, other {:.1} %",
+        percentile(&waits, 0.5),
+        percentile(&waits, 0.99),
+        waits.last().copied().unwrap_or(f64::NAN),
+        waits.len(),
+        after.rate_limited - before.rate_limited,
+        post * 100.0,
+        other * 100.0
+    );
+}
+
+fn main() {
+    if std::env::var_os("VANDAR_BENCH_WORKER").is_some() {
+        return worker();
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo bench -- --list`
+    }
+    let seconds: u64 = std::env::var("SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(12);
+    let redis = redis_server::RedisServer::start();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    println!("4 processes, one Redis budget, {seconds} s each; background saturates both budgets, one checkout a second:");
+    runtime.block_on(run("on", &redis.url(), seconds));
+    runtime.block_on(run("off", &redis.url(), seconds));
+}

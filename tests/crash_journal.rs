@@ -385,3 +385,30 @@ fn postgres_journal_survives_sigkill() {
     run_or_child("postgres_journal_survives_sigkill", || Backend { kind: "postgres", location: server.as_ref().unwrap().url() });
     drop(server);
 }
+
+/// A journal that cannot be written refuses the money move before anything is sent, naming the journal.
+#[test]
+fn an_unwritable_journal_refuses_the_move_before_sending() {
+    if std::env::var(CHILD).is_ok() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mock = MockVandar::start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vandar.journal");
+        std::fs::create_dir(&path).unwrap(); // a folder where the journal's file should be: every write fails
+        let vandar = mock.client_builder().journal(FileJournal::open(&path).unwrap()).build().unwrap();
+        let before = mock.stats();
+        let payout = vandar::api::types::builder::SettlementStoreRequest::default().amount(Tomans(5_000)).iban(IBAN);
+        let error = vandar.settlement_store(payout).await.unwrap_err();
+        assert!(
+            matches!(&error, vandar::Error::Unavailable { component: "journal", message } if message.contains("vandar.journal") && message.contains("not sent")),
+            "{error:?}"
+        );
+        assert_eq!(error.reach(), vandar::Reach::NeverSent);
+        let after = mock.stats();
+        assert_eq!(after.accepted_post, before.accepted_post, "nothing reached Vandar");
+        assert!(!mock.requests().iter().any(|r| r.path.ends_with("/settlement/store")));
+    });
+}

@@ -3,7 +3,7 @@
 //! in a rotating order). Prints each side's median and p99 per move, and the journal's added cost
 //! (the median of the per-round differences, and its p99).
 //!
-//!     cargo bench --features mock,redis,postgres --bench journal          # ROUNDS=400 by default
+//!     cargo bench --features mock,redis,postgres --bench journal          # ROUNDS=200 by default
 //!
 //! With those features the bench starts its own redis-server and PostgreSQL (Debian's packages, on
 //! 127.0.0.1, stopped by pid; Redis as configured for a durable journal: appendonly, fsync always;
@@ -33,7 +33,7 @@ fn show(name: &str, mut times: Vec<Duration>) {
 }
 
 fn main() {
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(400);
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(200); // the mock's wallet pays about 220 rounds of four sides
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(async {
         let mock = MockVandar::start().await.unwrap();

@@ -372,6 +372,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     assert_eq!(api.status, 422);
     assert_eq!(api.message, "The given data was invalid.");
     assert_eq!(api.fields["iban"], ["شبا IR33******************7200 معتبر نیست"], "IBANs are masked in errors");
+    assert_eq!(api.code, Some(vandar::ErrorCode::UnknownIban), "recognized from the field's text");
 
     let error = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
@@ -381,6 +382,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR330120020000002353697200").amount(Rials(10)).track_id("x"));
     let Error::Api(api) = deposit.send().await.unwrap_err() else { panic!() };
     assert_eq!(api.message, "cash-in tool not active");
+    assert_eq!(api.code, Some(vandar::ErrorCode::ToolNotActive));
 
     let error = vandar.api().agreement_finalize().tracking_code("1").body_map(|b| b.buyer_mobile("09123456789")).send().await.unwrap_err();
     assert_eq!(error.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
@@ -388,6 +390,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
 
     let error = vandar.api().authorization_revoke().business("shop").authorization_id(uuid_like()).send().await.unwrap_err();
     assert!(matches!(&error, Error::Api(api) if api.status == 404 && api.message == "no such authorization"), "{error:?}");
+    assert_eq!(error.code(), Some(&vandar::ErrorCode::NotFoundError));
 }
 
 #[tokio::test]

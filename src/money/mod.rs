@@ -47,7 +47,7 @@ mod payment;
 mod recovery;
 
 #[cfg(feature = "api")]
-pub use moves::Tracked;
+pub use moves::{StoredSettlement, Tracked};
 
 /// The spec's list of money moves (`x-vandar-money-move`), written by build.rs.
 #[allow(dead_code)] // every field is read by some feature set

@@ -187,6 +187,10 @@ impl Transport {
             let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
             let mut request = Some(request);
             let mut renewed = false;
+            // After its one renewal, a call that meets a 401 again (the lineage rotated meanwhile,
+            // e.g. by another replica while this call waited for a permit) repeats once more with a
+            // newer valid pair from the store, if there is one, rather than failing.
+            let mut adopted = false;
             loop {
                 // The token first: a renewal may make this wait, and waiting after the permit would
                 // send late, squeezing the window behind the permit.
@@ -233,9 +237,18 @@ impl Transport {
                     return outcome; // a streamed body: sent once
                 }
                 // The repeat after a renewal is not a retry: it does not use up the retry budget.
-                let tries = *sent - u32::from(renewed);
+                let tries = *sent - u32::from(renewed) - u32::from(adopted);
                 let observed = match &outcome {
                     Ok(response) if response.status().is_success() => return outcome,
+                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && renewed && !adopted => {
+                        let (Credential::Bearer(manager), Some(used)) = (credential, &token) else { return outcome };
+                        adopted = true;
+                        match Box::pin(manager.newer_than(used)).await {
+                            Ok(Some(_)) => continue,
+                            Ok(None) => return outcome,
+                            Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
+                        }
+                    }
                     Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !renewed => {
                         let (Credential::Bearer(manager), Some(stale)) = (credential, &token) else { return outcome };
                         renewed = true;

@@ -43,6 +43,9 @@ mod internals_page {}
 #[cfg(doctest)]
 #[doc = include_str!("../docs/performance.md")]
 mod performance_page {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/retries.md")]
+mod retries_page {}
 
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};

@@ -240,20 +240,22 @@ impl Transport {
                 let tries = *sent - u32::from(renewed) - u32::from(adopted);
                 let observed = match &outcome {
                     Ok(response) if response.status().is_success() => return outcome,
-                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && renewed && !adopted => {
-                        let (Credential::Bearer(manager), Some(used)) = (credential, &token) else { return outcome };
-                        adopted = true;
-                        match Box::pin(manager.newer_than(used)).await {
-                            Ok(Some(_)) => continue,
-                            Ok(None) => return outcome,
-                            Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
-                        }
-                    }
-                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !renewed => {
+                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !adopted => {
                         let (Credential::Bearer(manager), Some(stale)) = (credential, &token) else { return outcome };
-                        renewed = true;
-                        match Box::pin(manager.renew_after_401(self, stale)).await {
-                            Ok(_) => continue,
+                        // The first 401 renews; a second one (after the renewal) adopts a newer stored pair if any.
+                        let first = !renewed;
+                        let again = Box::pin(async move {
+                            if first {
+                                manager.renew_after_401(self, stale).await.map(|_| true)
+                            } else {
+                                manager.newer_than(stale).await.map(|newer| newer.is_some())
+                            }
+                        })
+                        .await;
+                        if first { renewed = true } else { adopted = true }
+                        match again {
+                            Ok(true) => continue,
+                            Ok(false) => return outcome,
                             Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
                         }
                     }

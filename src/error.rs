@@ -139,44 +139,176 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-/// The error codes Vandar documents (Miando's `code`), and any other it sends.
+/// What kind of failure Vandar reported, to match on without reading Persian: Miando's documented
+/// `code`s, and the business failures Vandar reports only in words (a Persian or English message,
+/// often under a field), recognized from the texts its documents and the mock show. The original
+/// texts are always kept in [`ApiError::message`] and [`ApiError::fields`].
+///
+/// The codes Vandar sends (`validation_error`, `user_not_found`, `invalid_state_agreement`,
+/// `not_found_error`) are read as sent; the others are this crate's names for a recognized text
+/// (Vandar's main API sends no code). A message this crate does not recognize leaves
+/// [`ApiError::code`] as Vandar sent it (`None`, or [`ErrorCode::ValidationError`]); a code the
+/// documents do not list is [`ErrorCode::Other`], as sent.
+///
+/// ```
+/// use vandar::ErrorCode;
+/// # fn pay_out() -> Result<(), vandar::Error> { Ok(()) }
+/// match pay_out() {
+///     Err(error) if error.code() == Some(&ErrorCode::InsufficientBalance) => { /* top the wallet up, or queue it */ }
+///     Err(error) if error.code() == Some(&ErrorCode::UnknownIban) => { /* ask the payee for their IBAN again */ }
+///     other => other?,
+/// }
+/// # Ok::<(), vandar::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
     /// `validation_error`: a field is invalid (see [`ApiError::fields`]).
     ValidationError,
-    /// `user_not_found`: a party of the agreement is not a Miando customer.
+    /// `user_not_found`: a party of the agreement is not a Miando customer
+    /// ("اطلاعات کاربر در سیستم موجود نیست.").
     UserNotFound,
-    /// `invalid_state_agreement`: the agreement is not in a state that allows this action.
+    /// `invalid_state_agreement`: the agreement is not in a state that allows this action
+    /// ("وضعیت قرارداد نامعتبر است!").
     InvalidStateAgreement,
-    /// `not_found_error`: no such agreement, customer or webhook.
+    /// `not_found_error`: no such agreement, customer, settlement or webhook (also any 404 whose
+    /// text says "یافت نشد" / "not found" and matches nothing more specific).
     NotFoundError,
+    /// `insufficient_balance`: the wallet (or the customer's wallet) holds less than the amount
+    /// ("موجودی کیف پول کافی نیست"). Top the wallet up, or use `settlement_queued_store`.
+    InsufficientBalance,
+    /// `unknown_iban`: the IBAN or bank account is not found or not accepted ("IBAN not found",
+    /// "شبا یافت نشد"). Ask the payee for it again; sending again will not help.
+    UnknownIban,
+    /// `already_verified`: the payment (or the direct-debit authorization) was verified before
+    /// ("تراکنش قبلا تایید شده است", "authorization already verified"). `verify_payment` reads
+    /// this for you and answers `AlreadyVerified` after a lookup.
+    AlreadyVerified,
+    /// `not_paid`: verify of a payment the payer did not pay ("تراکنش پرداخت نشده است").
+    NotPaid,
+    /// `invalid_token`: the payment token is unknown or expired ("token is invalid", "توکن نامعتبر
+    /// است"). Start a new payment.
+    InvalidToken,
+    /// `duplicate_track_id`: the track_id was used before ("track_id تکراری است"). Look the first
+    /// move up by its track_id instead of sending it again.
+    DuplicateTrackId,
+    /// `not_cancelable`: the settlement (or withdrawal) can no longer be canceled ("این تسویه قابل
+    /// لغو نیست"): it was instant, or the bank has it.
+    NotCancelable,
+    /// `tool_not_active`: the service is not enabled for the business ("cash-in tool not active").
+    /// Ask Vandar's support to enable it.
+    ToolNotActive,
+    /// `limit_exceeded`: a count or amount limit was reached (a direct-debit authorization's
+    /// monthly withdrawals, a daily limit).
+    LimitExceeded,
+    /// `bank_unavailable`: the bank cannot be reached now (Vandar's 409 for withdrawals). Try again later.
+    BankUnavailable,
     /// A code the documents do not list, as sent.
     Other(String),
 }
 
+/// Every named code, in the order `From<&str>` reads them back.
+const NAMED: [ErrorCode; 14] = [
+    ErrorCode::ValidationError,
+    ErrorCode::UserNotFound,
+    ErrorCode::InvalidStateAgreement,
+    ErrorCode::NotFoundError,
+    ErrorCode::InsufficientBalance,
+    ErrorCode::UnknownIban,
+    ErrorCode::AlreadyVerified,
+    ErrorCode::NotPaid,
+    ErrorCode::InvalidToken,
+    ErrorCode::DuplicateTrackId,
+    ErrorCode::NotCancelable,
+    ErrorCode::ToolNotActive,
+    ErrorCode::LimitExceeded,
+    ErrorCode::BankUnavailable,
+];
+
 impl ErrorCode {
-    /// The code as Vandar sends it.
+    /// The code as Vandar sends it (or, for a failure recognized from its text, this crate's name).
     pub fn as_str(&self) -> &str {
         match self {
             ErrorCode::ValidationError => "validation_error",
             ErrorCode::UserNotFound => "user_not_found",
             ErrorCode::InvalidStateAgreement => "invalid_state_agreement",
             ErrorCode::NotFoundError => "not_found_error",
+            ErrorCode::InsufficientBalance => "insufficient_balance",
+            ErrorCode::UnknownIban => "unknown_iban",
+            ErrorCode::AlreadyVerified => "already_verified",
+            ErrorCode::NotPaid => "not_paid",
+            ErrorCode::InvalidToken => "invalid_token",
+            ErrorCode::DuplicateTrackId => "duplicate_track_id",
+            ErrorCode::NotCancelable => "not_cancelable",
+            ErrorCode::ToolNotActive => "tool_not_active",
+            ErrorCode::LimitExceeded => "limit_exceeded",
+            ErrorCode::BankUnavailable => "bank_unavailable",
             ErrorCode::Other(code) => code,
         }
     }
+
+    /// The failure a message of Vandar's describes, if this crate knows the text (Persian or
+    /// English, any of Vandar's spellings: Arabic or Persian yeh and kaf, with or without the
+    /// zero-width non-joiner). `status` tells a 404 and a 409 apart.
+    pub fn recognize(status: u16, text: &str) -> Option<ErrorCode> {
+        let text = normalize(text);
+        let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
+        Some(if has(&["موجودی"]) && has(&["کافی نیست", "کافی نمی", "ناکافی"]) || has(&["insufficient", "not enough balance", "balance is not enough"]) {
+            ErrorCode::InsufficientBalance
+        } else if has(&["قبلا تایید", "قبلا وریفای", "already verified", "already been verified"]) {
+            ErrorCode::AlreadyVerified
+        } else if has(&["پرداخت نشده", "not paid", "unpaid"]) {
+            ErrorCode::NotPaid
+        } else if has(&["تکراری", "duplicate", "already been taken", "already exists"]) {
+            ErrorCode::DuplicateTrackId
+        } else if has(&["شبا", "iban", "حساب", "account"])
+            && has(&["یافت نشد", "پیدا نشد", "نامعتبر", "معتبر نیست", "موجود نیست", "not found", "not acceptable", "invalid", "unknown"])
+        {
+            ErrorCode::UnknownIban
+        } else if has(&["توکن", "token"]) && has(&["نامعتبر", "معتبر نیست", "منقضی", "یافت نشد", "invalid", "expired", "not found", "unknown"])
+            && !has(&["refresh", "access token", "api_key"])
+        {
+            ErrorCode::InvalidToken
+        } else if has(&["قابل لغو نیست", "قابل کنسل نیست", "امکان لغو", "cannot be canceled", "cannot be cancelled", "not cancelable"]) {
+            ErrorCode::NotCancelable
+        } else if has(&["وضعیت قرارداد نامعتبر", "وضعیت معامله نامعتبر", "invalid state"]) {
+            ErrorCode::InvalidStateAgreement
+        } else if has(&["اطلاعات کاربر در سیستم موجود نیست", "user not found"]) {
+            ErrorCode::UserNotFound
+        } else if has(&["فعال نیست", "غیرفعال", "not active", "not enabled"]) {
+            ErrorCode::ToolNotActive
+        } else if has(&["سقف", "حد مجاز", "limit", "monthly count", "count reached"]) {
+            ErrorCode::LimitExceeded
+        } else if status == 409 || has(&["بانک در دسترس نیست", "bank unavailable", "bank is unavailable", "bank is not available"]) {
+            ErrorCode::BankUnavailable
+        } else if status == 404 && has(&["یافت نشد", "پیدا نشد", "موجود نیست", "not found", "no such"]) {
+            ErrorCode::NotFoundError
+        } else {
+            return None;
+        })
+    }
+}
+
+/// Lower case, Arabic yeh and kaf as Persian, the zero-width non-joiner and `ً` dropped (`قبلاً` reads
+/// as `قبلا`), whitespace folded.
+fn normalize(text: &str) -> String {
+    let mapped: String = text
+        .chars()
+        .filter(|c| !matches!(c, '\u{064B}' | '\u{200F}' | '\u{200E}'))
+        .map(|c| match c {
+            'ي' | 'ى' => 'ی',
+            'ك' => 'ک',
+            'أ' | 'إ' => 'ا',
+            '\u{200C}' => ' ',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl From<&str> for ErrorCode {
     fn from(code: &str) -> Self {
-        match code {
-            "validation_error" => ErrorCode::ValidationError,
-            "user_not_found" => ErrorCode::UserNotFound,
-            "invalid_state_agreement" => ErrorCode::InvalidStateAgreement,
-            "not_found_error" => ErrorCode::NotFoundError,
-            other => ErrorCode::Other(other.to_string()),
-        }
+        NAMED.into_iter().find(|named| named.as_str() == code).unwrap_or_else(|| ErrorCode::Other(code.to_string()))
     }
 }
 
@@ -200,7 +332,8 @@ impl Error {
         }
     }
 
-    /// Vandar's error code, when it sent one.
+    /// What kind of business failure Vandar reported: the code it sent, or the one its message
+    /// was recognized as (see [`ErrorCode`]); `None` for every other error.
     pub fn code(&self) -> Option<&ErrorCode> {
         match self {
             Error::Api(api) => api.code.as_ref(),
@@ -355,7 +488,16 @@ impl Failure {
         if status == 401 || status == 403 {
             return Failure::Authentication(message);
         }
-        let code = map.get("code").and_then(text).map(|c| ErrorCode::from(c.as_str()));
+        let sent = map.get("code").and_then(text).map(|c| ErrorCode::from(c.as_str()));
+        // A specific code Vandar sent stands; otherwise the texts say what failed (Vandar's main API
+        // sends no code, and Miando's `validation_error` may carry a business failure in a field).
+        let code = match sent {
+            Some(code) if code != ErrorCode::ValidationError => Some(code),
+            sent => std::iter::once(&message)
+                .chain(fields.values().flatten())
+                .find_map(|text| ErrorCode::recognize(status, text))
+                .or(sent),
+        };
         Failure::Api(ApiError { status, code, message, fields })
     }
 }
@@ -517,6 +659,45 @@ mod tests {
         assert_eq!(ErrorCode::InvalidStateAgreement.to_string(), "invalid_state_agreement");
         let failure = Failure::from_body(400, br#"{"message":"m","code":"not_found_error"}"#, None);
         assert!(matches!(failure, Failure::Api(ApiError { code: Some(ErrorCode::NotFoundError), .. })));
+    }
+
+    /// Vandar's and Miando's texts (its documents' and the mock's), in each error shape, read as codes.
+    #[test]
+    fn business_failures_are_recognized_from_vandars_texts() {
+        let code = |status: u16, body: &str| match Failure::from_body(status, body.as_bytes(), None) {
+            Failure::Api(api) => api.code,
+            other => panic!("{other:?}"),
+        };
+        let table: [(u16, &str, Option<ErrorCode>); 17] = [
+            (422, r#"{"message":"The given data was invalid.","errors":{"amount":["موجودی کیف پول کافی نیست"]}}"#, Some(ErrorCode::InsufficientBalance)),
+            (422, r#"{"message":"The given data was invalid.","errors":{"amount":["موجودي كيف پول مشتري كافي نيست"]}}"#, Some(ErrorCode::InsufficientBalance)),
+            (422, r#"{"status":0,"errors":{"iban":["IBAN not found"]}}"#, Some(ErrorCode::UnknownIban)),
+            (422, r#"{"status":0,"errors":["تراکنش قبلا تایید شده است"]}"#, Some(ErrorCode::AlreadyVerified)),
+            (422, r#"{"status":0,"errors":["تراکنش قبلاً تأیید شده است"]}"#, Some(ErrorCode::AlreadyVerified)),
+            (422, r#"{"status":0,"message":"authorization already verified"}"#, Some(ErrorCode::AlreadyVerified)),
+            (422, r#"{"status":0,"errors":["تراکنش پرداخت نشده است"]}"#, Some(ErrorCode::NotPaid)),
+            (422, r#"{"status":0,"errors":["token is invalid"]}"#, Some(ErrorCode::InvalidToken)),
+            (422, r#"{"message":"The given data was invalid.","errors":{"track_id":["track_id تکراری است"]}}"#, Some(ErrorCode::DuplicateTrackId)),
+            (422, r#"{"message":"The given data was invalid.","errors":{"settlement_id":["این تسویه قابل لغو نیست"]}}"#, Some(ErrorCode::NotCancelable)),
+            (400, r#"{"message":"وضعیت قرارداد نامعتبر است!","code":"invalid_state_agreement","errors":{}}"#, Some(ErrorCode::InvalidStateAgreement)),
+            (400, r#"{"message":"اطلاعات کاربر در سیستم موجود نیست.","code":"user_not_found"}"#, Some(ErrorCode::UserNotFound)),
+            (422, r#"{"status":0,"errors":{"error":"cash-in tool not active"}}"#, Some(ErrorCode::ToolNotActive)),
+            (409, r#"{"status":0,"message":"بانک در حال حاضر پاسخگو نیست"}"#, Some(ErrorCode::BankUnavailable)),
+            (404, r#"{"status":0,"message":"تسویه یافت نشد"}"#, Some(ErrorCode::NotFoundError)),
+            // Miando's validation_error carrying a field message: still a validation error.
+            (422, r#"{"message":"مقادیر ورودی صحیح نیستند.","code":"validation_error","errors":{"applicant_mobile":"فیلد موبایل تایید کننده الزامی است"}}"#, Some(ErrorCode::ValidationError)),
+            // A text nobody taught the crate: no code, the text kept.
+            (422, r#"{"status":0,"errors":["amount must not be below 1000"]}"#, None),
+        ];
+        for (status, body, expected) in table {
+            assert_eq!(code(status, body), expected, "{body}");
+        }
+        let Failure::Api(api) = Failure::from_body(422, "{\"status\":0,\"errors\":[\"خطای تازه\"]}".as_bytes(), None) else { panic!() };
+        assert_eq!((api.code, api.message.as_str()), (None, "خطای تازه"), "the original text is kept");
+        // Every code reads back from its name.
+        for named in NAMED {
+            assert_eq!(ErrorCode::from(named.as_str()), named);
+        }
     }
 
     #[test]

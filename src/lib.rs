@@ -37,6 +37,17 @@ pub mod tls;
 mod transport;
 pub mod validate;
 
+// The pages under docs/ are compiled as doc tests too (their Rust examples, if any).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/internals.md")]
+mod internals_page {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/performance.md")]
+mod performance_page {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/retries.md")]
+mod retries_page {}
+
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};
 pub use error::{ApiError, Error, ErrorCode, Result};

@@ -132,8 +132,11 @@ pub fn card_number(text: &str) -> Result<String, InvalidId> {
 /// A bound from the spec.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Constraint {
-    Minimum(f64),
-    Maximum(f64),
+    /// The least value, and the unit it is in, as a suffix (`" Tomans"`, `" Rials"`, or `""`), so
+    /// the message says "must be at least 5000 Tomans".
+    Minimum(f64, &'static str),
+    /// The greatest value, and its unit (as `Minimum`).
+    Maximum(f64, &'static str),
     MinItems(usize),
     MaxItems(usize),
     /// Length of a string in characters (JSON Schema counts code points, not bytes).
@@ -153,6 +156,9 @@ pub(crate) enum Constraint {
     Required(&'static str),
     /// The value must be one of these (a closed request `enum`), each written as JSON text (`"\"buyer\""`, `0`).
     OneOf(&'static [&'static str]),
+    /// An absolute `http` or `https` URL (the spec's `format: uri`): Vandar calls it or sends a
+    /// browser to it, so a typo is caught before the payment, not after it.
+    Url,
 }
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
@@ -224,8 +230,13 @@ fn check_rows_where(
                 return;
             }
             broken = match (constraint, value) {
-                (Constraint::Minimum(min), Value::Number(n)) => n.as_f64().is_some_and(|n| n < *min).then(|| format!("must be at least {min}")),
-                (Constraint::Maximum(max), Value::Number(n)) => n.as_f64().is_some_and(|n| n > *max).then(|| format!("must be at most {max}")),
+                (Constraint::Minimum(min, unit), Value::Number(n)) => {
+                    n.as_f64().is_some_and(|n| n < *min).then(|| format!("must be at least {min}{unit}"))
+                }
+                (Constraint::Maximum(max, unit), Value::Number(n)) => {
+                    n.as_f64().is_some_and(|n| n > *max).then(|| format!("must be at most {max}{unit}"))
+                }
+                (Constraint::Url, Value::String(text)) => (!is_web_url(text)).then(|| "must be an absolute http or https URL".to_string()),
                 (Constraint::MinItems(min), Value::Array(items)) => (items.len() < *min).then(|| format!("needs at least {min} items")),
                 (Constraint::MaxItems(max), Value::Array(items)) => (items.len() > *max).then(|| format!("takes at most {max} items")),
                 (Constraint::MinLength(min), Value::String(text)) => {
@@ -288,6 +299,11 @@ pub(crate) fn operation_at(method: &str, path: &str) -> Option<&'static str> {
         })
         .min_by_key(|(_, template, _)| template.matches('{').count())
         .map(|(_, _, operation)| *operation)
+}
+
+/// Whether `text` is an absolute `http`/`https` URL with a host.
+fn is_web_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
 }
 
 /// Visits the values at `path` (`a.b`, `items[].c`; empty: `value` itself), without allocating.

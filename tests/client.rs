@@ -120,6 +120,52 @@ async fn a_401_renews_the_token_once_and_repeats_the_request_once() {
     );
 }
 
+/// Issue 24: a call whose repeat after its one renewal meets the next rotation (another replica
+/// renewed meanwhile) uses the newer valid pair in the store instead of failing with Authentication.
+#[tokio::test]
+async fn after_its_renewal_a_call_that_meets_a_401_again_adopts_the_newer_stored_pair() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tokens.json");
+    let replica_path = path.clone();
+    let server = serve(move |seen: Seen| {
+        let replica = FileTokenStore::new(replica_path.clone());
+        async move {
+            if seen.path == "/v3/refreshtoken" {
+                return json(200, json!({"token_type": "Bearer", "expires_in": 432000, "access_token": "access-2", "refresh_token": "refresh-2"}));
+            }
+            match seen.bearer().as_deref() {
+                Some("access-3") => balance_ok(),
+                Some("access-2") => {
+                    // Another replica renews access-2 while this call's repeat is on its way.
+                    let newer = TokenPair::new("access-3", "refresh-3", Some(SystemTime::now() + HOUR)).with_generation(2);
+                    replica.save(&newer).await.unwrap();
+                    json(401, json!({"status": 0, "error": "Unauthenticated"}))
+                }
+                _ => json(401, json!({"status": 0, "error": "Unauthenticated"})),
+            }
+        }
+    })
+    .await;
+    let vandar = client_for(&server).business_tokens(pair("access-1", "refresh-1", None)).token_store(FileTokenStore::new(&path)).build().unwrap();
+    vandar.api().balance().business("shop").send().await.unwrap();
+    let bearers: Vec<Option<String>> = server.seen().iter().map(|s| s.bearer()).collect();
+    assert_eq!(bearers, [Some("access-1".into()), None, Some("access-2".into()), Some("access-3".into())], "one renewal, then the stored pair");
+    assert_eq!(server.count("POST", "/v3/refreshtoken"), 1, "the newer pair is adopted, not renewed again");
+
+    // With nothing newer in the store, the second 401 is still an Authentication error (no loop).
+    let stuck = serve(|seen: Seen| async move {
+        if seen.path == "/v3/refreshtoken" {
+            return json(200, json!({"token_type": "Bearer", "expires_in": 432000, "access_token": "access-2", "refresh_token": "refresh-2"}));
+        }
+        json(401, json!({"status": 0, "error": "Unauthenticated"}))
+    })
+    .await;
+    let vandar = client_for(&stuck).business_tokens(pair("access-1", "refresh-1", None)).build().unwrap();
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
+    assert!(matches!(error, Error::Authentication { .. }), "{error:?}");
+    assert_eq!(stuck.seen().len(), 3, "the call, the renewal, the repeat");
+}
+
 #[tokio::test]
 async fn a_refused_refresh_token_is_a_clear_authentication_error() {
     let server = business_api().await;
@@ -372,6 +418,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     assert_eq!(api.status, 422);
     assert_eq!(api.message, "The given data was invalid.");
     assert_eq!(api.fields["iban"], ["شبا IR33******************7200 معتبر نیست"], "IBANs are masked in errors");
+    assert_eq!(api.code, Some(vandar::ErrorCode::UnknownIban), "recognized from the field's text");
 
     let error = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap_err();
     let Error::Api(api) = &error else { panic!("{error:?}") };
@@ -381,6 +428,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
     let deposit = vandar.api().cash_in_deposit().business("shop").body_map(|b| b.iban("IR330120020000002353697200").amount(Rials(10)).track_id("x"));
     let Error::Api(api) = deposit.send().await.unwrap_err() else { panic!() };
     assert_eq!(api.message, "cash-in tool not active");
+    assert_eq!(api.code, Some(vandar::ErrorCode::ToolNotActive));
 
     let error = vandar.api().agreement_finalize().tracking_code("1").body_map(|b| b.buyer_mobile("09123456789")).send().await.unwrap_err();
     assert_eq!(error.code(), Some(&vandar::ErrorCode::InvalidStateAgreement));
@@ -388,6 +436,7 @@ async fn every_documented_error_shape_becomes_a_typed_error() {
 
     let error = vandar.api().authorization_revoke().business("shop").authorization_id(uuid_like()).send().await.unwrap_err();
     assert!(matches!(&error, Error::Api(api) if api.status == 404 && api.message == "no such authorization"), "{error:?}");
+    assert_eq!(error.code(), Some(&vandar::ErrorCode::NotFoundError));
 }
 
 #[tokio::test]
@@ -473,6 +522,13 @@ async fn invalid_input_is_refused_before_anything_is_sent() {
     assert!(matches!(&error, Error::InvalidInput { field: Some(f), reason } if f == "callback_url" && reason == "is required"), "{error:?}");
     let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(Tomans(5000)).iban("IR12").track_id("t")).send().await.unwrap_err();
     assert!(matches!(&error, Error::InvalidInput { .. }), "malformed IBAN: {error:?}");
+    // A URL Vandar will send the payer's browser to (or call) must be one.
+    for not_a_url in ["not a url", "shop.example/cb", "ftp://shop.example/cb"] {
+        let error = vandar.start_payment(Rials(1000), not_a_url).await.unwrap_err();
+        assert_eq!(error.to_string(), "invalid input (callback_url): must be an absolute http or https URL", "{not_a_url}");
+    }
+    let error = vandar.api().settlement_store().business("shop").body_map(|b| b.amount(Tomans(5000)).iban("IR330120020000002353697200").track_id("t").notify_url("/notify")).send().await.unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput { field: Some(f), .. } if f == "notify_url"), "{error:?}");
     assert_eq!(server.seen().len(), 1, "only the valid send went out");
 }
 

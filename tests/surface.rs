@@ -41,7 +41,8 @@ async fn amounts_go_out_in_the_unit_the_field_takes() {
 
     // The spec's bound is checked in the field's unit (at least 5000 Tomans).
     let error = store(Tomans(4_999)).send().await.unwrap_err();
-    assert_eq!(field_error(&error), (Some("amount"), "must be at least 5000"));
+    assert_eq!(field_error(&error), (Some("amount"), "must be at least 5000 Tomans"));
+    assert_eq!(error.to_string(), "invalid input (amount): must be at least 5000 Tomans");
     assert_eq!(server.seen().len(), 2);
 }
 

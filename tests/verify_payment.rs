@@ -143,8 +143,17 @@ async fn less_than_the_expected_amount_is_underpaid_not_paid() {
     let outcome = outcome.unwrap();
     assert!(!outcome.is_paid());
     assert!(matches!(&outcome, VerifyOutcome::Underpaid { expected: Rials(1000), payment } if payment.amount == Rials(500)), "{outcome:?}");
-    // The same payment is paid for an order of 500 Rials.
-    assert!(row("cheap", Rials(500)).await.0.unwrap().is_paid());
+    // Vandar holds the money: the outcome says to refund it, and what.
+    assert!(outcome.needs_refund());
+    let (trans_id, amount) = outcome.refund_target().expect("verify's answer carries transId");
+    assert_eq!((Some(trans_id), amount), (outcome.payment().unwrap().trans_id, Rials(500)));
+    // It compares, and survives a round trip through your database.
+    let stored = serde_json::to_value(&outcome).unwrap();
+    assert_eq!(stored["outcome"], "underpaid", "{stored}");
+    assert_eq!(serde_json::from_value::<VerifyOutcome>(stored).unwrap(), outcome);
+    // The same payment is paid for an order of 500 Rials, and nothing to refund.
+    let paid = row("cheap", Rials(500)).await.0.unwrap();
+    assert!(paid.is_paid() && !paid.needs_refund() && paid.refund_target().is_none());
 }
 
 #[tokio::test]

@@ -155,6 +155,19 @@ impl TokenManager {
         Ok(self.publish(&state))
     }
 
+    /// After the one renewal a call makes, a 401 again with `sent`: a newer pair another process
+    /// (or caller) stored since, still valid, to repeat with once more instead of failing. `None`
+    /// when the store holds nothing newer than `sent`; never calls Vandar.
+    pub(crate) async fn newer_than(&self, sent: &Secret) -> Result<Option<Secret>, Failure> {
+        let mut state = self.prepare().await?;
+        self.adopt_newer(&mut state).await?;
+        let valid = state.expires_at.is_none_or(|at| self.clock.now() < at);
+        if state.access.as_ref().is_some_and(|access| access != sent) && valid {
+            return Ok(Some(self.publish(&state)));
+        }
+        Ok(None)
+    }
+
     /// The token in use now, without waiting (`None` before the first call).
     pub(crate) fn current(&self) -> Option<Secret> {
         self.current.read().expect("token cache").as_ref().map(|(token, _)| token.clone())

@@ -142,6 +142,10 @@ pub fn verify(headers: &http::HeaderMap, body: &[u8], business_slug: &str) -> Re
 }
 
 /// A Miando event: when it happened and what happened.
+///
+/// `Serialize` writes Miando's own shape (`{"created": <unix seconds>, "type": .., "data": {..}}`) and
+/// `Deserialize` reads it back, so "acknowledge fast, queue the work" is `serde_json::to_vec(&event)`
+/// into your queue and `serde_json::from_slice::<Event>` in the worker.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Event {
@@ -149,6 +153,26 @@ pub struct Event {
     pub created: DateTime<Utc>,
     /// What happened, with its data.
     pub data: EventData,
+}
+
+impl serde::Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let data = self.data.to_json().map_err(serde::ser::Error::custom)?;
+        let mut event = serializer.serialize_struct("Event", 3)?;
+        event.serialize_field("created", &self.created.timestamp())?;
+        event.serialize_field("type", self.event_type())?;
+        event.serialize_field("data", &data)?;
+        event.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let body = serde_json::to_vec(&value).map_err(serde::de::Error::custom)?;
+        Event::from_json(&body).map_err(serde::de::Error::custom)
+    }
 }
 
 impl Event {
@@ -230,6 +254,14 @@ macro_rules! miando_events {
                 }
             }
 
+            /// The event's `data` as Miando writes it.
+            fn to_json(&self) -> Result<Value, serde_json::Error> {
+                match self {
+                    $(EventData::$variant(data) => serde_json::to_value(data),)*
+                    EventData::Unknown { data, .. } => Ok(data.clone()),
+                }
+            }
+
             fn decode(kind: String, data: Value) -> Result<Self, serde_json::Error> {
                 Ok(match kind.as_str() {
                     $($slug => EventData::$variant(serde_json::from_value(data)?),)*
@@ -270,7 +302,7 @@ miando_events! {
 }
 
 /// `agreement_created`'s data.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct AgreementCreated {
     /// The agreement's tracking code.
@@ -286,7 +318,7 @@ pub struct AgreementCreated {
 }
 
 /// The data of `seller_agreed_agreement` and `buyer_agreed_agreement`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct PartyAgreed {
     /// The agreement's tracking code.
@@ -298,7 +330,7 @@ pub struct PartyAgreed {
 
 /// The data of the events that carry only the agreement's tracking code: `seller_rejected_agreement`,
 /// `buyer_rejected_agreement`, `agreement_finalized`, `agreement_cancelled`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct AgreementRef {
     /// The agreement's tracking code.
@@ -307,7 +339,7 @@ pub struct AgreementRef {
 }
 
 /// `agreement_change_state_from_investigation`'s data.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct InvestigationResolved {
     /// The agreement's tracking code.
@@ -320,7 +352,7 @@ pub struct InvestigationResolved {
 }
 
 /// `buyer_paid_agreement`'s data.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct BuyerPaid {
     /// The agreement's tracking code.
@@ -339,7 +371,7 @@ pub struct BuyerPaid {
 
 /// The data of `payment_refunded_to_buyer` (escrow back to the buyer) and `seller_checked_out`
 /// (escrow out to the seller).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct Payout {
     /// The agreement's tracking code.
@@ -350,7 +382,7 @@ pub struct Payout {
 }
 
 /// The data of `buyer_submitted_ticket` and `seller_submitted_ticket`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[non_exhaustive]
 pub struct TicketSubmitted {
     /// The agreement's tracking code.

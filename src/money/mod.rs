@@ -47,7 +47,7 @@ mod payment;
 mod recovery;
 
 #[cfg(feature = "api")]
-pub use moves::Tracked;
+pub use moves::{StoredSettlement, Tracked};
 
 #[cfg(feature = "ipg")]
 pub use payment::{cid_matches, StartedPayment, VerifiedPayment, VerifyOutcome};

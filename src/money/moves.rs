@@ -10,8 +10,20 @@ use crate::journal::Outcome;
 use crate::money::{Rials, Tomans};
 use crate::{client::Client, error::Error};
 
-/// The result of a tracked call.
-#[derive(Debug, Clone)]
+/// The result of a money move (`Client::settlement_store`, `withdrawal_store`, ...): an enum of
+/// two arms, because after an answer lost in transit the client looks the move up instead of
+/// sending it again. Either way the move was carried out exactly once.
+///
+/// * `Answered { track_id, answer }`: Vandar's answer (`A`, the operation's answer type).
+/// * `Reconciled { track_id, found }`: the answer was lost; the documented lookup proved the move
+///   was carried out (`L`, what the lookup returned).
+///
+/// Read it with the accessors, which work from either arm: [`Tracked::track_id`], and for a
+/// settlement [`Tracked::transaction_id`] (what [`Client::cancel_settlement`] takes),
+/// [`Tracked::settlement_id`], [`Tracked::status`] and [`Tracked::amount`]; or match the arms.
+/// It is `Serialize`/`Deserialize` (tagged `{"outcome": "answered", ...}`) to be stored with your order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Tracked<A, L> {
     /// Vandar answered the call.
     Answered {
@@ -36,7 +48,15 @@ impl<A, L> Tracked<A, L> {
             Tracked::Answered { track_id, .. } | Tracked::Reconciled { track_id, .. } => track_id,
         }
     }
+
+    /// Whether the answer was lost and the lookup proved the move (`Reconciled`).
+    pub fn was_reconciled(&self) -> bool {
+        matches!(self, Tracked::Reconciled { .. })
+    }
 }
+
+/// The result of `Client::settlement_store`.
+pub type StoredSettlement = Tracked<types::SettlementStoreResponse, Vec<types::Transaction>>;
 
 impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
     /// The settlement's transaction id (what `settlement_cancel` takes), read from either arm: the
@@ -47,6 +67,54 @@ impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
         match self {
             Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.transaction_id),
             Tracked::Reconciled { found, .. } => found.first().and_then(|t| t.id),
+        }
+    }
+
+    /// The settlement's id (a UUID: what `settlement_show` takes), from the answer, or from the
+    /// `settlement` object of the record the lookup proved when it carries one.
+    pub fn settlement_id(&self) -> Option<uuid::Uuid> {
+        match self {
+            Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.id),
+            Tracked::Reconciled { found, .. } => found
+                .first()
+                .and_then(|t| t.settlement.as_ref())
+                .and_then(|s| s.get("id"))
+                .and_then(|id| id.as_str())
+                .and_then(|id| id.parse().ok()),
+        }
+    }
+
+    /// The settlement's status as Vandar writes it (`PENDING`, `DONE`, `CANCELED`, `FAILED`, ...):
+    /// the answer's `status`, or the proven record's (its `settlement.status`, else its statement
+    /// status: `2` DONE, `-2` PENDING, `-3` FAILED, `-4` CANCELED). For the final status, ask
+    /// `settlement_show` or listen on `notify_url`.
+    pub fn status(&self) -> Option<String> {
+        match self {
+            Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.status.to_string()),
+            Tracked::Reconciled { found, .. } => {
+                let record = found.first()?;
+                let stated = record.settlement.as_ref().and_then(|s| s.get("status")).and_then(|s| s.as_str()).map(str::to_string);
+                stated.or_else(|| {
+                    Some(match record.status? {
+                        2 => "DONE",
+                        -2 => "PENDING",
+                        -3 => "FAILED",
+                        -4 => "CANCELED",
+                        _ => return None,
+                    }
+                    .to_string())
+                })
+            }
+        }
+    }
+
+    /// The amount settled, in Tomans (what `settlement_store` took), from either arm.
+    pub fn amount(&self) -> Option<Tomans> {
+        match self {
+            Tracked::Answered { answer, .. } => {
+                answer.data.settlement.first().map(|s| s.amount_toman.unwrap_or_else(|| s.amount.whole_tomans()))
+            }
+            Tracked::Reconciled { found, .. } => found.first().and_then(|t| t.amount).map(|a| Tomans(a.0.abs())),
         }
     }
 }
@@ -182,6 +250,25 @@ impl Client {
             self.look_up_settlement(&business, &track_id, amount, &iban).await.settle("settlement_store", track_id.clone(), error)
         })
         .await
+    }
+
+    /// Cancels the settlement that `stored` (the result of [`Client::settlement_store`]) registered,
+    /// by its transaction id (`settlement_cancel`); the amount returns to the wallet. Vandar cancels
+    /// only a settlement that is not instant and not yet with the bank: otherwise the answer is an
+    /// [`Error::Api`] whose code is [`crate::error::ErrorCode::NotCancelable`].
+    ///
+    /// The same through the generated call: `vandar.api().settlement_cancel().transaction_id(id)`
+    /// (the spec names the path parameter `settlement_id`, but it takes the *transaction* id).
+    pub async fn cancel_settlement(&self, stored: &StoredSettlement) -> Result<types::StatusMessage, Error> {
+        let transaction_id = stored.transaction_id().ok_or_else(|| {
+            Error::invalid(
+                "transaction_id",
+                "the lookup's record of this settlement carries no transaction id: find it with settlement_list, then \
+                 call api().settlement_cancel().transaction_id(..)",
+            )
+        })?;
+        let business = self.business()?.to_string();
+        self.api().settlement_cancel().business(&business).transaction_id(transaction_id).send().await
     }
 
     /// The statement records proven to be the settlement sent with `track_id`.

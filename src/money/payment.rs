@@ -41,8 +41,8 @@ pub fn cid_matches(card_number: &str, cid: &str) -> bool {
     expected.len() == given.len() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()))
 }
 
-/// A payment Vandar verified, with its amounts typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A payment Vandar verified, with its amounts typed. `Serialize`/`Deserialize` to keep with the order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct VerifiedPayment {
     /// The payment token.
@@ -67,9 +67,19 @@ pub struct VerifiedPayment {
 /// What [`Client::verify_payment`] established about a payment. Only [`Verified`] and
 /// [`AlreadyVerified`] mean paid ([`VerifyOutcome::is_paid`]); every other case is not.
 ///
+/// One outcome holds money you will not honour: [`Underpaid`]. Vandar verified (finalized) the
+/// payment before the client could compare amounts, so the payer's money is in your wallet while
+/// the order is not paid in full: refund it, or ask for the rest. [`VerifyOutcome::needs_refund`]
+/// says so, and [`VerifyOutcome::refund_target`] gives the transaction id and amount that
+/// `transaction_refund` takes (see the README's cookbook).
+///
+/// `PartialEq`, and `Serialize`/`Deserialize` tagged `{"outcome": "verified", ...}`, to store it.
+///
 /// [`Verified`]: VerifyOutcome::Verified
 /// [`AlreadyVerified`]: VerifyOutcome::AlreadyVerified
-#[derive(Debug, Clone)]
+/// [`Underpaid`]: VerifyOutcome::Underpaid
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum VerifyOutcome {
     /// This call's verify succeeded: the payment is final and settled to your wallet. Ship.
@@ -77,7 +87,10 @@ pub enum VerifyOutcome {
     /// Verified before (an earlier call, a worker retry, an answer lost in transit) and the lookup
     /// confirms it. Ship, once: check your own order state.
     AlreadyVerified(VerifiedPayment),
-    /// Verified, but for less than the amount you expected. Do not ship (refund or ask for the rest).
+    /// Verified, but for less than the amount you expected. Do not ship. The money **is** in your
+    /// wallet (Vandar finalized it): refund it with `transaction_refund` (the payment's `trans_id`,
+    /// see [`VerifyOutcome::refund_target`]), or ask the payer for the rest. Nothing refunds it on
+    /// its own.
     Underpaid {
         /// The amount you said the order costs.
         expected: Rials,
@@ -117,6 +130,23 @@ impl VerifyOutcome {
     pub fn payment(&self) -> Option<&VerifiedPayment> {
         match self {
             VerifyOutcome::Verified(p) | VerifyOutcome::AlreadyVerified(p) | VerifyOutcome::Underpaid { payment: p, .. } => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Whether Vandar holds the payer's money for an order you will not honour, so you should refund
+    /// it (or ask for the rest): `Underpaid`. `NotPaid`, `Pending` and `Unrecognized` hold no
+    /// verified money (a paid but unverified payment returns to the payer on its own).
+    pub fn needs_refund(&self) -> bool {
+        matches!(self, VerifyOutcome::Underpaid { .. })
+    }
+
+    /// What to refund when [`VerifyOutcome::needs_refund`]: the payment's transaction id (`transId`,
+    /// the path parameter of `transaction_refund`) and the amount paid. `None` otherwise, or when
+    /// Vandar's answer carried no `transId`.
+    pub fn refund_target(&self) -> Option<(i64, Rials)> {
+        match self {
+            VerifyOutcome::Underpaid { payment, .. } => Some((payment.trans_id?, payment.amount)),
             _ => None,
         }
     }

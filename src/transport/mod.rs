@@ -191,6 +191,10 @@ impl Transport {
             let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
             let mut request = Some(request);
             let mut renewed = false;
+            // After its one renewal, a call that meets a 401 again (the lineage rotated meanwhile,
+            // e.g. by another replica while this call waited for a permit) repeats once more with a
+            // newer valid pair from the store, if there is one, rather than failing.
+            let mut adopted = false;
             loop {
                 // The token first: a renewal may make this wait, and waiting after the permit would
                 // send late, squeezing the window behind the permit.
@@ -237,14 +241,25 @@ impl Transport {
                     return outcome; // a streamed body: sent once
                 }
                 // The repeat after a renewal is not a retry: it does not use up the retry budget.
-                let tries = *sent - u32::from(renewed);
+                let tries = *sent - u32::from(renewed) - u32::from(adopted);
                 let observed = match &outcome {
                     Ok(response) if response.status().is_success() => return outcome,
-                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !renewed => {
+                    Ok(response) if response.status() == StatusCode::UNAUTHORIZED && !adopted => {
                         let (Credential::Bearer(manager), Some(stale)) = (credential, &token) else { return outcome };
-                        renewed = true;
-                        match Box::pin(manager.renew_after_401(self, stale)).await {
-                            Ok(_) => continue,
+                        // The first 401 renews; a second one (after the renewal) adopts a newer stored pair if any.
+                        let first = !renewed;
+                        let again = Box::pin(async move {
+                            if first {
+                                manager.renew_after_401(self, stale).await.map(|_| true)
+                            } else {
+                                manager.newer_than(stale).await.map(|newer| newer.is_some())
+                            }
+                        })
+                        .await;
+                        if first { renewed = true } else { adopted = true }
+                        match again {
+                            Ok(true) => continue,
+                            Ok(false) => return outcome,
                             Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
                         }
                     }

@@ -114,11 +114,21 @@ fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows:
         let texts: Vec<String> = values.iter().map(|v| format!("{:?}", v.to_string())).collect();
         rows.push(format!("({id:?}, {path:?}, Constraint::OneOf(&[{}]))", texts.join(", ")));
     }
-    for (keyword, kind) in [("minimum", "Minimum"), ("maximum", "Maximum"), ("minItems", "MinItems"), ("maxItems", "MaxItems")] {
+    // A bound on an amount names its unit (the spec's `x-vandar-unit` on the money schema it refers to).
+    let unit = unit_of(spec, schema);
+    for (keyword, kind) in [("minimum", "Minimum"), ("maximum", "Maximum")] {
         if let Some(n) = schema.get(keyword).and_then(Value::as_f64) {
-            let value = if kind.ends_with("Items") { format!("{}", n as u64) } else { format!("{n:?}") };
-            rows.push(format!("({id:?}, {path:?}, Constraint::{kind}({value}))"));
+            rows.push(format!("({id:?}, {path:?}, Constraint::{kind}({n:?}, {unit:?}))"));
         }
+    }
+    for (keyword, kind) in [("minItems", "MinItems"), ("maxItems", "MaxItems")] {
+        if let Some(n) = schema.get(keyword).and_then(Value::as_f64) {
+            rows.push(format!("({id:?}, {path:?}, Constraint::{kind}({}))", n as u64));
+        }
+    }
+    // A URL Vandar will call or send a browser to (callback_url, notify_url, ...): an absolute http(s) URL.
+    if schema["type"] == "string" && schema["format"] == "uri" {
+        rows.push(format!("({id:?}, {path:?}, Constraint::Url)"));
     }
     for (keyword, kind) in [("minLength", "MinLength"), ("maxLength", "MaxLength")] {
         if let Some(n) = schema.get(keyword).and_then(Value::as_u64) {
@@ -137,6 +147,18 @@ fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows:
     }
     if schema.get("items").is_some() {
         collect_constraints(spec, &schema["items"], &format!("{path}[]"), id, rows, depth + 1);
+    }
+}
+
+/// The unit suffix of an amount's bound (`" Tomans"`, `" Rials"`), or `""`: the `x-vandar-unit` of the
+/// schema itself or of a money schema it refers to (directly or through `allOf`).
+fn unit_of(spec: &Value, schema: &Value) -> &'static str {
+    let refs = std::iter::once(schema).chain(schema["allOf"].as_array().into_iter().flatten());
+    let unit = refs.map(|s| resolve(spec, s)).find_map(|s| s["x-vandar-unit"].as_str().map(str::to_string));
+    match unit.as_deref() {
+        Some("toman") => " Tomans",
+        Some("rial") => " Rials",
+        _ => "",
     }
 }
 
@@ -169,18 +191,23 @@ mod tests {
                 "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Store"}}}}
             }}},
             "components": {"schemas": {
-                "Store": {"properties": {"iban": {"$ref": "#/components/schemas/Iban"}, "amount": {"type": "integer", "minimum": 5000}}},
-                "Iban": {"type": "string", "pattern": "^IR"}
+                "Store": {"properties": {
+                    "iban": {"$ref": "#/components/schemas/Iban"},
+                    "amount": {"allOf": [{"$ref": "#/components/schemas/Tomans"}], "minimum": 5000},
+                    "notify_url": {"type": "string", "format": "uri"}}},
+                "Iban": {"type": "string", "pattern": "^IR"},
+                "Tomans": {"type": "integer", "x-vandar-unit": "toman"}
             }}
         });
         let table = constraint_table(&spec);
-        assert!(table.contains(r#"("store", "amount", Constraint::Minimum(5000.0)),"#), "{table}");
+        assert!(table.contains(r#"("store", "amount", Constraint::Minimum(5000.0, " Tomans")),"#), "the bound names its unit: {table}");
+        assert!(table.contains(r#"("store", "notify_url", Constraint::Url),"#), "{table}");
         assert!(table.contains(r#"("store", "iban", Constraint::Id(IdKind::Iban)),"#), "{table}");
-        assert!(table.contains(r#"("store", "?page", Constraint::Minimum(1.0)),"#), "{table}");
-        assert!(table.contains(r##"("#Store", "amount", Constraint::Minimum(5000.0)),"##), "{table}");
+        assert!(table.contains(r#"("store", "?page", Constraint::Minimum(1.0, "")),"#), "{table}");
+        assert!(table.contains(r##"("#Store", "amount", Constraint::Minimum(5000.0, " Tomans")),"##), "{table}");
         assert!(!table.contains("Pattern"), "an identifier's pattern is its kind's check: {table}");
-        // `#Store` sorts before `store`: its two rows, then the operation's three.
-        assert!(table.contains(r##""#Store" => &CONSTRAINTS[0..2],"##), "{table}");
-        assert!(table.contains(r#""store" => &CONSTRAINTS[2..5],"#), "{table}");
+        // `#Store` sorts before `store`: its three rows, then the operation's four.
+        assert!(table.contains(r##""#Store" => &CONSTRAINTS[0..3],"##), "{table}");
+        assert!(table.contains(r#""store" => &CONSTRAINTS[3..7],"#), "{table}");
     }
 }

@@ -41,7 +41,10 @@ pub fn run(host: &str, host_spec: &Value, enums: &Enums, inner_type: &str) -> Re
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_inner_type(inner_type.parse::<proc_macro2::TokenStream>().map_err(|e| format!("inner type {inner_type}: {e}"))?)
-        .with_hooks(HooksMode::Expected);
+        .with_hooks(HooksMode::Expected)
+        // Answers compare in tests and in the results that carry them (`Tracked`); every replaced
+        // type (money, dates, open enums) is `PartialEq` too.
+        .with_derive("PartialEq");
     let present = host_spec["components"]["schemas"].as_object();
     for (name, rust) in enums.replacements.iter().filter(|(n, _)| present.is_some_and(|s| s.contains_key(n.as_str()))) {
         settings.with_replacement(

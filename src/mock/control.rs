@@ -185,6 +185,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/payer-declines", post(payer_declines))
         .route("/webhook-route", post(webhook_route))
         .route("/stats", get(stats))
+        .route("/payer", post(payer))
         .method_not_allowed_fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
             refused(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {}; see `vandar-mock --help`", uri.path()))
         })
@@ -370,4 +371,23 @@ pub(super) async fn log_request(State(data): State<Shared>, request: axum::extra
     };
     state(&data).log_answer(logged, status, content_type, sent.clone(), fault);
     Response::from_parts(parts, axum::body::Body::from(sent))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payer {
+    token: String,
+    action: super::ipg::PayerAction,
+    #[serde(default)]
+    card_number: Option<String>,
+}
+
+/// The payer on the payment page, without a browser: the callback URL the browser would reach.
+async fn payer(State(data): State<Shared>, body: Bytes) -> Response {
+    let payer: Payer = check!(input(&body, r#"{"token": "…", "action": "pay"}"#));
+    let token = super::ipg::token_of(&payer.token);
+    match state(&data).payer(&token, payer.action, payer.card_number.as_deref()) {
+        Ok(callback_url) => Json(json!({"token": token, "callback_url": callback_url})).into_response(),
+        Err(unknown) => refused(StatusCode::NOT_FOUND, &format!("token: {unknown}")),
+    }
 }

@@ -68,20 +68,68 @@ async fn send(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
     typed::<types::IpgSendResponse>(json!({"status": 1, "token": token}))
 }
 
-/// The payer's browser: pays (or declines) and is sent back to callback_url.
+/// What the payer does on the payment page (see [`MockVandar::pay`](super::MockVandar::pay); over HTTP,
+/// `POST /__mock/payer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PayerAction {
+    /// Pays; the browser is sent back to callback_url with payment_status=OK.
+    Pay,
+    /// Declines (or the bank refuses); back to callback_url with payment_status=FAILED.
+    Decline,
+    /// Closes the tab: the payment stays unpaid and nobody reaches callback_url.
+    Abandon,
+}
+
+/// The payer refused an action: the token names no payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownPayment {
+    /// The token (or payment page) that named no payment of this mock.
+    pub token: String,
+}
+
+impl std::fmt::Display for UnknownPayment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no payment of this mock has the token {:?}", self.token)
+    }
+}
+
+impl std::error::Error for UnknownPayment {}
+
+/// The token in a payment page URL (`…/ipg/v4/{token}`) or the token itself.
+pub(crate) fn token_of(payment_page: &str) -> String {
+    let path = payment_page.split(['?', '#']).next().unwrap_or_default();
+    path.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string()
+}
+
+impl super::Data {
+    /// The payer on the payment page of `token`: the callback URL the browser is sent back to (None when
+    /// the payer abandons). A payment already paid or failed keeps its outcome (a reloaded page).
+    pub(crate) fn payer(&mut self, token: &str, action: PayerAction, card: Option<&str>) -> Result<Option<String>, UnknownPayment> {
+        let declines = self.payer_declines;
+        let Some(payment) = self.payments.get_mut(token) else {
+            return Err(UnknownPayment { token: token.to_string() });
+        };
+        if action == PayerAction::Abandon {
+            return Ok(None);
+        }
+        if payment.state == PaymentState::Created {
+            let card_declined = card.is_some_and(|card| super::magic::DECLINED_CARDS.contains(&card));
+            payment.state = if declines || card_declined || action == PayerAction::Decline { PaymentState::Failed } else { PaymentState::Paid };
+        }
+        let outcome = if payment.state == PaymentState::Paid { "OK" } else { "FAILED" };
+        let separator = if payment.request.callback_url.contains('?') { '&' } else { '?' };
+        Ok(Some(format!("{}{separator}token={token}&payment_status={outcome}", payment.request.callback_url)))
+    }
+}
+
+/// The payer's browser on the payment page: pays (or declines, as the mock is set) and is sent back to callback_url.
 async fn payment_page(State(data): State<Shared>, Path(token): Path<String>) -> Response {
     let mut data = data.lock().expect("mock state");
-    let declines = data.payer_declines;
-    let Some(payment) = data.payments.get_mut(&token) else {
-        return (StatusCode::NOT_FOUND, "<html><body>تراکنش یافت نشد</body></html>").into_response();
-    };
-    if payment.state == PaymentState::Created {
-        payment.state = if declines { PaymentState::Failed } else { PaymentState::Paid };
+    match data.payer(&token, PayerAction::Pay, None) {
+        Ok(Some(location)) => (StatusCode::FOUND, [("location", location)]).into_response(),
+        Ok(None) | Err(_) => (StatusCode::NOT_FOUND, "<html><body>تراکنش یافت نشد</body></html>").into_response(),
     }
-    let outcome = if payment.state == PaymentState::Paid { "OK" } else { "FAILED" };
-    let separator = if payment.request.callback_url.contains('?') { '&' } else { '?' };
-    let location = format!("{}{separator}token={token}&payment_status={outcome}", payment.request.callback_url);
-    (StatusCode::FOUND, [("location", location)]).into_response()
 }
 
 fn details(token: &str, payment: &Payment) -> Value {

@@ -34,12 +34,14 @@ mod business;
 pub mod control;
 mod customers;
 mod ipg;
+mod magic;
 mod miando;
 mod paging;
 mod settlement;
 mod subscription;
 
 pub use control::{AnsweredExchange, ReceivedRequest};
+pub use ipg::UnknownPayment;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -340,6 +342,40 @@ impl MockVandar {
     /// (`POST /__mock/payer-declines`).
     pub fn payer_declines(&self, declines: bool) {
         self.with(|data| data.set_payer_declines(declines));
+    }
+
+    /// The payer pays on `payment_page` (the URL `start_payment` gave, or its token) and is sent back:
+    /// the callback URL their browser reaches (`…?token=…&payment_status=OK`), for your callback handler.
+    /// No HTTP: the mock's state changes as if the browser had opened the page (`POST /__mock/payer`
+    /// with `"action": "pay"`). The payer declines instead when [`MockVandar::payer_declines`] is set.
+    pub fn pay(&self, payment_page: &str) -> Result<String, UnknownPayment> {
+        self.payer(payment_page, ipg::PayerAction::Pay, None)
+    }
+
+    /// The payer pays with `card` (16 digits): a card in control.md's declined list is refused by the
+    /// bank (`payment_status=FAILED`), any other pays (`"card_number"` in `POST /__mock/payer`).
+    pub fn pay_with_card(&self, payment_page: &str, card: &str) -> Result<String, UnknownPayment> {
+        self.payer(payment_page, ipg::PayerAction::Pay, Some(card))
+    }
+
+    /// The payer declines on `payment_page`: the callback URL with `payment_status=FAILED`
+    /// (`"action": "decline"`).
+    pub fn decline(&self, payment_page: &str) -> Result<String, UnknownPayment> {
+        self.payer(payment_page, ipg::PayerAction::Decline, None)
+    }
+
+    /// The payer closes the tab: the payment stays unpaid, no callback is reached (`"action": "abandon"`).
+    /// Returns the payment's token.
+    pub fn abandon(&self, payment_page: &str) -> Result<String, UnknownPayment> {
+        let token = ipg::token_of(payment_page);
+        self.with(|data| data.payer(&token, ipg::PayerAction::Abandon, None))?;
+        Ok(token)
+    }
+
+    fn payer(&self, payment_page: &str, action: ipg::PayerAction, card: Option<&str>) -> Result<String, UnknownPayment> {
+        let token = ipg::token_of(payment_page);
+        let callback = self.with(|data| data.payer(&token, action, card))?;
+        Ok(callback.unwrap_or_default())
     }
 
     /// Accepts `post` POST and `other` other requests in any 3 s (default: Vandar's 30 and 100;

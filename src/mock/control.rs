@@ -101,8 +101,50 @@ impl Logged {
     }
 }
 
+/// A fault aimed at one operation: it answers that operation's call once `skip` more calls have passed.
+#[derive(Debug, Clone)]
+pub(crate) struct AimedFault {
+    operation: &'static str,
+    skip: u32,
+    fault: Fault,
+}
+
+/// The spec's operation id `name`, as the mock's operation table spells it.
+pub(crate) fn known_operation(name: &str) -> Option<&'static str> {
+    crate::validate::OPERATION_ROUTES.iter().map(|(_, _, operation)| *operation).find(|operation| *operation == name)
+}
+
 /// The knobs, one implementation each.
 impl Data {
+    /// Aims `faults` at the `nth` call of `operation` from now and the calls after it, one each.
+    pub(crate) fn inject_aimed(&mut self, operation: &str, nth: u32, faults: impl IntoIterator<Item = Fault>) -> Result<usize, String> {
+        let Some(operation) = known_operation(operation) else {
+            return Err(format!("operation: {operation:?} is not an operation id of the spec (e.g. \"ipg_verify\", \"settlement_store\")"));
+        };
+        if nth == 0 {
+            return Err("nth: the first call is 1".into());
+        }
+        // Calls already promised to earlier aimed faults of this operation come first.
+        for (index, fault) in faults.into_iter().enumerate() {
+            self.aimed.push(AimedFault { operation, skip: nth - 1 + index as u32, fault });
+        }
+        Ok(self.aimed.iter().filter(|a| a.operation == operation).count())
+    }
+
+    /// The fault aimed at this call of `operation`, if any; every other one aimed at it comes a call closer.
+    pub(crate) fn aimed_fault(&mut self, operation: &str) -> Option<Fault> {
+        let due = self.aimed.iter().position(|a| a.operation == operation && a.skip == 0);
+        let fault = due.map(|index| self.aimed.remove(index).fault);
+        for aimed in self.aimed.iter_mut().filter(|a| a.operation == operation) {
+            aimed.skip = aimed.skip.saturating_sub(1);
+        }
+        fault
+    }
+
+    pub(crate) fn clear_faults(&mut self) -> usize {
+        std::mem::take(&mut self.faults).len() + std::mem::take(&mut self.aimed).len()
+    }
+
     pub(crate) fn inject(&mut self, faults: impl IntoIterator<Item = Fault>) -> usize {
         self.faults.extend(faults);
         self.faults.len()
@@ -175,7 +217,7 @@ impl Data {
 /// The control endpoints, nested under `/__mock` outside the layer that logs, limits and faults.
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/faults", post(faults))
+        .route("/faults", post(faults).delete(clear_faults))
         .route("/reset", post(reset))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/answers", get(answers).delete(clear_answers))
@@ -219,6 +261,12 @@ fn state(data: &Shared) -> std::sync::MutexGuard<'_, Data> {
 #[serde(deny_unknown_fields)]
 struct Faults {
     faults: Vec<FaultInput>,
+    /// Aimed at this operation id only.
+    #[serde(default)]
+    operation: Option<String>,
+    /// From its nth call (1 = the next); needs `operation`.
+    #[serde(default)]
+    nth: Option<u32>,
 }
 
 /// A [`Fault`] as JSON: a string for those without a value, `{"kind": value}` for the others.
@@ -258,8 +306,18 @@ async fn faults(State(data): State<Shared>, body: Bytes) -> Response {
     for (index, fault) in request.faults.into_iter().enumerate() {
         faults.push(check!(fault.fault(index)));
     }
-    let queued = state(&data).inject(faults);
-    Json(json!({"queued": queued})).into_response()
+    match (request.operation, request.nth) {
+        (None, None) => Json(json!({"queued": state(&data).inject(faults)})).into_response(),
+        (None, Some(_)) => refused(StatusCode::BAD_REQUEST, "nth: needs \"operation\" (the operation id whose nth call misbehaves)"),
+        (Some(operation), nth) => match state(&data).inject_aimed(&operation, nth.unwrap_or(1), faults) {
+            Ok(queued) => Json(json!({"queued": queued, "operation": operation})).into_response(),
+            Err(problem) => refused(StatusCode::BAD_REQUEST, &problem),
+        },
+    }
+}
+
+async fn clear_faults(State(data): State<Shared>) -> Response {
+    Json(json!({"cleared": state(&data).clear_faults()})).into_response()
 }
 
 async fn reset(State(data): State<Shared>) -> Response {

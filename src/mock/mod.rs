@@ -132,6 +132,8 @@ pub(crate) struct Data {
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
+    /// Faults aimed at one operation, in the order injected.
+    aimed: Vec<control::AimedFault>,
     /// The requests received, oldest first (the last [`control::LOGGED_REQUESTS`]).
     requests: VecDeque<control::Logged>,
     /// The exchanges answered, oldest first (the last [`control::LOGGED_REQUESTS`]); kept across reset.
@@ -179,6 +181,7 @@ impl Data {
             webhook_route: None,
             base_url,
             faults: VecDeque::new(),
+            aimed: Vec::new(),
             requests: VecDeque::new(),
             answers: VecDeque::new(),
             arrivals: (VecDeque::new(), VecDeque::new()),
@@ -289,6 +292,29 @@ impl MockVandar {
     /// Makes the next answers misbehave, in order, one fault per answer (`POST /__mock/faults`).
     pub fn inject(&self, fault: Fault) {
         self.with(|data| data.inject([fault]));
+    }
+
+    /// Makes the next call of `operation` (the spec's operation id, e.g. `ipg_verify`, `settlement_store`)
+    /// misbehave; calls of other operations are untouched. Faults aimed at one operation answer in the
+    /// order injected, before the global queue of [`MockVandar::inject`] (`POST /__mock/faults` with
+    /// `"operation"`). Panics on an operation id the spec does not have.
+    pub fn inject_for(&self, operation: &str, fault: Fault) {
+        self.inject_nth(operation, 1, fault);
+    }
+
+    /// Makes the `nth` call of `operation` from now (1 = the next one) misbehave, the calls before it
+    /// answered normally (`POST /__mock/faults` with `"operation"` and `"nth"`). Panics on an operation id
+    /// the spec does not have, or `nth` 0.
+    pub fn inject_nth(&self, operation: &str, nth: u32, fault: Fault) {
+        if let Err(problem) = self.with(|data| data.inject_aimed(operation, nth, [fault])) {
+            panic!("{problem}");
+        }
+    }
+
+    /// Drops every fault still waiting, global and aimed (`DELETE /__mock/faults`); the rest of the state
+    /// (payments, wallet, tokens) stays. Returns how many were dropped.
+    pub fn clear_faults(&self) -> usize {
+        self.with(Data::clear_faults)
     }
 
     /// Fresh state as at start (`POST /__mock/reset`): the first token pair, wallet and records, no
@@ -504,6 +530,18 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     Json(issued).into_response()
 }
 
+/// The request's host prefix (`""` for the api host), its path without it, and the spec's operation id
+/// (from the table the client's checks use).
+fn operation_of(request: &Request) -> (&'static str, String, Option<&'static str>) {
+    let path = request.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.path().to_string()).unwrap_or_else(|| request.uri().path().to_string());
+    let (host, local) = ["/ipg", "/batch", "/subscription"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')).map(|rest| (*prefix, rest.to_string())))
+        .unwrap_or(("", path.clone()));
+    let operation = crate::validate::operation_at(request.method().as_str(), &local);
+    (host, local, operation)
+}
+
 /// Every request-body rule the spec states (required fields, bounds, patterns, identifiers,
 /// `x-dependentRequired`, closed enums), checked from the table the Rust client checks before sending
 /// (`crate::validate`, generated from the spec), so no rule lives in one and not the other. A broken rule is
@@ -512,12 +550,8 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
 /// Query parameters are left to the handlers, which read paging as Laravel does (`page=0` is page 1, where the
 /// client refuses it before sending).
 async fn request_rules(request: Request, next: Next) -> Response {
-    let path = request.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.path().to_string()).unwrap_or_else(|| request.uri().path().to_string());
-    let (host, local) = ["/ipg", "/batch", "/subscription"]
-        .iter()
-        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')).map(|rest| (*prefix, rest.to_string())))
-        .unwrap_or(("", path.clone()));
-    let Some(operation) = crate::validate::operation_at(request.method().as_str(), &local) else {
+    let (host, local, operation) = operation_of(&request);
+    let Some(operation) = operation else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
@@ -564,7 +598,9 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
             (false, true) => data.stats.accepted_post += 1,
             (false, false) => data.stats.accepted_other += 1,
         }
-        (data.faults.pop_front(), limited)
+        // A call refused by the rate limit never reached the operation: it does not count as one of its calls.
+        let aimed = if limited { None } else { operation_of(&request).2.and_then(|operation| data.aimed_fault(operation)) };
+        (aimed.or_else(|| data.faults.pop_front()), limited)
     };
     if limited {
         return rate_limited();

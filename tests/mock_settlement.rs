@@ -105,7 +105,7 @@ async fn an_expired_token_is_renewed_and_the_used_refresh_token_is_refused_after
 
     // A second process still holding the first pair: its refresh token was rotated away.
     let c = mock.credentials();
-    let stale = mock.client_builder().business_tokens(TokenPair::new("mock-access-1", c.refresh_token, None)).build().unwrap();
+    let stale = mock.client_builder().business_tokens(TokenPair::new(c.access_token.clone(), c.refresh_token, None)).build().unwrap();
     let error = stale.api().balance().business("mock-shop").send().await.unwrap_err();
     assert!(matches!(&error, Error::Authentication { message, .. } if message.contains("dashboard")), "{error:?}");
 }

@@ -75,16 +75,28 @@ pub struct Credentials {
     pub miando_client_secret: String,
 }
 
+/// A new mock start's credentials: its tokens carry an id unique to the start
+/// (`mock-access-{start}-1`), so a token pair a store kept from an earlier run never passes for this
+/// one's (every refresh issues `mock-access-{start}-{n}`).
 impl Default for Credentials {
     fn default() -> Self {
+        let start: String = (0..8).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
         Self {
             business: "mock-shop".into(),
-            access_token: "mock-access-1".into(),
-            refresh_token: "mock-refresh-1".into(),
+            access_token: format!("mock-access-{start}-1"),
+            refresh_token: format!("mock-refresh-{start}-1"),
             ipg_api_key: "mock-ipg-key".into(),
             miando_client_id: 1,
             miando_client_secret: "mock-miando-secret".into(),
         }
+    }
+}
+
+impl Credentials {
+    /// The id of the mock start these credentials belong to (`abc123xy` in `mock-access-abc123xy-1`).
+    pub fn start_id(&self) -> &str {
+        let rest = self.access_token.strip_prefix("mock-access-").unwrap_or(&self.access_token);
+        rest.rsplit_once('-').map_or(rest, |(start, _)| start)
     }
 }
 
@@ -522,8 +534,9 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     }
     data.refreshes += 1;
     let n = data.refreshes + 1;
-    data.access_token = format!("mock-access-{n}");
-    data.refresh_token = format!("mock-refresh-{n}");
+    let start = data.credentials.start_id().to_string();
+    data.access_token = format!("mock-access-{start}-{n}");
+    data.refresh_token = format!("mock-refresh-{start}-{n}");
     data.access_expired = false;
     data.access_issued = Instant::now();
     let issued = json!({"token_type": "Bearer", "expires_in": data.token_lifetime.as_secs(), "access_token": data.access_token, "refresh_token": data.refresh_token});

@@ -2,7 +2,7 @@
 //!
 //! Every knob is implemented once, on the mock's state: [`MockVandar`](super::MockVandar)'s methods and
 //! the HTTP endpoints here both call it, so a Rust test and a Python test turn the same knob.
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
@@ -141,6 +141,27 @@ impl Data {
         fault
     }
 
+    /// Advances the clock and lets what was waiting for the time happen; the notify_url posts to make.
+    pub(crate) fn advance(&mut self, by: Duration) -> Vec<(String, Vec<(&'static str, String)>)> {
+        self.clock.advance(by);
+        self.expire_payments();
+        let mut notices = self.settle_due();
+        if let Some(base) = &self.webhook_route {
+            for (url, _) in &mut notices {
+                if let Ok(parsed) = url::Url::parse(url) {
+                    *url = format!("{}{}", base.trim_end_matches('/'), parsed.path());
+                }
+            }
+        }
+        notices
+    }
+
+    fn clock_view(&self) -> Value {
+        let unix = self.clock.unix();
+        json!({"now_unix": unix, "now_tehran": super::clock::tehran_date_time(unix), "now_jalali": super::clock::jalali_date_time(unix),
+               "advanced_seconds": self.clock.advanced().as_secs()})
+    }
+
     pub(crate) fn clear_faults(&mut self) -> usize {
         std::mem::take(&mut self.faults).len() + std::mem::take(&mut self.aimed).len()
     }
@@ -194,7 +215,7 @@ impl Data {
 
     pub(crate) fn set_token_lifetime(&mut self, lifetime: Duration) {
         self.token_lifetime = lifetime;
-        self.access_issued = Instant::now();
+        self.access_issued = self.clock.instant();
     }
 
     pub(crate) fn set_rate_limits(&mut self, post: u32, other: u32) {
@@ -228,6 +249,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/webhook-route", post(webhook_route))
         .route("/stats", get(stats))
         .route("/payer", post(payer))
+        .route("/clock", get(clock).post(advance_clock))
         .method_not_allowed_fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
             refused(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {}; see `vandar-mock --help`", uri.path()))
         })
@@ -448,4 +470,25 @@ async fn payer(State(data): State<Shared>, body: Bytes) -> Response {
         Ok(callback_url) => Json(json!({"token": token, "callback_url": callback_url})).into_response(),
         Err(unknown) => refused(StatusCode::NOT_FOUND, &format!("token: {unknown}")),
     }
+}
+
+async fn clock(State(data): State<Shared>) -> Response {
+    Json(state(&data).clock_view()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    advance_seconds: u64,
+}
+
+async fn advance_clock(State(data): State<Shared>, body: Bytes) -> Response {
+    let advance: Advance = check!(input(&body, r#"{"advance_seconds": 86400}"#));
+    let (notices, view) = {
+        let mut data = state(&data);
+        let notices = data.advance(Duration::from_secs(advance.advance_seconds));
+        (notices, data.clock_view())
+    };
+    super::deliver_notices(notices);
+    Json(view).into_response()
 }

@@ -31,10 +31,12 @@ macro_rules! check {
 }
 
 mod business;
+mod clock;
 pub mod control;
 mod customers;
 mod ipg;
 mod magic;
+mod messages;
 mod miando;
 mod paging;
 mod settlement;
@@ -127,6 +129,8 @@ pub(crate) struct Data {
     pub(crate) access_token: String,
     pub(crate) refresh_token: String,
     pub(crate) access_expired: bool,
+    /// The mock's clock: real time plus what tests advanced it by.
+    pub(crate) clock: clock::Clock,
     /// When the current access token was issued, and how long tokens live (Vandar: 432000 s).
     access_issued: Instant,
     token_lifetime: Duration,
@@ -181,6 +185,7 @@ impl Data {
             refresh_token: credentials.refresh_token.clone(),
             credentials,
             access_expired: false,
+            clock: clock::Clock::default(),
             access_issued: Instant::now(),
             token_lifetime: Duration::from_secs(432_000),
             refreshes: 0,
@@ -327,6 +332,20 @@ impl MockVandar {
     /// (payments, wallet, tokens) stays. Returns how many were dropped.
     pub fn clear_faults(&self) -> usize {
         self.with(Data::clear_faults)
+    }
+
+    /// Moves the mock's clock forward by `by` (`POST /__mock/clock`): access tokens expire by it,
+    /// settlements whose cycle has come are answered by the bank (DONE, or FAILED / returned for the magic
+    /// IBANs) and their notify_url is posted, IPG payments left unpaid or unverified expire. Must be called
+    /// inside a Tokio runtime when a notify_url is to be posted.
+    pub fn advance(&self, by: Duration) {
+        let notices = self.with(|data| data.advance(by));
+        deliver_notices(notices);
+    }
+
+    /// The mock's current time (`GET /__mock/clock`): real time plus every [`MockVandar::advance`].
+    pub fn now(&self) -> std::time::SystemTime {
+        self.with(|data| std::time::UNIX_EPOCH + Duration::from_secs(data.clock.unix().max(0) as u64))
     }
 
     /// Fresh state as at start (`POST /__mock/reset`): the first token pair, wallet and records, no
@@ -497,6 +516,25 @@ pub(crate) fn listed_only(operation: &str) -> Response {
     Json(json!({"status": 1, "message": format!("mock: the documents give no answer shape for {operation}")})).into_response()
 }
 
+/// Posts settlement notifications to their notify_url, as form-data (the spec's settlement_notify), routed
+/// like webhooks when a route is set. Failures are logged, never retried (a test receiver on loopback).
+pub(crate) fn deliver_notices(notices: Vec<(String, Vec<(&'static str, String)>)>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    for (url, fields) in notices {
+        runtime.spawn(async move {
+            let mut form = reqwest::multipart::Form::new();
+            for (name, value) in fields {
+                form = form.text(name, value);
+            }
+            if let Err(error) = reqwest::Client::new().post(url).multipart(form).send().await {
+                tracing::warn!(error = %error.without_url(), "mock notify_url delivery failed");
+            }
+        });
+    }
+}
+
 /// Seconds since the epoch, for the answers that use unix time.
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
@@ -515,7 +553,7 @@ pub(crate) fn validation_error(field: &str, message: &str) -> Response {
 /// 401 unless the request carries the current, unexpired access token (and the business slug is ours).
 pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Result<(), Response> {
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let expired = data.access_expired || data.access_issued.elapsed() >= data.token_lifetime;
+    let expired = data.access_expired || data.clock.instant().saturating_duration_since(data.access_issued) >= data.token_lifetime;
     if expired || bearer != Some(data.access_token.as_str()) {
         return Err((StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response());
     }
@@ -538,7 +576,7 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     data.access_token = format!("mock-access-{start}-{n}");
     data.refresh_token = format!("mock-refresh-{start}-{n}");
     data.access_expired = false;
-    data.access_issued = Instant::now();
+    data.access_issued = data.clock.instant();
     let issued = json!({"token_type": "Bearer", "expires_in": data.token_lifetime.as_secs(), "access_token": data.access_token, "refresh_token": data.refresh_token});
     Json(issued).into_response()
 }

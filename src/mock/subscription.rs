@@ -88,7 +88,7 @@ async fn authorization_verify(State(data): State<Shared>, Path((business, id)): 
             record["status"] = json!("ACTIVE");
             typed::<types::StatusMessage>(json!({"status": 1, "message": "authorization verified"}))
         }
-        Ok(_) => vandar_error(StatusCode::UNPROCESSABLE_ENTITY, "authorization already verified"),
+        Ok(_) => vandar_error(StatusCode::UNPROCESSABLE_ENTITY, super::messages::AUTHORIZATION_ALREADY_VERIFIED),
         Err(refused) => refused,
     }
 }

@@ -142,12 +142,13 @@ impl Data {
     }
 
     /// Advances the clock and lets what was waiting for the time happen; the notify_url posts to make.
-    pub(crate) fn advance(&mut self, by: Duration) -> Vec<(String, Vec<(&'static str, String)>)> {
+    pub(crate) fn advance(&mut self, by: Duration) -> Vec<super::Notice> {
         self.clock.advance(by);
         self.expire_payments();
         let mut notices = self.settle_due();
+        notices.extend(self.withdraw_due());
         if let Some(base) = &self.webhook_route {
-            for (url, _) in &mut notices {
+            for url in notices.iter_mut().map(super::Notice::url_mut) {
                 if let Ok(parsed) = url::Url::parse(url) {
                     *url = format!("{}{}", base.trim_end_matches('/'), parsed.path());
                 }

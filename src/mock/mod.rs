@@ -141,6 +141,8 @@ pub(crate) struct Data {
     pub(crate) settlements: Vec<settlement::Settlement>,
     pub(crate) next_id: i64,
     pub(crate) payer_declines: bool,
+    /// Scheduled direct-debit withdrawals: (id, the Gregorian day they come due on, YYYY-MM-DD).
+    pub(crate) withdrawals_due: Vec<(String, String)>,
     /// Collections of the other sections, as the JSON objects the mock answers with.
     pub(crate) records: HashMap<&'static str, Vec<serde_json::Value>>,
     /// Where webhooks registered for `https://…` URLs are delivered instead (tests on loopback).
@@ -194,6 +196,7 @@ impl Data {
             settlements: Vec::new(),
             next_id: 163_553_957_000,
             payer_declines: false,
+            withdrawals_due: Vec::new(),
             records: HashMap::new(),
             webhook_route: None,
             base_url,
@@ -516,19 +519,39 @@ pub(crate) fn listed_only(operation: &str) -> Response {
     Json(json!({"status": 1, "message": format!("mock: the documents give no answer shape for {operation}")})).into_response()
 }
 
-/// Posts settlement notifications to their notify_url, as form-data (the spec's settlement_notify), routed
-/// like webhooks when a route is set. Failures are logged, never retried (a test receiver on loopback).
-pub(crate) fn deliver_notices(notices: Vec<(String, Vec<(&'static str, String)>)>) {
+/// A post Vandar makes to a notify_url when a money move reaches its final status.
+pub(crate) enum Notice {
+    /// A settlement's, as form-data (the spec's settlement_notify).
+    Form(String, Vec<(&'static str, String)>),
+    /// A direct-debit withdrawal's, as JSON (the spec's withdrawal_notify).
+    Json(String, serde_json::Value),
+}
+
+impl Notice {
+    fn url_mut(&mut self) -> &mut String {
+        match self {
+            Notice::Form(url, _) | Notice::Json(url, _) => url,
+        }
+    }
+}
+
+/// Posts the notices, routed like webhooks when a route is set (done by the caller). Failures are logged,
+/// never retried (a test receiver on loopback).
+pub(crate) fn deliver_notices(notices: Vec<Notice>) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    for (url, fields) in notices {
+    for notice in notices {
         runtime.spawn(async move {
-            let mut form = reqwest::multipart::Form::new();
-            for (name, value) in fields {
-                form = form.text(name, value);
-            }
-            if let Err(error) = reqwest::Client::new().post(url).multipart(form).send().await {
+            let client = reqwest::Client::new();
+            let sent = match notice {
+                Notice::Form(url, fields) => {
+                    let form = fields.into_iter().fold(reqwest::multipart::Form::new(), |form, (name, value)| form.text(name, value));
+                    client.post(url).multipart(form).send().await
+                }
+                Notice::Json(url, body) => client.post(url).json(&body).send().await,
+            };
+            if let Err(error) = sent {
                 tracing::warn!(error = %error.without_url(), "mock notify_url delivery failed");
             }
         });

@@ -191,7 +191,7 @@ impl Data {
     /// Settlements whose cycle has come (by the mock's clock) get the bank's answer: DONE, or FAILED for
     /// [`magic::FAILING_IBAN`], or paid and returned (CANCELED, money back) for [`magic::RETURNED_IBAN`].
     /// Returns the notify_url posts to make: (url, form fields).
-    pub(crate) fn settle_due(&mut self) -> Vec<(String, Vec<(&'static str, String)>)> {
+    pub(crate) fn settle_due(&mut self) -> Vec<super::Notice> {
         let now = self.clock.unix();
         let mut notices = Vec::new();
         for index in 0..self.settlements.len() {
@@ -213,7 +213,7 @@ impl Data {
             }
             let settlement = &self.settlements[index];
             if let Some(url) = &settlement.notify_url {
-                notices.push((url.clone(), settlement.notification()));
+                notices.push(super::Notice::Form(url.clone(), settlement.notification()));
             }
         }
         notices

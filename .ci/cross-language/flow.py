@@ -95,6 +95,8 @@ T = TypeVar("T")
 
 BUYER, SELLER, STRANGER = "09123456789", "09023456789", "09350000000"
 BUYER_IBAN, SELLER_IBAN = "IR330120020000002353697200", "IR640120020000002343697300"
+# vandar-mock's magic values (src/mock/control.md).
+FAILING_IBAN, DECLINED_CARD, REFUSED_AMOUNT = "IR760170000000000000000001", "6037990000000002", 1_111_110
 steps = 0
 
 
@@ -434,6 +436,13 @@ def main(mock: dict[str, Any]) -> None:
             "settlement_store",
         )
         pending_id = given(given(given(pending.data, "data").settlement, "settlement")[0].id, "id")
+        # A magic IBAN whose settlement the bank fails when its cycle comes.
+        failing = expect(
+            settlement_store.sync(business, client=api, body=SettlementStoreRequest(amount=5000, iban=FAILING_IBAN, track_id=str(uuid.uuid4()))),
+            SettlementStoreResponse,
+            "settlement_store",
+        )
+        failing_id = given(given(given(failing.data, "data").settlement, "settlement")[0].id, "id")
         clock = control_post("clock", {"advance_seconds": 86_400})
         assert clock["advanced_seconds"] == 86_400, clock
         form = notices.get(timeout=5)
@@ -443,6 +452,15 @@ def main(mock: dict[str, Any]) -> None:
     done = expect(settlement_show.sync(business, pending_id, client=api), SettlementShowResponse, "settlement_show")
     assert given(given(done.data, "data").settlement, "settlement").status == "DONE", done
     step("control: clock advanced a day, the settlement is DONE and its notify_url got the final status")
+
+    # Magic values: the failing IBAN's settlement reads FAILED; a declined card; an amount the IPG refuses.
+    failed_settlement = expect(settlement_show.sync(business, failing_id, client=api), SettlementShowResponse, "settlement_show")
+    assert given(given(failed_settlement.data, "data").settlement, "settlement").status == "FAILED", failed_settlement
+    card = control_post("payer", {"token": send("ORDER-4"), "action": "pay", "card_number": DECLINED_CARD})
+    assert card["callback_url"].endswith("payment_status=FAILED"), card
+    refused_amount = ipg_send.sync_detailed(client=ipg, body=IpgSendRequest(api_key=mock["ipg_api_key"], amount=REFUSED_AMOUNT, callback_url="https://shop.example/back"))
+    assert refused_amount.status_code == 422 and expect(refused_amount.parsed, IpgError, "refused amount").errors == ["amount is not acceptable"], refused_amount
+    step("control: magic values: a failing IBAN's settlement FAILED after the day, a declined card, an amount the IPG refuses")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,12 @@
 //! (`page`, `per_page` and `start_after` as the spec gives them to each list; the README's mock
 //! section lists which list pages how).
 //!
-//! Tests turn knobs from Rust ([`MockVandar::inject`] with a [`Fault`], [`MockVandar::reset`],
-//! [`MockVandar::requests`], ...) or, in any language, over HTTP through the [`control`] API under
+//! Tests play the payer ([`MockVandar::pay`], [`MockVandar::decline`], [`MockVandar::abandon`]), move
+//! the mock's clock ([`MockVandar::advance`]: tokens expire, settlements and scheduled withdrawals
+//! complete with their notify_url posted, unverified payments expire), use the magic values control.md
+//! lists, and turn knobs from Rust ([`MockVandar::inject`] with a [`Fault`], or aimed at one operation
+//! with [`MockVandar::inject_for`] / [`MockVandar::inject_nth`], [`MockVandar::clear_faults`],
+//! [`MockVandar::reset`], [`MockVandar::requests`], ...) or, in any language, over HTTP through the [`control`] API under
 //! `/__mock/`; both reach the same implementation.
 // Handlers answer errors as ready axum Responses; their size does not matter in a test server.
 #![allow(clippy::result_large_err)]

@@ -25,11 +25,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("1. start_payment   -> token {}", payment.token);
 
-    // 2. The payer's browser opens the payment page; after paying it returns to the callback.
+    // 2. The payer's browser opens the payment page; after paying it returns to the callback. The mock
+    //    plays the payer (`decline` and `abandon` play the others): no HTTP client of your own.
     println!("2. payment page    -> {}", payment.payment_page);
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let back = browser.get(&payment.payment_page).send().await?;
-    let location = back.headers()["location"].to_str()?.to_string();
+    let location = mock.pay(&payment.payment_page)?;
     println!("   callback        <- {location}");
     let callback = Callback::parse(&location)?;
     if !callback.says_paid() {

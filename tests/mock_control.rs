@@ -19,13 +19,17 @@ struct Harness {
     mock: MockVandar,
     http: reqwest::Client,
     api: String,
+    /// The first token pair of this start (unique to it).
+    access: String,
+    refresh: String,
 }
 
 impl Harness {
     async fn start() -> Self {
         let mock = MockVandar::start().await.unwrap();
         let api = mock.base_url(Host::Api);
-        Self { mock, http: reqwest::Client::new(), api }
+        let c = mock.credentials();
+        Self { mock, http: reqwest::Client::new(), api, access: c.access_token, refresh: c.refresh_token }
     }
 
     async fn control(&self, method: &str, endpoint: &str, body: Option<&str>) -> (u16, Value) {
@@ -62,31 +66,31 @@ async fn faults_posted_over_http_hit_the_next_answers_in_order_one_each() {
     let faults = json!({"faults": [{"status": 503}, "html_error_page", "rate_limited", {"latency_ms": 300}, "truncated_body", "unknown_enum_value", "drop_connection"]});
     assert_eq!(h.post("faults", faults).await, json!({"queued": 7}));
 
-    let answer = h.balance("mock-access-1").await;
+    let answer = h.balance(&h.access).await;
     assert_eq!(answer.status(), 503);
     assert_eq!(answer.json::<Value>().await.unwrap()["status"], 0, "Vandar's JSON error body");
     // Control requests in between take no fault.
     h.get("stats").await;
-    let answer = h.balance("mock-access-1").await;
+    let answer = h.balance(&h.access).await;
     assert_eq!((answer.status().as_u16(), answer.headers()["content-type"].to_str().unwrap()), (502, "text/html"));
-    let answer = h.balance("mock-access-1").await;
+    let answer = h.balance(&h.access).await;
     assert_eq!((answer.status().as_u16(), answer.headers()["retry-after"].to_str().unwrap()), (429, "1"));
     let started = Instant::now();
-    assert_eq!(h.balance("mock-access-1").await.status(), 200);
+    assert_eq!(h.balance(&h.access).await.status(), 200);
     assert!(started.elapsed() >= Duration::from_millis(300), "latency {:?}", started.elapsed());
-    let cut = h.balance("mock-access-1").await;
+    let cut = h.balance(&h.access).await;
     assert_eq!(cut.status(), 200);
     assert!(serde_json::from_slice::<Value>(&cut.bytes().await.unwrap()).is_err(), "the body is cut");
     // customer_store answers status "1", a string: it becomes a value the spec does not document.
     let customer = json!({"type": "INDIVIDUAL", "mobile": "09123456789", "individual_national_code": "0013542419"});
-    let stored: Value = h.http.post(format!("{}/v2/business/mock-shop/customers", h.api)).bearer_auth("mock-access-1").json(&customer).send().await.unwrap().json().await.unwrap();
+    let stored: Value = h.http.post(format!("{}/v2/business/mock-shop/customers", h.api)).bearer_auth(&h.access).json(&customer).send().await.unwrap().json().await.unwrap();
     assert_eq!(stored["status"], "UNDOCUMENTED_VALUE");
-    let dropped = match h.http.get(format!("{}/v2/business/mock-shop/balance", h.api)).bearer_auth("mock-access-1").send().await {
+    let dropped = match h.http.get(format!("{}/v2/business/mock-shop/balance", h.api)).bearer_auth(&h.access).send().await {
         Err(_) => true,
         Ok(answer) => answer.bytes().await.is_err(),
     };
     assert!(dropped, "the connection drops");
-    assert_eq!(h.balance("mock-access-1").await.status(), 200, "no fault left");
+    assert_eq!(h.balance(&h.access).await.status(), 200, "no fault left");
 }
 
 #[tokio::test]
@@ -115,7 +119,7 @@ async fn bad_control_input_gets_400_naming_the_field_and_changes_nothing() {
         assert!(message.contains(problem), "{endpoint} {body}: {message:?} does not name {problem:?}");
     }
     // Nothing was queued or set: a request is answered normally, within Vandar's limits.
-    assert_eq!(h.balance("mock-access-1").await.status(), 200);
+    assert_eq!(h.balance(&h.access).await.status(), 200);
     assert_eq!(h.post("faults", json!({"faults": []})).await, json!({"queued": 0}));
 
     let (status, answer) = h.control("GET", "faults", None).await;
@@ -137,8 +141,8 @@ async fn control_requests_are_not_counted_limited_faulted_or_logged() {
     }
     let stats = h.get("stats").await;
     assert_eq!(stats, json!({"accepted_post": 0, "accepted_other": 0, "rate_limited": 0, "refreshes": 0, "refused_refreshes": 0}));
-    assert_eq!(h.balance("mock-access-1").await.status(), 503, "the fault still waits for a Vandar request");
-    assert_eq!(h.balance("mock-access-1").await.status(), 429, "the budget of one GET is spent");
+    assert_eq!(h.balance(&h.access).await.status(), 503, "the fault still waits for a Vandar request");
+    assert_eq!(h.balance(&h.access).await.status(), 429, "the budget of one GET is spent");
     let requests = h.get("requests").await;
     assert_eq!(requests["requests"].as_array().unwrap().len(), 2, "{requests}");
 }
@@ -183,12 +187,12 @@ async fn reset_gives_a_fresh_state_with_the_same_credentials() {
     assert_eq!(h.get("stats").await["refreshes"], 0);
     assert_eq!(h.get("requests").await, json!({"requests": []}));
     // The printed credentials work again: the first access token, and the first refresh token once.
-    assert_eq!(h.balance("mock-access-1").await.status(), 200, "no fault, default limits");
+    assert_eq!(h.balance(&h.access).await.status(), 200, "no fault, default limits");
     let fresh = h.mock.client_builder().build().unwrap();
     let list = fresh.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert!(list.data.settlements.data.is_empty());
-    let pair = fresh.api().token_refresh().body_map(|b| b.refreshtoken("mock-refresh-1")).send().await.unwrap();
-    assert_eq!(pair.access_token, "mock-access-2");
+    let pair = fresh.api().token_refresh().body_map(|b| b.refreshtoken(h.refresh.clone())).send().await.unwrap();
+    assert_eq!(pair.access_token, h.access.replace("-1", "-2"));
     let sent = fresh.ipg().ipg_send().body_map(|b| b.amount(Rials(10_000)).callback_url("https://shop.example/back")).send().await.unwrap();
     let page = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let paid = page.get(format!("{}/v4/{}", h.mock.base_url(Host::Ipg), sent.token)).send().await.unwrap();
@@ -199,7 +203,7 @@ async fn reset_gives_a_fresh_state_with_the_same_credentials() {
 async fn an_access_token_expired_over_http_gets_401_until_the_client_refreshes() {
     let h = Harness::start().await;
     assert_eq!(h.post("expire-access-token", json!({})).await, json!({"expired": true}));
-    assert_eq!(h.balance("mock-access-1").await.status(), 401);
+    assert_eq!(h.balance(&h.access).await.status(), 401);
     let vandar = h.mock.client_builder().build().unwrap();
     vandar.api().balance().business("mock-shop").send().await.unwrap();
     assert_eq!(h.get("stats").await["refreshes"], 1);
@@ -209,7 +213,7 @@ async fn an_access_token_expired_over_http_gets_401_until_the_client_refreshes()
 async fn rate_limits_set_over_http_answer_429_past_the_budget() {
     let h = Harness::start().await;
     assert_eq!(h.post("rate-limits", json!({"post": 1, "other": 2})).await, json!({"post": 1, "other": 2}));
-    let statuses = [h.balance("mock-access-1").await.status(), h.balance("mock-access-1").await.status(), h.balance("mock-access-1").await.status()];
+    let statuses = [h.balance(&h.access).await.status(), h.balance(&h.access).await.status(), h.balance(&h.access).await.status()];
     assert_eq!(statuses.map(|s| s.as_u16()), [200, 200, 429]);
     let stats = h.get("stats").await;
     assert_eq!((&stats["accepted_other"], &stats["rate_limited"]), (&json!(2), &json!(1)));
@@ -220,10 +224,10 @@ async fn rate_limits_set_over_http_answer_429_past_the_budget() {
 async fn token_lifetime_set_over_http_expires_tokens_and_is_given_as_expires_in() {
     let h = Harness::start().await;
     assert_eq!(h.post("token-lifetime", json!({"seconds": 0})).await, json!({"seconds": 0}));
-    assert_eq!(h.balance("mock-access-1").await.status(), 401, "a token that lives 0 s is expired");
+    assert_eq!(h.balance(&h.access).await.status(), 401, "a token that lives 0 s is expired");
     h.post("token-lifetime", json!({"seconds": 60})).await;
-    assert_eq!(h.balance("mock-access-1").await.status(), 200, "counted from now for the current token");
-    let pair: Value = h.http.post(format!("{}/v3/refreshtoken", h.api)).json(&json!({"refreshtoken": "mock-refresh-1"})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(h.balance(&h.access).await.status(), 200, "counted from now for the current token");
+    let pair: Value = h.http.post(format!("{}/v3/refreshtoken", h.api)).json(&json!({"refreshtoken": h.refresh})).send().await.unwrap().json().await.unwrap();
     assert_eq!(pair["expires_in"], 60);
 }
 
@@ -309,10 +313,10 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
 async fn the_answer_log_holds_each_answer_with_its_fault_and_outlives_reset() {
     let h = Harness::start().await;
     h.post("faults", json!({"faults": ["html_error_page", {"status": 503}]})).await;
-    assert_eq!(h.balance("mock-access-1").await.status(), 502);
-    assert_eq!(h.balance("mock-access-1").await.status(), 503);
+    assert_eq!(h.balance(&h.access).await.status(), 502);
+    assert_eq!(h.balance(&h.access).await.status(), 503);
     h.post("reset", json!({})).await;
-    let ok = h.balance("mock-access-1").await;
+    let ok = h.balance(&h.access).await;
     assert_eq!(ok.status(), 200);
     let sent: Value = ok.json().await.unwrap();
     let answers = h.get("answers").await["answers"].as_array().unwrap().clone();
@@ -326,4 +330,17 @@ async fn the_answer_log_holds_each_answer_with_its_fault_and_outlives_reset() {
     assert_eq!(h.mock.answers().len(), 3);
     assert_eq!(h.control("DELETE", "answers", None).await, (200, json!({"cleared": 3})));
     assert!(h.mock.answers().is_empty());
+}
+
+#[tokio::test]
+async fn each_start_issues_tokens_of_its_own_so_an_old_stored_pair_never_passes() {
+    let (old, new) = (Harness::start().await, Harness::start().await);
+    let (old_c, new_c) = (old.mock.credentials(), new.mock.credentials());
+    assert_ne!(old_c.start_id(), new_c.start_id());
+    assert_eq!(new_c.access_token, format!("mock-access-{}-1", new_c.start_id()));
+    assert_eq!(new.balance(&old_c.access_token).await.status(), 401, "a pair kept from an earlier run is refused");
+    // Refreshes stay in the start's lineage, and the credentials keep naming the first pair.
+    let pair: Value = new.http.post(format!("{}/v3/refreshtoken", new.api)).json(&json!({"refreshtoken": new.refresh})).send().await.unwrap().json().await.unwrap();
+    assert_eq!(pair["access_token"], format!("mock-access-{}-2", new_c.start_id()));
+    assert_eq!(new.mock.credentials().access_token, new_c.access_token);
 }

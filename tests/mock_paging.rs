@@ -74,7 +74,7 @@ async fn the_flat_paginator_pages_settlement_list_newest_first() {
 
 #[tokio::test]
 async fn the_resource_paginator_pages_a_batch_and_keeps_its_filter_on_the_links() {
-    let (_mock, vandar) = started().await;
+    let (mock, vandar) = started().await;
     let item = |track: String| -> BatchSettlementItem { BatchSettlementItem::builder().track_id(track).iban(IBAN).amount(10_000).try_into().unwrap() };
     let batch_id = "ef".repeat(64);
     let items: Vec<_> = (1..=7).map(|i| item(format!("p-{i}"))).collect();
@@ -109,7 +109,7 @@ async fn the_resource_paginator_pages_a_batch_and_keeps_its_filter_on_the_links(
     // A client can follow `next` as it is.
     let mock_api = vandar.batch().batch_show().business("mock-shop").batch_id(&batch_id).per_page(3).send().await.unwrap();
     let next = mock_api.links.unwrap().next.unwrap();
-    let followed: Value = reqwest::Client::new().get(&next).bearer_auth("mock-access-1").send().await.unwrap().json().await.unwrap();
+    let followed: Value = reqwest::Client::new().get(&next).bearer_auth(&mock.credentials().access_token).send().await.unwrap().json().await.unwrap();
     assert_eq!(followed["meta"]["current_page"], 2);
     assert_eq!(followed["data"][0]["track_id"], "p-4");
 }
@@ -170,7 +170,7 @@ async fn bad_paging_parameters_read_as_laravel_reads_them() {
     settlements(&vandar, 2).await;
     let http = reqwest::Client::new();
     let api = mock.base_url(Host::Api);
-    let get = |path: String| http.get(format!("{api}{path}")).bearer_auth("mock-access-1").send();
+    let get = |path: String| http.get(format!("{api}{path}")).bearer_auth(&mock.credentials().access_token).send();
 
     // A page that is not a whole number >= 1 is page 1.
     for page in ["0", "-2", "abc"] {

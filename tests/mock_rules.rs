@@ -115,7 +115,7 @@ async fn the_mock_refuses_every_request_rule_the_spec_states_naming_the_field() 
             let url = format!("{}{}", mock.base_url(host), path.replace("{business}", "mock-shop"));
             let url = regex_lite::Regex::new(r"\{[^}]+\}").unwrap().replace_all(&url, "1").into_owned();
             for (field, body) in broken {
-                let answer = http.request(method.parse().unwrap(), &url).bearer_auth("mock-access-1").json(&body).send().await.unwrap();
+                let answer = http.request(method.parse().unwrap(), &url).bearer_auth(&mock.credentials().access_token).json(&body).send().await.unwrap();
                 let status = answer.status().as_u16();
                 let text = answer.text().await.unwrap();
                 checked += 1;

@@ -119,3 +119,44 @@ async fn subscription_refunds_answer_as_listed_only() {
     let shown = api.subscription_refund_show().business("mock-shop").refund_id("r-1").send().await.unwrap();
     assert!(shown.0["message"].as_str().unwrap().contains("subscription_refund_show"));
 }
+
+#[tokio::test]
+async fn a_scheduled_withdrawal_comes_due_by_the_mock_clock_and_its_notify_url_is_told() {
+    use axum::routing::post;
+    let (sent, mut received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let receiver = axum::Router::new().route(
+        "/withdrawal-notify",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let sent = sent.clone();
+            async move { sent.send(body).unwrap() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let mock = MockVandar::start().await.unwrap();
+    mock.route_webhooks_to(format!("http://{at}"));
+    let vandar = mock.client_builder().build().unwrap();
+    let id = active_authorization(&vandar).await;
+    let due = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
+    let scheduled = vandar
+        .api()
+        .withdrawal_store()
+        .business("mock-shop")
+        .body_map(|b| b.authorization_id(id).amount(Rials(5_000)).is_instant(0_i64).withdrawal_date(due).notify_url("https://shop.example/withdrawal-notify"))
+        .send()
+        .await
+        .unwrap();
+    let withdrawal_id = scheduled.result.unwrap().withdrawal.unwrap().id.unwrap();
+    let status = |vandar: vandar::Client| async move {
+        let shown = vandar.api().withdrawal_show().business("mock-shop").withdrawal_id(withdrawal_id).send().await.unwrap();
+        shown.result.unwrap().withdrawal.unwrap().status.unwrap().to_string()
+    };
+    mock.advance(std::time::Duration::from_secs(86_400));
+    assert_eq!(status(vandar.clone()).await, "PENDING", "a day later it still waits");
+    mock.advance(std::time::Duration::from_secs(3 * 86_400));
+    assert_eq!(status(vandar.clone()).await, "DONE");
+    let notice = tokio::time::timeout(std::time::Duration::from_secs(5), received.recv()).await.unwrap().unwrap();
+    assert_eq!((notice["withdrawal_id"].as_str(), notice["status"].as_str()), (Some(withdrawal_id.to_string().as_str()), Some("DONE")), "{notice}");
+}

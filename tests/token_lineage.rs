@@ -43,7 +43,9 @@ async fn a_token_file_written_before_generations_is_read_as_a_renewed_pair() {
     let first = mock.client_builder().build().unwrap();
     mock.expire_access_token();
     balance(&first).await.unwrap();
-    let (access, refresh) = ("mock-access-2", "mock-refresh-2");
+    // The second pair of this mock start (its tokens carry the start's id).
+    let c = mock.credentials();
+    let (access, refresh) = (c.access_token.replace("-1", "-2"), c.refresh_token.replace("-1", "-2"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.json");
     std::fs::write(&path, format!(r#"{{"access_token":"{access}","refresh_token":"{refresh}","expires_at_unix":null}}"#)).unwrap();
@@ -124,7 +126,8 @@ async fn a_new_dashboard_pair_takes_over_when_the_stored_lineage_is_refused() {
     let stats = mock.stats();
     assert_eq!((stats.refreshes, stats.refused_refreshes), (1, 1), "the revoked lineage once, then the configured pair");
     let stored = store.load().await.unwrap().unwrap();
-    assert_eq!((stored.generation, stored.refresh_token.expose()), (8, "mock-refresh-2"));
+    let second = mock.credentials().refresh_token.replace("-1", "-2");
+    assert_eq!((stored.generation, stored.refresh_token.expose()), (8, second.as_str()));
 }
 
 #[tokio::test]

@@ -237,8 +237,9 @@ async fn no_span_or_event_field_holds_a_credential() {
     assert_eq!(spans[lookup].parent, Some(verify), "verify_payment's lookup sits under its flow");
 
     let c = mock.credentials();
+    let second = (c.access_token.replace("-1", "-2"), c.refresh_token.replace("-1", "-2"));
     let mut secrets = vec![c.access_token, c.refresh_token, c.ipg_api_key, c.miando_client_secret, payment.token];
-    secrets.extend(["mock-access-2".into(), "mock-refresh-2".into(), "mock-miando-jwt".into()]);
+    secrets.extend([second.0, second.1, "mock-miando-jwt".into()]);
     let all_spans = capture.spans.lock().unwrap().clone();
     let events = capture.events.lock().unwrap().clone();
     let values: Vec<&String> =

@@ -39,7 +39,7 @@ from vandar_client.api.miando_auth import miando_token
 from vandar_client.api.miando_customers import miando_customer_create, miando_customer_list, miando_customer_show
 from vandar_client.api.miando_webhooks import webhook_create, webhook_delete, webhook_list, webhook_show, webhook_update
 from vandar_client.api.settlement import settlement_cancel, settlement_list, settlement_show, settlement_store
-from vandar_client.api.statement import balance
+from vandar_client.api.statement import balance, transaction_list
 from vandar_client.models import (
     Agreement,
     AgreementAction,
@@ -81,6 +81,7 @@ from vandar_client.models import (
     SettlementStoreResponse,
     StatusMessage,
     TokenPair,
+    TransactionListResponse,
     Unauthenticated,
     WebhookCreateRequest,
     WebhookListResponse,
@@ -94,6 +95,8 @@ T = TypeVar("T")
 
 BUYER, SELLER, STRANGER = "09123456789", "09023456789", "09350000000"
 BUYER_IBAN, SELLER_IBAN = "IR330120020000002353697200", "IR640120020000002343697300"
+# vandar-mock's magic values (src/mock/control.md).
+FAILING_IBAN, DECLINED_CARD, REFUSED_AMOUNT = "IR760170000000000000000001", "6037990000000002", 1_111_110
 steps = 0
 
 
@@ -373,6 +376,91 @@ def main(mock: dict[str, Any]) -> None:
     second = given(given(expect(settlement_list.sync(business, client=api, page=2, per_page=2), SettlementListResponse, "page 2").data, "data").settlements, "settlements")
     assert len(given(second.data, "data")) == 1 and (second.current_page, second.last_page, second.from_, second.to) == (2, 2, 3, 3), second
     step("control: reset restores the first token and the wallet; settlement_list page 2 of 3 settlements by 2 holds the third")
+
+    # ---------------------------------------------------------------- the mock as a test platform
+    # The payer, played by the mock: no browser, the callback URL the browser would reach.
+    def send(factor_number: str) -> str:
+        return expect(
+            ipg_send.sync(client=ipg, body=IpgSendRequest(api_key=mock["ipg_api_key"], amount=50_000, callback_url="https://shop.example/back", factor_number=factor_number)),
+            IpgSendResponse,
+            "ipg_send",
+        ).token
+
+    paid_token = send("ORDER-2")
+    payer = control_post("payer", {"token": paid_token, "action": "pay"})
+    assert payer["callback_url"] == f"https://shop.example/back?token={paid_token}&payment_status=OK", payer
+    declined = control_post("payer", {"token": send("ORDER-3"), "action": "decline"})
+    assert declined["callback_url"].endswith("payment_status=FAILED"), declined
+    step("control: payer pays and declines without a browser, answering the callback URL")
+
+    # A fault aimed at ipg_verify's second call, the others untouched; what a test did not use is cleared.
+    assert control_post("faults", {"operation": "ipg_verify", "nth": 2, "faults": [{"status": 503}]}) == {"queued": 1, "operation": "ipg_verify"}
+    expect(balance.sync(business, client=api), BalanceResponse, "balance under an aimed fault")
+    verify_first = ipg_verify.sync_detailed(client=ipg, body=IpgTokenRequest(api_key=mock["ipg_api_key"], token=paid_token))
+    assert verify_first.status_code == 200, verify_first
+    verify_second = ipg_verify.sync_detailed(client=ipg, body=IpgTokenRequest(api_key=mock["ipg_api_key"], token=paid_token))
+    assert verify_second.status_code == 503, verify_second
+    control_post("faults", {"operation": "balance", "faults": [{"status": 503}, {"status": 503}]})
+    cleared = httpx.delete(f"{control}/faults").json()
+    assert cleared == {"cleared": 2}, cleared
+    expect(balance.sync(business, client=api), BalanceResponse, "balance after clear")
+    step("control: a fault aimed at ipg_verify's 2nd call, DELETE /__mock/faults clears the rest without a reset")
+
+    # The payment found by its order number in transaction_list, beside the settlements.
+    found = expect(transaction_list.sync(business, client=api, factor_number="ORDER-2"), TransactionListResponse, "transaction_list")
+    items = given(found.data, "data")
+    assert len(items) == 1 and items[0].factor_number == "ORDER-2" and items[0].verified == 1, found
+    unsupported = transaction_list.sync_detailed(business, client=api, form_id="7")
+    assert unsupported.status_code == 422, unsupported
+    step("transaction_list: an IPG payment found by factor_number; an unsupported filter refused with 422")
+
+    # The clock: a day later the settlement is done, its notify_url told.
+    notices: queue.Queue[bytes] = queue.Queue()
+
+    class Notified(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            notices.put(self.rfile.read(int(self.headers.get("content-length", "0"))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    notified = HTTPServer(("127.0.0.1", 0), Notified)
+    Thread(target=notified.serve_forever, daemon=True).start()
+    try:
+        control_post("webhook-route", {"base_url": f"http://127.0.0.1:{notified.server_address[1]}"})
+        pending = expect(
+            settlement_store.sync(business, client=api, body=SettlementStoreRequest(amount=5000, iban=BUYER_IBAN, track_id=str(uuid.uuid4()), notify_url="https://shop.example/notify")),
+            SettlementStoreResponse,
+            "settlement_store",
+        )
+        pending_id = given(given(given(pending.data, "data").settlement, "settlement")[0].id, "id")
+        # A magic IBAN whose settlement the bank fails when its cycle comes.
+        failing = expect(
+            settlement_store.sync(business, client=api, body=SettlementStoreRequest(amount=5000, iban=FAILING_IBAN, track_id=str(uuid.uuid4()))),
+            SettlementStoreResponse,
+            "settlement_store",
+        )
+        failing_id = given(given(given(failing.data, "data").settlement, "settlement")[0].id, "id")
+        clock = control_post("clock", {"advance_seconds": 86_400})
+        assert clock["advanced_seconds"] == 86_400, clock
+        form = notices.get(timeout=5)
+    finally:
+        notified.shutdown()
+    assert b"DONE" in form and str(pending_id).encode() in form, form
+    done = expect(settlement_show.sync(business, pending_id, client=api), SettlementShowResponse, "settlement_show")
+    assert given(given(done.data, "data").settlement, "settlement").status == "DONE", done
+    step("control: clock advanced a day, the settlement is DONE and its notify_url got the final status")
+
+    # Magic values: the failing IBAN's settlement reads FAILED; a declined card; an amount the IPG refuses.
+    failed_settlement = expect(settlement_show.sync(business, failing_id, client=api), SettlementShowResponse, "settlement_show")
+    assert given(given(failed_settlement.data, "data").settlement, "settlement").status == "FAILED", failed_settlement
+    card = control_post("payer", {"token": send("ORDER-4"), "action": "pay", "card_number": DECLINED_CARD})
+    assert card["callback_url"].endswith("payment_status=FAILED"), card
+    refused_amount = ipg_send.sync_detailed(client=ipg, body=IpgSendRequest(api_key=mock["ipg_api_key"], amount=REFUSED_AMOUNT, callback_url="https://shop.example/back"))
+    assert refused_amount.status_code == 422 and expect(refused_amount.parsed, IpgError, "refused amount").errors == ["amount is not acceptable"], refused_amount
+    step("control: magic values: a failing IBAN's settlement FAILED after the day, a declined card, an amount the IPG refuses")
 
 
 if __name__ == "__main__":

@@ -133,7 +133,7 @@ async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String
     check!(authorize(&data, &headers, &business));
     let request: types::CashInDepositRequest = check!(parse(&body));
     if request.iban.to_string() != CASH_IN_IBAN {
-        return validation_error("iban", "IBAN not found");
+        return validation_error("iban", super::messages::IBAN_NOT_FOUND);
     }
     if data.find("cash_in", "track_id", &request.track_id).is_some() {
         return validation_error("track_id", "track_id تکراری است");
@@ -152,7 +152,7 @@ async fn cash_in_balance(State(data): State<Shared>, Path(business): Path<String
     check!(authorize(&data, &headers, &business));
     match parse::<types::IbanRequest>(&body) {
         Ok(request) if request.iban.to_string() == CASH_IN_IBAN => typed::<types::CashInBalanceResponse>(json!({"balance": 4_525_586, "available_balance": 3_200_000})),
-        Ok(_) => validation_error("iban", "IBAN not found"),
+        Ok(_) => validation_error("iban", super::messages::IBAN_NOT_FOUND),
         Err(refused) => refused,
     }
 }
@@ -176,7 +176,7 @@ async fn transaction_refund(State(data): State<Shared>, Path((business, transact
         return validation_error("amount", "مبلغ بازگشت بیشتر از مبلغ تراکنش است");
     }
     if amount > data.wallet_rials {
-        return validation_error("amount", "موجودی کیف پول کافی نیست");
+        return validation_error("amount", super::messages::INSUFFICIENT_BALANCE);
     }
     data.wallet_rials -= amount;
     typed::<types::RefundResponse>(json!({"status": 1, "data": {"message": "ثبت شد", "results": [{
@@ -209,7 +209,7 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
     }
     let total: i64 = request.batches_settlement.iter().map(|s| s.amount).sum();
     if total * 10 > data.wallet_rials {
-        return validation_error("batches_settlement", "موجودی کیف پول کافی نیست");
+        return validation_error("batches_settlement", super::messages::INSUFFICIENT_BALANCE);
     }
     data.wallet_rials -= total * 10;
     let mut records = Vec::new();

@@ -2,7 +2,7 @@
 //!
 //! Every knob is implemented once, on the mock's state: [`MockVandar`](super::MockVandar)'s methods and
 //! the HTTP endpoints here both call it, so a Rust test and a Python test turn the same knob.
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
@@ -101,8 +101,72 @@ impl Logged {
     }
 }
 
+/// A fault aimed at one operation: it answers that operation's call once `skip` more calls have passed.
+#[derive(Debug, Clone)]
+pub(crate) struct AimedFault {
+    operation: &'static str,
+    skip: u32,
+    fault: Fault,
+}
+
+/// The spec's operation id `name`, as the mock's operation table spells it.
+pub(crate) fn known_operation(name: &str) -> Option<&'static str> {
+    crate::validate::OPERATION_ROUTES.iter().map(|(_, _, operation)| *operation).find(|operation| *operation == name)
+}
+
 /// The knobs, one implementation each.
 impl Data {
+    /// Aims `faults` at the `nth` call of `operation` from now and the calls after it, one each.
+    pub(crate) fn inject_aimed(&mut self, operation: &str, nth: u32, faults: impl IntoIterator<Item = Fault>) -> Result<usize, String> {
+        let Some(operation) = known_operation(operation) else {
+            return Err(format!("operation: {operation:?} is not an operation id of the spec (e.g. \"ipg_verify\", \"settlement_store\")"));
+        };
+        if nth == 0 {
+            return Err("nth: the first call is 1".into());
+        }
+        // Calls already promised to earlier aimed faults of this operation come first.
+        for (index, fault) in faults.into_iter().enumerate() {
+            self.aimed.push(AimedFault { operation, skip: nth - 1 + index as u32, fault });
+        }
+        Ok(self.aimed.iter().filter(|a| a.operation == operation).count())
+    }
+
+    /// The fault aimed at this call of `operation`, if any; every other one aimed at it comes a call closer.
+    pub(crate) fn aimed_fault(&mut self, operation: &str) -> Option<Fault> {
+        let due = self.aimed.iter().position(|a| a.operation == operation && a.skip == 0);
+        let fault = due.map(|index| self.aimed.remove(index).fault);
+        for aimed in self.aimed.iter_mut().filter(|a| a.operation == operation) {
+            aimed.skip = aimed.skip.saturating_sub(1);
+        }
+        fault
+    }
+
+    /// Advances the clock and lets what was waiting for the time happen; the notify_url posts to make.
+    pub(crate) fn advance(&mut self, by: Duration) -> Vec<super::Notice> {
+        self.clock.advance(by);
+        self.expire_payments();
+        let mut notices = self.settle_due();
+        notices.extend(self.withdraw_due());
+        if let Some(base) = &self.webhook_route {
+            for url in notices.iter_mut().map(super::Notice::url_mut) {
+                if let Ok(parsed) = url::Url::parse(url) {
+                    *url = format!("{}{}", base.trim_end_matches('/'), parsed.path());
+                }
+            }
+        }
+        notices
+    }
+
+    fn clock_view(&self) -> Value {
+        let unix = self.clock.unix();
+        json!({"now_unix": unix, "now_tehran": super::clock::tehran_date_time(unix), "now_jalali": super::clock::jalali_date_time(unix),
+               "advanced_seconds": self.clock.advanced().as_secs()})
+    }
+
+    pub(crate) fn clear_faults(&mut self) -> usize {
+        std::mem::take(&mut self.faults).len() + std::mem::take(&mut self.aimed).len()
+    }
+
     pub(crate) fn inject(&mut self, faults: impl IntoIterator<Item = Fault>) -> usize {
         self.faults.extend(faults);
         self.faults.len()
@@ -152,7 +216,7 @@ impl Data {
 
     pub(crate) fn set_token_lifetime(&mut self, lifetime: Duration) {
         self.token_lifetime = lifetime;
-        self.access_issued = Instant::now();
+        self.access_issued = self.clock.instant();
     }
 
     pub(crate) fn set_rate_limits(&mut self, post: u32, other: u32) {
@@ -175,7 +239,7 @@ impl Data {
 /// The control endpoints, nested under `/__mock` outside the layer that logs, limits and faults.
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/faults", post(faults))
+        .route("/faults", post(faults).delete(clear_faults))
         .route("/reset", post(reset))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/answers", get(answers).delete(clear_answers))
@@ -185,6 +249,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/payer-declines", post(payer_declines))
         .route("/webhook-route", post(webhook_route))
         .route("/stats", get(stats))
+        .route("/payer", post(payer))
+        .route("/clock", get(clock).post(advance_clock))
         .method_not_allowed_fallback(|method: Method, OriginalUri(uri): OriginalUri| async move {
             refused(StatusCode::METHOD_NOT_ALLOWED, &format!("{method} is not allowed on {}; see `vandar-mock --help`", uri.path()))
         })
@@ -218,6 +284,12 @@ fn state(data: &Shared) -> std::sync::MutexGuard<'_, Data> {
 #[serde(deny_unknown_fields)]
 struct Faults {
     faults: Vec<FaultInput>,
+    /// Aimed at this operation id only.
+    #[serde(default)]
+    operation: Option<String>,
+    /// From its nth call (1 = the next); needs `operation`.
+    #[serde(default)]
+    nth: Option<u32>,
 }
 
 /// A [`Fault`] as JSON: a string for those without a value, `{"kind": value}` for the others.
@@ -257,8 +329,18 @@ async fn faults(State(data): State<Shared>, body: Bytes) -> Response {
     for (index, fault) in request.faults.into_iter().enumerate() {
         faults.push(check!(fault.fault(index)));
     }
-    let queued = state(&data).inject(faults);
-    Json(json!({"queued": queued})).into_response()
+    match (request.operation, request.nth) {
+        (None, None) => Json(json!({"queued": state(&data).inject(faults)})).into_response(),
+        (None, Some(_)) => refused(StatusCode::BAD_REQUEST, "nth: needs \"operation\" (the operation id whose nth call misbehaves)"),
+        (Some(operation), nth) => match state(&data).inject_aimed(&operation, nth.unwrap_or(1), faults) {
+            Ok(queued) => Json(json!({"queued": queued, "operation": operation})).into_response(),
+            Err(problem) => refused(StatusCode::BAD_REQUEST, &problem),
+        },
+    }
+}
+
+async fn clear_faults(State(data): State<Shared>) -> Response {
+    Json(json!({"cleared": state(&data).clear_faults()})).into_response()
 }
 
 async fn reset(State(data): State<Shared>) -> Response {
@@ -370,4 +452,44 @@ pub(super) async fn log_request(State(data): State<Shared>, request: axum::extra
     };
     state(&data).log_answer(logged, status, content_type, sent.clone(), fault);
     Response::from_parts(parts, axum::body::Body::from(sent))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Payer {
+    token: String,
+    action: super::ipg::PayerAction,
+    #[serde(default)]
+    card_number: Option<String>,
+}
+
+/// The payer on the payment page, without a browser: the callback URL the browser would reach.
+async fn payer(State(data): State<Shared>, body: Bytes) -> Response {
+    let payer: Payer = check!(input(&body, r#"{"token": "…", "action": "pay"}"#));
+    let token = super::ipg::token_of(&payer.token);
+    match state(&data).payer(&token, payer.action, payer.card_number.as_deref()) {
+        Ok(callback_url) => Json(json!({"token": token, "callback_url": callback_url})).into_response(),
+        Err(unknown) => refused(StatusCode::NOT_FOUND, &format!("token: {unknown}")),
+    }
+}
+
+async fn clock(State(data): State<Shared>) -> Response {
+    Json(state(&data).clock_view()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    advance_seconds: u64,
+}
+
+async fn advance_clock(State(data): State<Shared>, body: Bytes) -> Response {
+    let advance: Advance = check!(input(&body, r#"{"advance_seconds": 86400}"#));
+    let (notices, view) = {
+        let mut data = state(&data);
+        let notices = data.advance(Duration::from_secs(advance.advance_seconds));
+        (notices, data.clock_view())
+    };
+    super::deliver_notices(notices);
+    Json(view).into_response()
 }

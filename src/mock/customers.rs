@@ -241,7 +241,7 @@ async fn movement(State(data): State<Shared>, Path((business, id)): Path<Custome
         Ok(record) => {
             let balance = record["balance"].as_i64().unwrap_or_default() + sign * amount;
             if balance < 0 {
-                return validation_error("amount", "موجودی کیف پول مشتری کافی نیست");
+                return validation_error("amount", super::messages::CUSTOMER_INSUFFICIENT_BALANCE);
             }
             record["balance"] = json!(balance);
             balance

@@ -33,7 +33,7 @@ fn miando_error(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 fn invalid_state() -> Response {
-    miando_error(StatusCode::BAD_REQUEST, "invalid_state_agreement", "وضعیت قرارداد نامعتبر است!")
+    miando_error(StatusCode::BAD_REQUEST, super::messages::INVALID_AGREEMENT_STATE_CODE, super::messages::INVALID_AGREEMENT_STATE)
 }
 
 /// Miando's 422: `{message, code: validation_error, errors: {field: [..]}}`, naming the field.

@@ -14,8 +14,12 @@
 //! (`page`, `per_page` and `start_after` as the spec gives them to each list; the README's mock
 //! section lists which list pages how).
 //!
-//! Tests turn knobs from Rust ([`MockVandar::inject`] with a [`Fault`], [`MockVandar::reset`],
-//! [`MockVandar::requests`], ...) or, in any language, over HTTP through the [`control`] API under
+//! Tests play the payer ([`MockVandar::pay`], [`MockVandar::decline`], [`MockVandar::abandon`]), move
+//! the mock's clock ([`MockVandar::advance`]: tokens expire, settlements and scheduled withdrawals
+//! complete with their notify_url posted, unverified payments expire), use the magic values control.md
+//! lists, and turn knobs from Rust ([`MockVandar::inject`] with a [`Fault`], or aimed at one operation
+//! with [`MockVandar::inject_for`] / [`MockVandar::inject_nth`], [`MockVandar::clear_faults`],
+//! [`MockVandar::reset`], [`MockVandar::requests`], ...) or, in any language, over HTTP through the [`control`] API under
 //! `/__mock/`; both reach the same implementation.
 // Handlers answer errors as ready axum Responses; their size does not matter in a test server.
 #![allow(clippy::result_large_err)]
@@ -31,15 +35,19 @@ macro_rules! check {
 }
 
 mod business;
+mod clock;
 pub mod control;
 mod customers;
 mod ipg;
+mod magic;
+mod messages;
 mod miando;
 mod paging;
 mod settlement;
 mod subscription;
 
 pub use control::{AnsweredExchange, ReceivedRequest};
+pub use ipg::UnknownPayment;
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -73,16 +81,28 @@ pub struct Credentials {
     pub miando_client_secret: String,
 }
 
+/// A new mock start's credentials: its tokens carry an id unique to the start
+/// (`mock-access-{start}-1`), so a token pair a store kept from an earlier run never passes for this
+/// one's (every refresh issues `mock-access-{start}-{n}`).
 impl Default for Credentials {
     fn default() -> Self {
+        let start: String = (0..8).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
         Self {
             business: "mock-shop".into(),
-            access_token: "mock-access-1".into(),
-            refresh_token: "mock-refresh-1".into(),
+            access_token: format!("mock-access-{start}-1"),
+            refresh_token: format!("mock-refresh-{start}-1"),
             ipg_api_key: "mock-ipg-key".into(),
             miando_client_id: 1,
             miando_client_secret: "mock-miando-secret".into(),
         }
+    }
+}
+
+impl Credentials {
+    /// The id of the mock start these credentials belong to (`abc123xy` in `mock-access-abc123xy-1`).
+    pub fn start_id(&self) -> &str {
+        let rest = self.access_token.strip_prefix("mock-access-").unwrap_or(&self.access_token);
+        rest.rsplit_once('-').map_or(rest, |(start, _)| start)
     }
 }
 
@@ -113,6 +133,8 @@ pub(crate) struct Data {
     pub(crate) access_token: String,
     pub(crate) refresh_token: String,
     pub(crate) access_expired: bool,
+    /// The mock's clock: real time plus what tests advanced it by.
+    pub(crate) clock: clock::Clock,
     /// When the current access token was issued, and how long tokens live (Vandar: 432000 s).
     access_issued: Instant,
     token_lifetime: Duration,
@@ -123,6 +145,8 @@ pub(crate) struct Data {
     pub(crate) settlements: Vec<settlement::Settlement>,
     pub(crate) next_id: i64,
     pub(crate) payer_declines: bool,
+    /// Scheduled direct-debit withdrawals: (id, the Gregorian day they come due on, YYYY-MM-DD).
+    pub(crate) withdrawals_due: Vec<(String, String)>,
     /// Collections of the other sections, as the JSON objects the mock answers with.
     pub(crate) records: HashMap<&'static str, Vec<serde_json::Value>>,
     /// Where webhooks registered for `https://…` URLs are delivered instead (tests on loopback).
@@ -130,6 +154,8 @@ pub(crate) struct Data {
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
+    /// Faults aimed at one operation, in the order injected.
+    aimed: Vec<control::AimedFault>,
     /// The requests received, oldest first (the last [`control::LOGGED_REQUESTS`]).
     requests: VecDeque<control::Logged>,
     /// The exchanges answered, oldest first (the last [`control::LOGGED_REQUESTS`]); kept across reset.
@@ -165,6 +191,7 @@ impl Data {
             refresh_token: credentials.refresh_token.clone(),
             credentials,
             access_expired: false,
+            clock: clock::Clock::default(),
             access_issued: Instant::now(),
             token_lifetime: Duration::from_secs(432_000),
             refreshes: 0,
@@ -173,10 +200,12 @@ impl Data {
             settlements: Vec::new(),
             next_id: 163_553_957_000,
             payer_declines: false,
+            withdrawals_due: Vec::new(),
             records: HashMap::new(),
             webhook_route: None,
             base_url,
             faults: VecDeque::new(),
+            aimed: Vec::new(),
             requests: VecDeque::new(),
             answers: VecDeque::new(),
             arrivals: (VecDeque::new(), VecDeque::new()),
@@ -289,6 +318,43 @@ impl MockVandar {
         self.with(|data| data.inject([fault]));
     }
 
+    /// Makes the next call of `operation` (the spec's operation id, e.g. `ipg_verify`, `settlement_store`)
+    /// misbehave; calls of other operations are untouched. Faults aimed at one operation answer in the
+    /// order injected, before the global queue of [`MockVandar::inject`] (`POST /__mock/faults` with
+    /// `"operation"`). Panics on an operation id the spec does not have.
+    pub fn inject_for(&self, operation: &str, fault: Fault) {
+        self.inject_nth(operation, 1, fault);
+    }
+
+    /// Makes the `nth` call of `operation` from now (1 = the next one) misbehave, the calls before it
+    /// answered normally (`POST /__mock/faults` with `"operation"` and `"nth"`). Panics on an operation id
+    /// the spec does not have, or `nth` 0.
+    pub fn inject_nth(&self, operation: &str, nth: u32, fault: Fault) {
+        if let Err(problem) = self.with(|data| data.inject_aimed(operation, nth, [fault])) {
+            panic!("{problem}");
+        }
+    }
+
+    /// Drops every fault still waiting, global and aimed (`DELETE /__mock/faults`); the rest of the state
+    /// (payments, wallet, tokens) stays. Returns how many were dropped.
+    pub fn clear_faults(&self) -> usize {
+        self.with(Data::clear_faults)
+    }
+
+    /// Moves the mock's clock forward by `by` (`POST /__mock/clock`): access tokens expire by it,
+    /// settlements whose cycle has come are answered by the bank (DONE, or FAILED / returned for the magic
+    /// IBANs) and their notify_url is posted, IPG payments left unpaid or unverified expire. Must be called
+    /// inside a Tokio runtime when a notify_url is to be posted.
+    pub fn advance(&self, by: Duration) {
+        let notices = self.with(|data| data.advance(by));
+        deliver_notices(notices);
+    }
+
+    /// The mock's current time (`GET /__mock/clock`): real time plus every [`MockVandar::advance`].
+    pub fn now(&self) -> std::time::SystemTime {
+        self.with(|data| std::time::UNIX_EPOCH + Duration::from_secs(data.clock.unix().max(0) as u64))
+    }
+
     /// Fresh state as at start (`POST /__mock/reset`): the first token pair, wallet and records, no
     /// faults, default limits, token lifetime, payer and webhook route, counters and request log
     /// emptied. The credentials and the address stay.
@@ -340,6 +406,40 @@ impl MockVandar {
     /// (`POST /__mock/payer-declines`).
     pub fn payer_declines(&self, declines: bool) {
         self.with(|data| data.set_payer_declines(declines));
+    }
+
+    /// The payer pays on `payment_page` (the URL `start_payment` gave, or its token) and is sent back:
+    /// the callback URL their browser reaches (`…?token=…&payment_status=OK`), for your callback handler.
+    /// No HTTP: the mock's state changes as if the browser had opened the page (`POST /__mock/payer`
+    /// with `"action": "pay"`). The payer declines instead when [`MockVandar::payer_declines`] is set.
+    pub fn pay(&self, payment_page: &str) -> Result<String, UnknownPayment> {
+        self.payer(payment_page, ipg::PayerAction::Pay, None)
+    }
+
+    /// The payer pays with `card` (16 digits): a card in control.md's declined list is refused by the
+    /// bank (`payment_status=FAILED`), any other pays (`"card_number"` in `POST /__mock/payer`).
+    pub fn pay_with_card(&self, payment_page: &str, card: &str) -> Result<String, UnknownPayment> {
+        self.payer(payment_page, ipg::PayerAction::Pay, Some(card))
+    }
+
+    /// The payer declines on `payment_page`: the callback URL with `payment_status=FAILED`
+    /// (`"action": "decline"`).
+    pub fn decline(&self, payment_page: &str) -> Result<String, UnknownPayment> {
+        self.payer(payment_page, ipg::PayerAction::Decline, None)
+    }
+
+    /// The payer closes the tab: the payment stays unpaid, no callback is reached (`"action": "abandon"`).
+    /// Returns the payment's token.
+    pub fn abandon(&self, payment_page: &str) -> Result<String, UnknownPayment> {
+        let token = ipg::token_of(payment_page);
+        self.with(|data| data.payer(&token, ipg::PayerAction::Abandon, None))?;
+        Ok(token)
+    }
+
+    fn payer(&self, payment_page: &str, action: ipg::PayerAction, card: Option<&str>) -> Result<String, UnknownPayment> {
+        let token = ipg::token_of(payment_page);
+        let callback = self.with(|data| data.payer(&token, action, card))?;
+        Ok(callback.unwrap_or_default())
     }
 
     /// Accepts `post` POST and `other` other requests in any 3 s (default: Vandar's 30 and 100;
@@ -423,6 +523,45 @@ pub(crate) fn listed_only(operation: &str) -> Response {
     Json(json!({"status": 1, "message": format!("mock: the documents give no answer shape for {operation}")})).into_response()
 }
 
+/// A post Vandar makes to a notify_url when a money move reaches its final status.
+pub(crate) enum Notice {
+    /// A settlement's, as form-data (the spec's settlement_notify).
+    Form(String, Vec<(&'static str, String)>),
+    /// A direct-debit withdrawal's, as JSON (the spec's withdrawal_notify).
+    Json(String, serde_json::Value),
+}
+
+impl Notice {
+    fn url_mut(&mut self) -> &mut String {
+        match self {
+            Notice::Form(url, _) | Notice::Json(url, _) => url,
+        }
+    }
+}
+
+/// Posts the notices, routed like webhooks when a route is set (done by the caller). Failures are logged,
+/// never retried (a test receiver on loopback).
+pub(crate) fn deliver_notices(notices: Vec<Notice>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    for notice in notices {
+        runtime.spawn(async move {
+            let client = reqwest::Client::new();
+            let sent = match notice {
+                Notice::Form(url, fields) => {
+                    let form = fields.into_iter().fold(reqwest::multipart::Form::new(), |form, (name, value)| form.text(name, value));
+                    client.post(url).multipart(form).send().await
+                }
+                Notice::Json(url, body) => client.post(url).json(&body).send().await,
+            };
+            if let Err(error) = sent {
+                tracing::warn!(error = %error.without_url(), "mock notify_url delivery failed");
+            }
+        });
+    }
+}
+
 /// Seconds since the epoch, for the answers that use unix time.
 pub(crate) fn unix_now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
@@ -441,7 +580,7 @@ pub(crate) fn validation_error(field: &str, message: &str) -> Response {
 /// 401 unless the request carries the current, unexpired access token (and the business slug is ours).
 pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Result<(), Response> {
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let expired = data.access_expired || data.access_issued.elapsed() >= data.token_lifetime;
+    let expired = data.access_expired || data.clock.instant().saturating_duration_since(data.access_issued) >= data.token_lifetime;
     if expired || bearer != Some(data.access_token.as_str()) {
         return Err((StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response());
     }
@@ -460,12 +599,25 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
     }
     data.refreshes += 1;
     let n = data.refreshes + 1;
-    data.access_token = format!("mock-access-{n}");
-    data.refresh_token = format!("mock-refresh-{n}");
+    let start = data.credentials.start_id().to_string();
+    data.access_token = format!("mock-access-{start}-{n}");
+    data.refresh_token = format!("mock-refresh-{start}-{n}");
     data.access_expired = false;
-    data.access_issued = Instant::now();
+    data.access_issued = data.clock.instant();
     let issued = json!({"token_type": "Bearer", "expires_in": data.token_lifetime.as_secs(), "access_token": data.access_token, "refresh_token": data.refresh_token});
     Json(issued).into_response()
+}
+
+/// The request's host prefix (`""` for the api host), its path without it, and the spec's operation id
+/// (from the table the client's checks use).
+fn operation_of(request: &Request) -> (&'static str, String, Option<&'static str>) {
+    let path = request.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.path().to_string()).unwrap_or_else(|| request.uri().path().to_string());
+    let (host, local) = ["/ipg", "/batch", "/subscription"]
+        .iter()
+        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')).map(|rest| (*prefix, rest.to_string())))
+        .unwrap_or(("", path.clone()));
+    let operation = crate::validate::operation_at(request.method().as_str(), &local);
+    (host, local, operation)
 }
 
 /// Every request-body rule the spec states (required fields, bounds, patterns, identifiers,
@@ -476,12 +628,8 @@ async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>
 /// Query parameters are left to the handlers, which read paging as Laravel does (`page=0` is page 1, where the
 /// client refuses it before sending).
 async fn request_rules(request: Request, next: Next) -> Response {
-    let path = request.extensions().get::<axum::extract::OriginalUri>().map(|o| o.0.path().to_string()).unwrap_or_else(|| request.uri().path().to_string());
-    let (host, local) = ["/ipg", "/batch", "/subscription"]
-        .iter()
-        .find_map(|prefix| path.strip_prefix(prefix).filter(|rest| rest.starts_with('/')).map(|rest| (*prefix, rest.to_string())))
-        .unwrap_or(("", path.clone()));
-    let Some(operation) = crate::validate::operation_at(request.method().as_str(), &local) else {
+    let (host, local, operation) = operation_of(&request);
+    let Some(operation) = operation else {
         return next.run(request).await;
     };
     let (parts, body) = request.into_parts();
@@ -528,7 +676,9 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
             (false, true) => data.stats.accepted_post += 1,
             (false, false) => data.stats.accepted_other += 1,
         }
-        (data.faults.pop_front(), limited)
+        // A call refused by the rate limit never reached the operation: it does not count as one of its calls.
+        let aimed = if limited { None } else { operation_of(&request).2.and_then(|operation| data.aimed_fault(operation)) };
+        (aimed.or_else(|| data.faults.pop_front()), limited)
     };
     if limited {
         return rate_limited();

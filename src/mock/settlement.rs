@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
-use super::{authorize, typed, validation_error, vandar_error, Shared};
+use super::{authorize, magic, messages, typed, validation_error, vandar_error, Data, Shared};
 use crate::generated::api::types;
 
 #[derive(Debug, Clone)]
@@ -24,7 +24,16 @@ pub(crate) struct Settlement {
     payment_number: Option<i64>,
     /// The wallet right after the store, in Tomans.
     wallet_after_toman: i64,
+    /// When it was stored, by the mock's clock (unix seconds).
+    created: i64,
+    notify_url: Option<String>,
+    /// The correcting transaction of a settlement the bank returned.
+    revised_transaction_id: Option<i64>,
 }
+
+/// A settlement waits this long (by the mock's clock) for its cycle, then the bank answers. ASSUMPTION:
+/// the documents give the cycles as times of day (prediction "16:00"); the mock takes a day for any.
+pub(crate) const SETTLEMENT_CYCLE_SECONDS: i64 = 24 * 3600;
 
 pub(super) fn routes() -> Router<Shared> {
     Router::new()
@@ -54,8 +63,11 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
     if request.amount.0 < 5000 {
         return validation_error("amount", "حداقل مبلغ تسویه ۵۰۰۰ تومان است");
     }
+    if request.iban.to_string() == magic::UNKNOWN_IBAN {
+        return validation_error("iban", messages::IBAN_NOT_FOUND);
+    }
     if request.amount.0 * 10 > data.wallet_rials {
-        return validation_error("amount", "موجودی کیف پول کافی نیست");
+        return validation_error("amount", messages::INSUFFICIENT_BALANCE);
     }
     if data.settlements.iter().any(|s| s.track_id == request.track_id) {
         return validation_error("track_id", "track_id تکراری است");
@@ -73,6 +85,9 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
         description: request.description.as_ref().map(|d| d.to_string()),
         payment_number: request.payment_number,
         wallet_after_toman: data.wallet_rials / 10,
+        created: data.clock.unix(),
+        notify_url: request.notify_url.as_ref().map(|u| u.to_string()),
+        revised_transaction_id: None,
     };
     let record = json!({
         "id": settlement.id, "iban_id": "1", "transaction_id": transaction_id,
@@ -130,7 +145,8 @@ async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Pa
         return vandar_error(StatusCode::NOT_FOUND, "تسویه یافت نشد");
     };
     let settlement = &data.settlements[index];
-    if settlement.is_instant || settlement.status != "PENDING" {
+    // The spec: a pending or failed settlement can be canceled, an instant one cannot.
+    if settlement.is_instant || !matches!(settlement.status, "PENDING" | "FAILED") {
         return validation_error("settlement_id", "این تسویه قابل لغو نیست");
     }
     let refund = settlement.amount_toman * 10;
@@ -139,33 +155,195 @@ async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Pa
     typed::<types::StatusMessage>(json!({"status": 1, "message": "تسویه از صف پرداخت حذف شد و مبلغ به کیف پول بازگشت"}))
 }
 
-#[derive(serde::Deserialize)]
-struct TransactionQuery {
-    track_id: Option<String>,
+impl Settlement {
+    /// Transaction list's status code: 2 succeeded, -2 in progress, -3 failed, -4 canceled.
+    fn transaction_status(&self) -> i64 {
+        match self.status {
+            "DONE" => 2,
+            "FAILED" => -3,
+            "CANCELED" => -4,
+            _ => -2,
+        }
+    }
+
+    /// The fields posted to notify_url (the spec's SettlementNotification), as form fields.
+    fn notification(&self) -> Vec<(&'static str, String)> {
+        let mut fields = vec![
+            ("id", self.id.clone()),
+            ("iban_id", "1".into()),
+            ("transaction_id", self.transaction_id.to_string()),
+            ("amount", (self.amount_toman * 10).to_string()),
+            ("status", self.status.to_string()),
+        ];
+        if let Some(number) = self.payment_number {
+            fields.push(("payment_number", number.to_string()));
+        }
+        match (self.status, self.revised_transaction_id) {
+            ("DONE", _) => fields.push(("ref_code", format!("RRN{}", self.transaction_id % 1_000_000_000))),
+            (_, Some(revised)) => fields.push(("revised_transaction_id", revised.to_string())),
+            _ => {}
+        }
+        fields
+    }
 }
 
-/// Newest first, cursor paging by id; per_page at most 100, as the spec says.
+impl Data {
+    /// Settlements whose cycle has come (by the mock's clock) get the bank's answer: DONE, or FAILED for
+    /// [`magic::FAILING_IBAN`], or paid and returned (CANCELED, money back) for [`magic::RETURNED_IBAN`].
+    /// Returns the notify_url posts to make: (url, form fields).
+    pub(crate) fn settle_due(&mut self) -> Vec<super::Notice> {
+        let now = self.clock.unix();
+        let mut notices = Vec::new();
+        for index in 0..self.settlements.len() {
+            let due = self.settlements[index].status == "PENDING" && now - self.settlements[index].created >= SETTLEMENT_CYCLE_SECONDS;
+            if !due {
+                continue;
+            }
+            let iban = self.settlements[index].iban.clone();
+            if iban == magic::FAILING_IBAN {
+                self.settlements[index].status = "FAILED";
+            } else if iban == magic::RETURNED_IBAN {
+                let revised = self.next_id();
+                let settlement = &mut self.settlements[index];
+                settlement.status = "CANCELED";
+                settlement.revised_transaction_id = Some(revised);
+                self.wallet_rials += settlement.amount_toman * 10;
+            } else {
+                self.settlements[index].status = "DONE";
+            }
+            let settlement = &self.settlements[index];
+            if let Some(url) = &settlement.notify_url {
+                notices.push(super::Notice::Form(url.clone(), settlement.notification()));
+            }
+        }
+        notices
+    }
+
+    /// The settlements as transaction_list's records.
+    fn settlement_transactions(&self) -> Vec<Value> {
+        // ASSUMPTION (the documents give the `settlement` object no fields): it names the
+        // settlement's id, track_id and IBAN, which is what lets a client prove identity.
+        self.settlements
+            .iter()
+            .map(|s| {
+                json!({"id": s.transaction_id, "amount": -s.amount_toman, "status": s.transaction_status(), "description": s.description,
+                       "created_at": super::clock::jalali_date_time(s.created),
+                       "payment_number": s.payment_number.map(|n| n.to_string()),
+                       "settlement": {"id": s.id, "track_id": s.track_id, "iban": s.iban},
+                       "_channel": "settlements", "_created": s.created})
+            })
+            .collect()
+    }
+}
+
+/// Filters transaction_list takes that the mock cannot honour over what it holds: refused (422 naming the
+/// parameter) rather than answered with a list that silently ignores them.
+const UNSUPPORTED: &[(&str, &str)] = &[("formId", "the mock holds no payment forms")];
+
+/// Channels whose transactions the mock does not list (it holds IPG payments and settlements only).
+const LISTED_CHANNELS: &[&str] = &["ipg", "settlements"];
+
+/// The text fields `search_field` names, as keys of a transaction record.
+fn search_keys(field: &str) -> Option<&'static [&'static str]> {
+    Some(match field {
+        "description" => &["description"],
+        "ref_id" => &["ref_id"],
+        "tracking_code" => &["tracking_code"],
+        "transaction_id" => &["id"],
+        "factor_number" => &["factorNumber"],
+        "iban" => &["settlement.iban"],
+        "mobile_number" => &["mobile"],
+        "card_number" => &["card_number"],
+        "payment_number" => &["payment_number"],
+        _ => return None,
+    })
+}
+
+/// A record's field as text (`settlement.iban` reaches into the object).
+fn text(record: &Value, key: &str) -> Option<String> {
+    let value = key.split('.').try_fold(record, |v, k| v.get(k))?;
+    value.as_str().map(String::from).or_else(|| value.as_i64().map(|n| n.to_string()))
+}
+
+/// Whether `record` passes every filter of the query, or the 422 refusing one.
+fn passes(record: &Value, filters: &[(String, String)]) -> Result<bool, Response> {
+    let status = record["status"].as_i64().unwrap_or_default();
+    let settlement = record["_channel"] == "settlements";
+    let search_field = filters.iter().find(|(k, _)| k == "search_field").map(|(_, v)| v.as_str());
+    for (name, value) in filters {
+        let keep = match name.as_str() {
+            "fromDate" | "toDate" => {
+                let Some(day) = value.parse::<i64>().ok().filter(|_| value.len() == 8) else {
+                    return Err(validation_error(name, &format!("The {name} must be a Jalali date as YYYYMMDD.")));
+                };
+                let created = super::clock::jalali_day(record["_created"].as_i64().unwrap_or_default());
+                if name == "fromDate" { created >= day } else { created <= day }
+            }
+            "statusKind" => match value.as_str() {
+                "transactions" => !settlement,
+                "settlements" => settlement,
+                _ => return Err(validation_error(name, "The selected status kind is invalid.")),
+            },
+            "status" => match value.as_str() {
+                "succeed" => status == 1 || status == 2,
+                "failed" => status == -1 || status == -3,
+                "pending" => status == 3 || status == -2,
+                "canceled" => status == -4,
+                _ => return Err(validation_error(name, "The selected status is invalid.")),
+            },
+            "channel" if LISTED_CHANNELS.contains(&value.as_str()) => record["_channel"] == value.as_str(),
+            "channel" => return Err(validation_error(name, &format!("mock: transaction_list does not hold {value} transactions; it lists ipg and settlements"))),
+            "ref_id" | "tracking_code" => text(record, name).as_deref() == Some(value.as_str()),
+            "id" => text(record, "id").as_deref() == Some(value.as_str()),
+            "track_id" => text(record, "settlement.track_id").as_deref() == Some(value.as_str()),
+            "factor_number" => text(record, "factorNumber").as_deref() == Some(value.as_str()),
+            "q" => {
+                let keys: &[&str] = match search_field {
+                    Some(field) => match search_keys(field) {
+                        Some(keys) => keys,
+                        None => return Err(validation_error("search_field", &format!("mock: search_field {field} is not searchable in the mock"))),
+                    },
+                    None => &["description", "ref_id", "tracking_code", "id", "factorNumber", "settlement.iban", "mobile", "card_number", "payment_number"],
+                };
+                keys.iter().any(|key| text(record, key).is_some_and(|t| t.contains(value.as_str())))
+            }
+            other => match UNSUPPORTED.iter().find(|(n, _)| *n == other) {
+                Some((_, why)) => return Err(validation_error(name, &format!("mock: {name} is not supported ({why})"))),
+                // Paging, search_field (read with q) and parameters the spec does not list, which Laravel ignores.
+                None => true,
+            },
+        };
+        if !keep {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Newest first, cursor paging by id; per_page at most 100, as the spec says. IPG payments and settlements,
+/// every filter the spec lists honoured or refused.
 async fn transactions(
     State(data): State<Shared>,
     Path(business): Path<String>,
     headers: HeaderMap,
-    Query(query): Query<TransactionQuery>,
+    Query(query): Query<Vec<(String, String)>>,
     page: PageRequest,
 ) -> Response {
     let data = data.lock().expect("mock state");
     check!(authorize(&data, &headers, &business));
-    let items: Vec<Value> = data
-        .settlements
-        .iter()
-        .rev()
-        .filter(|s| query.track_id.as_ref().is_none_or(|t| *t == s.track_id))
-        // ASSUMPTION (the documents give the `settlement` object no fields): it names the
-        // settlement's id, track_id and IBAN, which is what lets a client prove identity.
-        .map(|s| {
-            json!({"id": s.transaction_id, "amount": -s.amount_toman, "status": -2, "description": s.description, "created_at": "15:39:36 - 1405/9/2",
-                   "settlement": {"id": s.id, "track_id": s.track_id, "iban": s.iban}})
-        })
-        .collect();
+    let mut records = data.settlement_transactions();
+    records.extend(data.payment_transactions());
+    records.sort_by_key(|r| std::cmp::Reverse(r["id"].as_i64().unwrap_or_default()));
+    let mut items = Vec::with_capacity(records.len());
+    for mut record in records {
+        if check!(passes(&record, &query)) {
+            if let Some(map) = record.as_object_mut() {
+                map.remove("_channel");
+                map.remove("_created");
+            }
+            items.push(record);
+        }
+    }
     let mut answer = check!(paging::cursor(items, &page, Size::PerPage { max: Some(100) }, "id"));
     answer["status"] = json!(1);
     typed::<types::TransactionListResponse>(answer)

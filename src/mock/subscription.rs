@@ -88,7 +88,7 @@ async fn authorization_verify(State(data): State<Shared>, Path((business, id)): 
             record["status"] = json!("ACTIVE");
             typed::<types::StatusMessage>(json!({"status": 1, "message": "authorization verified"}))
         }
-        Ok(_) => vandar_error(StatusCode::UNPROCESSABLE_ENTITY, "authorization already verified"),
+        Ok(_) => vandar_error(StatusCode::UNPROCESSABLE_ENTITY, super::messages::AUTHORIZATION_ALREADY_VERIFIED),
         Err(refused) => refused,
     }
 }
@@ -145,6 +145,11 @@ async fn withdrawal_store(State(data): State<Shared>, Path(business): Path<Strin
         "withdrawal_date": "1405/09/02", "notify_url": request.notify_url.as_ref().map(|u| u.to_string()), "is_instant": instant,
         "error_code": null, "error_message": null
     });
+    if !instant {
+        // Due on its withdrawal_date (Tehran's day, by the mock's clock); the spec requires one when not instant.
+        let day = request.withdrawal_date.map(|d| d.to_string()).unwrap_or_default();
+        data.withdrawals_due.push((withdrawal["id"].as_str().unwrap_or_default().to_string(), day));
+    }
     data.records("withdrawals").push(withdrawal.clone());
     typed::<types::WithdrawalResponse>(json!({"status": 1, "message": "ok", "result": {"withdrawal": withdrawal}}))
 }
@@ -206,5 +211,29 @@ async fn listed(State(data): State<Shared>, Path(business): Path<String>, header
     match authorize(&data, &headers, &business) {
         Ok(()) => listed_only(operation),
         Err(refused) => refused,
+    }
+}
+
+impl Data {
+    /// Scheduled withdrawals whose day has come (by the mock's clock) are drawn: DONE, and their notify_url
+    /// is posted the final status (the spec's withdrawal_notify). Canceled ones are dropped.
+    pub(crate) fn withdraw_due(&mut self) -> Vec<super::Notice> {
+        let today = super::clock::tehran_date_time(self.clock.unix())[..10].to_string();
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.withdrawals_due).into_iter().partition(|(_, day)| *day <= today);
+        self.withdrawals_due = waiting;
+        let mut notices = Vec::new();
+        for (id, _) in due {
+            let Some(record) = self.find("withdrawals", "id", &id) else { continue };
+            if record["status"] != "PENDING" {
+                continue;
+            }
+            record["status"] = json!("DONE");
+            if let Some(url) = record["notify_url"].as_str().map(String::from) {
+                let body = json!({"withdrawal_id": id, "authorization_id": record["authorization_id"], "gateway_transaction_id": record["gateway_transaction_id"],
+                                  "status": "DONE", "amount": record["amount"], "payment_number": record["payment_number"]});
+                notices.push(super::Notice::Json(url, body));
+            }
+        }
+        notices
     }
 }

@@ -45,7 +45,7 @@ async fn a_token_file_written_before_generations_is_read_as_a_renewed_pair() {
     balance(&first).await.unwrap();
     // The second pair of this mock start (its tokens carry the start's id).
     let c = mock.credentials();
-    let (access, refresh) = (c.access_token.replace("-1", "-2"), c.refresh_token.replace("-1", "-2"));
+    let (access, refresh) = (second_of(&c.access_token), second_of(&c.refresh_token));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("tokens.json");
     std::fs::write(&path, format!(r#"{{"access_token":"{access}","refresh_token":"{refresh}","expires_at_unix":null}}"#)).unwrap();
@@ -126,7 +126,7 @@ async fn a_new_dashboard_pair_takes_over_when_the_stored_lineage_is_refused() {
     let stats = mock.stats();
     assert_eq!((stats.refreshes, stats.refused_refreshes), (1, 1), "the revoked lineage once, then the configured pair");
     let stored = store.load().await.unwrap().unwrap();
-    let second = mock.credentials().refresh_token.replace("-1", "-2");
+    let second = second_of(&mock.credentials().refresh_token);
     assert_eq!((stored.generation, stored.refresh_token.expose()), (8, second.as_str()));
 }
 
@@ -193,4 +193,9 @@ async fn eight_tasks_never_draw_a_429_from_a_sliding_window_server() {
     // figure is the soak bench's job (benches/limiter_soak.rs); this guards against a stall.
     assert!(stats.accepted_post >= 2 * 30 && stats.accepted_other >= 2 * 100, "{stats:?}");
     assert!(sent as u64 <= stats.accepted_post + stats.accepted_other);
+}
+
+/// The mock's second token after `first` (`mock-access-<start>-1` -> `mock-access-<start>-2`).
+fn second_of(first: &str) -> String {
+    format!("{}-2", first.strip_suffix("-1").expect("a first token ends in -1"))
 }

@@ -237,7 +237,7 @@ async fn no_span_or_event_field_holds_a_credential() {
     assert_eq!(spans[lookup].parent, Some(verify), "verify_payment's lookup sits under its flow");
 
     let c = mock.credentials();
-    let second = (c.access_token.replace("-1", "-2"), c.refresh_token.replace("-1", "-2"));
+    let second = (second_of(&c.access_token), second_of(&c.refresh_token));
     let mut secrets = vec![c.access_token, c.refresh_token, c.ipg_api_key, c.miando_client_secret, payment.token];
     secrets.extend([second.0, second.1, "mock-miando-jwt".into()]);
     let all_spans = capture.spans.lock().unwrap().clone();
@@ -252,4 +252,9 @@ async fn no_span_or_event_field_holds_a_credential() {
     for value in &values {
         assert!(!value.contains("http://") && !value.contains("/v2/business/"), "a URL recorded: {value}");
     }
+}
+
+/// The mock's second token after `first` (`mock-access-<start>-1` -> `mock-access-<start>-2`).
+fn second_of(first: &str) -> String {
+    format!("{}-2", first.strip_suffix("-1").expect("a first token ends in -1"))
 }

@@ -323,7 +323,6 @@ impl SlidingWindow {
 
     /// [`SlidingWindow::reserve`], unless the slot would come after `deadline` (then nothing is reserved).
     fn reserve_until(&self, now: Instant, deadline: Option<Instant>) -> Option<Instant> {
-        let Some(deadline) = deadline else { return Some(self.reserve(now)) };
         let mut slots = self.slots.lock().expect("limiter lock");
         let stale = slots.partition_point(|s| *s + self.span <= now);
         slots.drain(..stale);
@@ -331,7 +330,7 @@ impl SlidingWindow {
             Some(back) => now.max(back + self.span),
             None => now,
         };
-        if slot > deadline {
+        if deadline.is_some_and(|d| slot > d) {
             return None;
         }
         let at = slots.partition_point(|s| *s <= slot);
@@ -365,17 +364,7 @@ impl SlidingWindow {
     /// Reserves the earliest slot at or after `now` that keeps every `span` within `limit`: a
     /// full span after the `limit`-th latest slot (at most `limit - 1` slots are later than that).
     fn reserve(&self, now: Instant) -> Instant {
-        let mut slots = self.slots.lock().expect("limiter lock");
-        // Slots a span or more before now can no longer share a window with a new one.
-        let stale = slots.partition_point(|s| *s + self.span <= now);
-        slots.drain(..stale);
-        let slot = match slots.len().checked_sub(self.limit).map(|i| slots[i]) {
-            Some(back) => now.max(back + self.span),
-            None => now,
-        };
-        let at = slots.partition_point(|s| *s <= slot);
-        slots.insert(at, slot);
-        slot
+        self.reserve_until(now, None).expect("no deadline: a slot is always reserved")
     }
 
     /// Moves a slot its caller woke too late for to `actual`, the real send time, if no window

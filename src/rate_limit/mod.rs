@@ -363,6 +363,7 @@ impl SlidingWindow {
 
     /// Reserves the earliest slot at or after `now` that keeps every `span` within `limit`: a
     /// full span after the `limit`-th latest slot (at most `limit - 1` slots are later than that).
+    #[cfg(test)]
     fn reserve(&self, now: Instant) -> Instant {
         self.reserve_until(now, None).expect("no deadline: a slot is always reserved")
     }

@@ -25,6 +25,7 @@ pub(crate) fn current() -> Scope {
 
 /// Runs `future` with the deadline `max_wait` from now, unless a deadline is set already (a flow
 /// of calls shares the one fixed when it started).
+#[cfg_attr(not(any(feature = "api", feature = "ipg")), allow(dead_code))] // the money moves and verify_payment
 pub(crate) async fn with_deadline<F: Future>(max_wait: Option<Duration>, future: F) -> F::Output {
     let outer = current();
     match (outer.deadline, max_wait) {

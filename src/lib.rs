@@ -45,8 +45,14 @@ mod internals_page {}
 #[doc = include_str!("../docs/performance.md")]
 mod performance_page {}
 #[cfg(doctest)]
+#[doc = include_str!("../docs/production.md")]
+mod production_page {}
+#[cfg(doctest)]
 #[doc = include_str!("../docs/retries.md")]
 mod retries_page {}
+#[cfg(doctest)]
+#[doc = include_str!("../docs/testing.md")]
+mod testing_page {}
 
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};

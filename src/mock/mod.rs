@@ -11,8 +11,8 @@
 //! validation, payment page 302 to the callback, transaction, verify that answers once), the
 //! business balance, settlements (store in Tomans, list, show, cancel, lookup by track_id) moving the
 //! balance, the other sections (one module each), and paging in Vandar's three styles on every list
-//! (`page`, `per_page` and `start_after` as the spec gives them to each list; the README's mock
-//! section lists which list pages how).
+//! (`page`, `per_page` and `start_after` as the spec gives them to each list; docs/testing.md
+//! lists which list pages how).
 //!
 //! Tests play the payer ([`MockVandar::pay`], [`MockVandar::decline`], [`MockVandar::abandon`]), move
 //! the mock's clock ([`MockVandar::advance`]: tokens expire, settlements and scheduled withdrawals

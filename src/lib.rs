@@ -3,6 +3,8 @@
 // The hand-written layer documents every public item; the generated modules are documented from
 // the spec by build.rs (tests/generated_docs.rs counts them).
 #![deny(missing_docs)]
+// Every type a public signature reaches has a public path, so rustc never prints a private one.
+#![deny(unnameable_types)]
 // Layers, from the bottom (a module uses only those on its own floor or below; see ARCHITECTURE.md):
 //   values:     host, secret, mask, dates, enums, validate, reach, error, money (units), money_moves (the spec's list)
 //   shared:     rate_limit, telemetry, auth (token state; reaches Vandar through a TokenEndpoint), journal, redis_connection
@@ -60,7 +62,7 @@ pub use error::{ApiError, Error, ErrorCode, Result};
 pub use host::Host;
 pub use reach::Reach;
 pub use secret::Secret;
-pub use transport::{CallOptions, RetryPolicy};
+pub use transport::{CallOptions, RetryPolicy, Transport};
 
 #[cfg(feature = "api")]
 pub use generated::api;

@@ -33,7 +33,8 @@ pub use retry::RetryPolicy;
 
 /// What every generated client of every host shares with every clone of [`crate::Client`]:
 /// the HTTP client, the configuration, the token state and the rate budget. progenitor's inner
-/// type is `Arc<Transport>`.
+/// type is `Arc<Transport>`. Opaque (its fields are private; `Debug` hides every secret): it is
+/// public so that what `ClientInfo::inner` returns has a path you can write, `vandar::Transport`.
 pub struct Transport {
     pub(crate) http: reqwest::Client,
     /// The configured business slug, filled into every generated call that takes `business`.

@@ -143,8 +143,9 @@ pub fn verify(headers: &http::HeaderMap, body: &[u8], business_slug: &str) -> Re
 
 /// A Miando event: when it happened and what happened.
 ///
-/// `Serialize` writes Miando's own shape (`{"created": <unix seconds>, "type": .., "data": {..}}`) and
-/// `Deserialize` reads it back, so "acknowledge fast, queue the work" is `serde_json::to_vec(&event)`
+/// `Serialize` writes Miando's envelope (`{"created": <unix seconds>, "type": .., "data": {..}}`) with
+/// the data as this crate types it (amounts as numbers of Rials, absent fields as `null`), not byte for
+/// byte what Miando sent; `Deserialize` (and [`Event::from_json`]) reads it back to an equal `Event`, so "acknowledge fast, queue the work" is `serde_json::to_vec(&event)`
 /// into your queue and `serde_json::from_slice::<Event>` in the worker.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]

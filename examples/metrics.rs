@@ -21,8 +21,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mock = MockVandar::start().await?;
     let vandar = mock.client_builder().build()?;
     let payment = vandar.start_payment(Rials(25_000), "https://shop.example/cb").await?;
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    browser.get(&payment.payment_page).send().await?;
+    mock.pay(&payment.payment_page)?;
     vandar.verify_payment(&payment.token, Rials(25_000)).await?;
     mock.inject(Fault::TruncatedBody); // the payout is carried out, its answer arrives cut: reconciled
     let payout = vandar.settlement_store(SettlementStoreRequest::default().amount(Tomans(5_000)).iban("IR330120020000002353697200")).await?;

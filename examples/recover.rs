@@ -37,8 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         // 3. A payment the payer pays; the callback never arrives, so verify is never called.
         let payment = vandar.start_payment_with(Rials(250_000), "https://shop.example/cb", |b| b.factor_number("ORDER-1002")).await?;
-        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        browser.get(&payment.payment_page).send().await?;
+        mock.pay(&payment.payment_page)?; // the payer pays; the browser's way back to the callback is lost
         println!("3. payment {} (ORDER-1002) paid by the payer; the callback was lost", payment.token);
     } // the process is gone: nothing of it survives but the journal
 
@@ -48,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for settled in &report.settled {
         let intent = &settled.entry.intent;
         match &settled.outcome {
-            Outcome::Reconciled { .. } => println!("4. {} {} -> reconciled: Vandar carried it out; not sent again", intent.operation, intent.key),
+            Outcome::Reconciled { found } => println!("4. {} {} -> reconciled ({found}): Vandar carried it out; not sent again", intent.operation, intent.key),
             Outcome::ProvenNotSent { looked_up } => println!("4. {} {} -> proven not sent ({looked_up}): decide whether to send it again", intent.operation, intent.key),
             Outcome::Paid { amount, card, .. } => println!(
                 "4. payment for {} -> paid {amount} Rials by card {}: verified now, ship the order",

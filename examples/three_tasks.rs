@@ -41,8 +41,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The payer's browser opens the payment page, pays, and returns to the callback URL.
     let page = checkout_start(&vandar).await?;
-    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-    let callback_url = browser.get(&page).send().await?.headers()["location"].to_str()?.to_string();
+    let callback_url = mock.pay(&page)?;
     println!("checkout         -> paid: {}", checkout_callback(&vandar, &callback_url).await?);
 
     for _ in 0..60 {

@@ -167,3 +167,40 @@ async fn a_429_burst_is_ridden_out_by_waiting() {
     let error = vandar.api().balance().business("mock-shop").send().await.unwrap_err();
     assert!(matches!(error, Error::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(1)), "{error:?}");
 }
+
+/// The journal keeps what proved a move whose answer was lost: the ids of the records the lookup
+/// found, both when the client reconciles at once and when recovery does after a restart (fed the
+/// journaled request, read back as the body that was sent).
+#[tokio::test]
+async fn a_reconciled_journal_entry_names_the_records_the_lookup_found() {
+    use vandar::journal::{FileJournal, Outcome, RecoveryOptions};
+    let mock = MockVandar::start().await.unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("vandar.journal");
+    let recovery = RecoveryOptions { min_age: Duration::ZERO, ..RecoveryOptions::default() };
+    let client = || mock.client_builder().journal(FileJournal::open(&path).unwrap()).recovery(recovery.clone()).build().unwrap();
+    let payout = |track_id: &str| SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id(track_id.to_owned());
+    let proof = |transaction: i64, settlement: uuid::Uuid| format!("transaction_list: transaction {transaction} (settlement {settlement})");
+
+    // In the process: the answer is cut off and the lookup proves the move.
+    mock.inject_for("settlement_store", Fault::TruncatedBody);
+    let stored = client().settlement_store(payout("cut-1")).await.unwrap();
+    assert!(stored.was_reconciled(), "{stored:?}");
+    let expected = proof(stored.transaction_id().unwrap(), stored.settlement_id().unwrap());
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(written.contains(&expected), "the journal names {expected}: {written}");
+
+    // After a restart: Vandar carried the move out, the process died before the answer came.
+    mock.inject_for("settlement_store", Fault::Latency(Duration::from_secs(2)));
+    let died = tokio::time::timeout(Duration::from_millis(500), client().settlement_store(payout("lost-1"))).await;
+    assert!(died.is_err(), "the process 'died' before the answer");
+    let vandar = client();
+    let report = vandar.recover().await.unwrap();
+    let found = vandar.api().transaction_list().track_id("lost-1").send().await.unwrap().data;
+    let settlement = found[0].settlement.as_ref().and_then(|s| s["id"].as_str()).unwrap().parse().unwrap();
+    let expected = Outcome::Reconciled { found: proof(found[0].id.unwrap(), settlement) };
+    assert_eq!(report.settled.iter().map(|s| (s.entry.intent.key.as_str(), &s.outcome)).collect::<Vec<_>>(), [("lost-1", &expected)]);
+    assert!(report.still_open.is_empty(), "{report:?}");
+    let sent = mock.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/settlement/store")).count();
+    assert_eq!(sent, 2, "each payout was sent once; recovery only looked");
+}

@@ -160,3 +160,32 @@ async fn a_scheduled_withdrawal_comes_due_by_the_mock_clock_and_its_notify_url_i
     let notice = tokio::time::timeout(std::time::Duration::from_secs(5), received.recv()).await.unwrap().unwrap();
     assert_eq!((notice["withdrawal_id"].as_str(), notice["status"].as_str()), (Some(withdrawal_id.to_string().as_str()), Some("DONE")), "{notice}");
 }
+
+/// A withdrawal whose answer never came is recovered after a restart through
+/// `withdrawal_show_by_track_id`, fed the journaled request read back as the body sent, and the
+/// journal names the withdrawal found.
+#[tokio::test]
+async fn a_lost_withdrawal_is_recovered_through_its_lookup_and_the_journal_names_it() {
+    use std::time::Duration;
+    use vandar::journal::{FileJournal, Outcome, RecoveryOptions};
+    use vandar::mock::Fault;
+    let mock = MockVandar::start().await.unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let path = folder.path().join("vandar.journal");
+    let recovery = RecoveryOptions { min_age: Duration::ZERO, ..RecoveryOptions::default() };
+    let client = || mock.client_builder().journal(FileJournal::open(&path).unwrap()).recovery(recovery.clone()).build().unwrap();
+    let id = active_authorization(&client()).await;
+
+    mock.inject_for("withdrawal_store", Fault::Latency(Duration::from_secs(2)));
+    let body = WithdrawalStoreRequest::builder().authorization_id(id).amount(Rials(20_000)).track_id("debit-7".to_owned());
+    let died = tokio::time::timeout(Duration::from_millis(500), client().withdrawal_store(body)).await;
+    assert!(died.is_err(), "the process 'died' before the answer");
+
+    let vandar = client();
+    let report = vandar.recover().await.unwrap();
+    let shown = vandar.api().withdrawal_show_by_track_id().business("mock-shop").track_id("debit-7").send().await.unwrap();
+    let withdrawal = shown.result.unwrap().withdrawal.unwrap().id.unwrap();
+    let expected = Outcome::Reconciled { found: format!("withdrawal_show_by_track_id: withdrawal {withdrawal}") };
+    assert_eq!(report.settled.iter().map(|s| (s.entry.intent.key.as_str(), &s.outcome)).collect::<Vec<_>>(), [("debit-7", &expected)]);
+    assert!(report.still_open.is_empty(), "{report:?}");
+}

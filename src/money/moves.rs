@@ -192,6 +192,45 @@ impl<T> Lookup<T> {
     }
 }
 
+/// What a lookup proved, in words for the journal's `Outcome::Reconciled`: the ids of the records
+/// found to be the move, so whoever reads the journal can find them in the dashboard.
+pub(super) trait Found {
+    /// `lookup: the records' ids`.
+    fn ids(&self) -> String;
+}
+
+impl Found for Vec<types::Transaction> {
+    fn ids(&self) -> String {
+        let settlement = |t: &types::Transaction| t.settlement.as_ref().and_then(|s| s.get("id")).and_then(|id| id.as_str()).map(str::to_owned);
+        let records = self.iter().map(|t| match settlement(t) {
+            Some(id) => format!("transaction {} (settlement {id})", t.id.unwrap_or_default()),
+            None => format!("transaction {}", t.id.unwrap_or_default()),
+        });
+        format!("transaction_list: {}", records.collect::<Vec<_>>().join(", "))
+    }
+}
+
+impl Found for types::WithdrawalResponse {
+    fn ids(&self) -> String {
+        let id = self.result.as_ref().and_then(|r| r.withdrawal.as_ref()).and_then(|w| w.id);
+        format!("withdrawal_show_by_track_id: withdrawal {}", id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string()))
+    }
+}
+
+#[cfg(feature = "batch")]
+impl Found for Vec<crate::generated::batch::types::BatchSettlement> {
+    fn ids(&self) -> String {
+        let items = self.iter().map(|b| format!("{} (transaction {})", b.track_id.as_deref().unwrap_or("?"), b.transaction_id.unwrap_or_default()));
+        format!("batch_show: {}", items.collect::<Vec<_>>().join(", "))
+    }
+}
+
+impl Found for Infallible {
+    fn ids(&self) -> String {
+        match *self {}
+    }
+}
+
 /// Whether a lookup's failure says there is no such record (404), as opposed to failing.
 fn not_found(error: &Error) -> bool {
     error.status() == Some(404)
@@ -199,7 +238,7 @@ fn not_found(error: &Error) -> bool {
 
 impl Client {
     /// Runs a money move, journals what the lookup proves, and names its flow span.
-    async fn tracked<A, L>(
+    async fn tracked<A, L: Found>(
         &self,
         operation: &'static str,
         track_id: String,
@@ -217,7 +256,7 @@ impl Client {
             };
             // The transport journaled the send; a lookup's proof (or doubt) is recorded here.
             let outcome = match &result {
-                Ok(Tracked::Reconciled { .. }) => Some(Outcome::Reconciled { found: "the documented lookup proved it".into() }),
+                Ok(Tracked::Reconciled { found, .. }) => Some(Outcome::Reconciled { found: found.ids() }),
                 Err(Error::Indeterminate { reason, .. }) => Some(Outcome::Indeterminate { reason: reason.clone() }),
                 _ => None,
             };
@@ -243,11 +282,10 @@ impl Client {
     ) -> Result<Tracked<types::SettlementStoreResponse, Vec<types::Transaction>>, Error> {
         let business = self.business()?.to_string();
         let body: types::SettlementStoreRequest = typed_body(body)?;
-        let track_id = body.track_id.clone();
-        let (amount, iban) = (body.amount, body.iban.clone());
+        let (track_id, sent) = (body.track_id.clone(), body.clone());
         let send = self.api().settlement_store().business(&business).body(body).send();
         self.tracked("settlement_store", track_id.clone(), send, async |error: &Error| {
-            self.look_up_settlement(&business, &track_id, amount, &iban).await.settle("settlement_store", track_id.clone(), error)
+            self.look_up_settlement(&business, &sent).await.settle("settlement_store", track_id.clone(), error)
         })
         .await
     }
@@ -271,8 +309,9 @@ impl Client {
         self.api().settlement_cancel().business(&business).transaction_id(transaction_id).send().await
     }
 
-    /// The statement records proven to be the settlement sent with `track_id`.
-    pub(super) async fn look_up_settlement(&self, business: &str, track_id: &str, amount: Tomans, iban: &str) -> Lookup<Vec<types::Transaction>> {
+    /// The statement records proven to be the settlement `sent` (by its track_id).
+    pub(super) async fn look_up_settlement(&self, business: &str, sent: &types::SettlementStoreRequest) -> Lookup<Vec<types::Transaction>> {
+        let (track_id, amount, iban) = (sent.track_id.as_str(), sent.amount, sent.iban.as_str());
         let found = match self.api().transaction_list().business(business).track_id(track_id).send().await {
             Ok(found) => found,
             Err(error) => return Lookup::Failed(error),
@@ -305,22 +344,17 @@ impl Client {
         let track_id = body.track_id.clone().ok_or_else(|| {
             Error::invalid("track_id", "a money move needs a track_id: it is how a lost answer is looked up")
         })?;
-        let (authorization_id, amount) = (body.authorization_id, body.amount);
+        let sent = body.clone();
         let send = self.api().withdrawal_store().business(&business).body(body).send();
         self.tracked("withdrawal_store", track_id.clone(), send, async |error: &Error| {
-            self.look_up_withdrawal(&business, &track_id, &authorization_id, amount).await.settle("withdrawal_store", track_id.clone(), error)
+            self.look_up_withdrawal(&business, &track_id, &sent).await.settle("withdrawal_store", track_id.clone(), error)
         })
         .await
     }
 
-    /// The withdrawal `withdrawal_show_by_track_id` proves to be the one sent with `track_id`.
-    pub(super) async fn look_up_withdrawal(
-        &self,
-        business: &str,
-        track_id: &str,
-        authorization_id: &uuid::Uuid,
-        amount: Rials,
-    ) -> Lookup<types::WithdrawalResponse> {
+    /// The withdrawal `withdrawal_show_by_track_id` proves to be the one `sent` with `track_id`.
+    pub(super) async fn look_up_withdrawal(&self, business: &str, track_id: &str, sent: &types::WithdrawalStoreRequest) -> Lookup<types::WithdrawalResponse> {
+        let (authorization_id, amount) = (&sent.authorization_id, sent.amount);
         let found = match self.api().withdrawal_show_by_track_id().business(business).track_id(track_id).send().await {
             Ok(found) => found,
             Err(error) if not_found(&error) => return Lookup::Absent { looked_up: format!("withdrawal_show_by_track_id({track_id})") },
@@ -404,22 +438,23 @@ impl Client {
     ) -> Result<Tracked<crate::generated::batch::types::SettlementStoreResponse, Vec<crate::generated::batch::types::BatchSettlement>>, Error> {
         let business = self.business()?.to_string();
         let body: crate::generated::batch::types::BatchSettlementStoreRequest = typed_body(body)?;
-        let (batch_id, items) = (body.batch_id.to_string(), body.batches_settlement.clone());
+        let (batch_id, sent) = (body.batch_id.to_string(), body.clone());
         let send = self.batch().batch_settlement_store().business(&business).body(body).send();
         self.tracked("batch_settlement_store", batch_id.clone(), send, async |error: &Error| {
-            self.look_up_batch(&business, &batch_id, &items).await.settle("batch_settlement_store", batch_id.clone(), error)
+            self.look_up_batch(&business, &sent).await.settle("batch_settlement_store", batch_id.clone(), error)
         })
         .await
     }
 
-    /// The batch `batch_show` proves holds every item sent (by track_id, amount and IBAN).
+    /// The batch `batch_show` proves holds every item `sent` (by track_id, amount and IBAN).
     #[cfg(feature = "batch")]
     pub(super) async fn look_up_batch(
         &self,
         business: &str,
-        batch_id: &str,
-        items: &[crate::generated::batch::types::BatchSettlementItem],
+        sent: &crate::generated::batch::types::BatchSettlementStoreRequest,
     ) -> Lookup<Vec<crate::generated::batch::types::BatchSettlement>> {
+        let batch_id = sent.batch_id.to_string();
+        let (batch_id, items) = (batch_id.as_str(), &sent.batches_settlement);
         let found = match self.batch().batch_show().business(business).batch_id(batch_id).send().await {
             Ok(found) => found.data,
             Err(error) if not_found(&error) => return Lookup::Absent { looked_up: format!("batch_show({batch_id})") },

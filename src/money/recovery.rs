@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::moves::Lookup;
-use super::{Rials, Tomans, VerifyOutcome};
+use super::moves::{Found, Lookup};
+use super::{Rials, VerifyOutcome};
 use crate::journal::{Entry, EntryKind, Outcome};
 use crate::{client::Client, error::Error};
 
@@ -118,36 +118,22 @@ impl Client {
         })
     }
 
-    /// A money move's fate through its documented lookup: `Err` says what was asked when it
-    /// proves nothing.
+    /// A money move's fate through its documented lookup, the same one the move itself asks after
+    /// a lost answer, fed the journaled request read back as the typed body that was sent: `Err`
+    /// says what was asked when it proves nothing.
     async fn recover_move(&self, entry: &Entry) -> Result<Outcome, String> {
         let intent = &entry.intent;
         let business = self.business().map_err(|e| e.to_string())?.to_string();
-        let field = |name: &str| intent.request.get(name).cloned().unwrap_or_default();
-        let decode = |what: &str, error: serde_json::Error| format!("the journaled request's {what} does not read: {error}");
-        let lookup = match intent.operation.as_str() {
-            "settlement_store" => {
-                let amount: Tomans = serde_json::from_value(field("amount")).map_err(|e| decode("amount", e))?;
-                let iban = field("iban").as_str().unwrap_or_default().to_string();
-                self.look_up_settlement(&business, &intent.key, amount, &iban).await.describe()
-            }
-            "withdrawal_store" => {
-                let amount: Rials = serde_json::from_value(field("amount")).map_err(|e| decode("amount", e))?;
-                let authorization: uuid::Uuid = serde_json::from_value(field("authorization_id")).map_err(|e| decode("authorization_id", e))?;
-                self.look_up_withdrawal(&business, &intent.key, &authorization, amount).await.describe()
-            }
+        match intent.operation.as_str() {
+            "settlement_store" => self.look_up_settlement(&business, &sent(intent)?).await.describe(),
+            "withdrawal_store" => self.look_up_withdrawal(&business, &intent.key, &sent(intent)?).await.describe(),
             #[cfg(feature = "batch")]
-            "batch_settlement_store" => {
-                let items: Vec<crate::generated::batch::types::BatchSettlementItem> =
-                    serde_json::from_value(field("batches_settlement")).map_err(|e| decode("items", e))?;
-                self.look_up_batch(&business, &intent.key, &items).await.describe()
-            }
+            "batch_settlement_store" => self.look_up_batch(&business, &sent(intent)?).await.describe(),
             operation => {
                 let where_to_look = crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
-                return Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key));
+                Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key))
             }
-        };
-        lookup
+        }
     }
 
     /// A payment's fate: paid and verified (verifying it now, once, if it was only paid), not paid,
@@ -189,12 +175,18 @@ impl Client {
     }
 }
 
-impl<T> Lookup<T> {
+/// The journaled request of `intent`, read back as the typed body that was sent.
+fn sent<T: serde::de::DeserializeOwned>(intent: &crate::journal::Intent) -> Result<T, String> {
+    serde_json::from_value(intent.request.clone())
+        .map_err(|error| format!("the journaled {} request does not read as the body sent: {error}", intent.operation))
+}
+
+impl<T: Found> Lookup<T> {
     /// Recovery's verdict: proven, or proven not sent when the lookup holds nothing of it (the
     /// entry is old enough for that to be proof); `Err` with what was asked otherwise.
     fn describe(self) -> Result<Outcome, String> {
         match self {
-            Lookup::Proven(_) => Ok(Outcome::Reconciled { found: "the documented lookup proved it carried out".into() }),
+            Lookup::Proven(found) => Ok(Outcome::Reconciled { found: found.ids() }),
             Lookup::Absent { looked_up } => Ok(Outcome::ProvenNotSent { looked_up }),
             Lookup::Unproven { reason } => Err(reason),
             Lookup::Failed(error) => Err(format!("the lookup failed: {error}")),

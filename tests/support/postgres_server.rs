@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "stop.rs"]
+mod stop;
+
 pub struct PostgresServer {
     child: Child,
     pub port: u16,
@@ -118,19 +121,7 @@ impl PostgresServer {
     /// Stops the server by its pid: SIGINT (PostgreSQL's fast shutdown: it ends the open sessions;
     /// SIGTERM would wait for every client to disconnect), then SIGKILL.
     pub fn stop(&mut self) {
-        if let Ok(Some(_)) = self.child.try_wait() {
-            return;
-        }
-        let _ = Command::new("kill").arg("-INT").arg(self.child.id().to_string()).status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop::stop_by_pid(&mut self.child, "INT", Duration::from_secs(10));
     }
 }
 

@@ -54,7 +54,7 @@ async fn a_stored_settlement_is_read_from_its_result_and_cancelled_once() {
     // The accessors work from either arm; here Vandar answered.
     assert!(!stored.was_reconciled());
     assert_eq!(stored.amount(), Some(Tomans(7_000)));
-    assert_eq!(stored.status().as_deref(), Some("PENDING"));
+    assert_eq!(stored.status(), Some(vandar::enums::SettlementStatus::Pending));
     let (transaction_id, settlement_id) = (stored.transaction_id().unwrap(), stored.settlement_id().unwrap());
     let Tracked::Answered { answer, .. } = &stored else { panic!("answered") };
     assert_eq!((answer.data.settlement[0].transaction_id, answer.data.settlement[0].id), (transaction_id, settlement_id));

@@ -136,6 +136,9 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
     let answered = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id("t-ok")).await.unwrap();
     assert!(matches!(&answered, Tracked::Answered { .. }));
     let answered_id: i64 = answered.transaction_id().expect("the answer's transaction_id");
+    // Its status and amount, of the same types, from either arm.
+    assert_eq!((stored.status(), stored.amount()), (answered.status(), answered.amount()));
+    assert_eq!(stored.status(), Some(vandar::enums::SettlementStatus::Pending));
     let listed: Vec<i64> = vandar.api().transaction_list().send().await.unwrap().data.iter().filter_map(|t| t.id).collect();
     assert!(listed.contains(&reconciled_id) && listed.contains(&answered_id), "{listed:?} holds {reconciled_id} and {answered_id}");
     vandar.api().settlement_cancel().settlement_id(reconciled_id).send().await.unwrap();

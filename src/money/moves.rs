@@ -5,6 +5,7 @@
 //! Each call runs in a `vandar.flow` span carrying the track_id, its lookup included.
 use std::convert::Infallible;
 
+use crate::enums::SettlementStatus;
 use crate::generated::api::types::{self, builder};
 use crate::journal::Outcome;
 use crate::money::{Rials, Tomans};
@@ -84,25 +85,22 @@ impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
         }
     }
 
-    /// The settlement's status as Vandar writes it (`PENDING`, `DONE`, `CANCELED`, `FAILED`, ...):
-    /// the answer's `status`, or the proven record's (its `settlement.status`, else its statement
-    /// status: `2` DONE, `-2` PENDING, `-3` FAILED, `-4` CANCELED). For the final status, ask
-    /// `settlement_show` or listen on `notify_url`.
-    pub fn status(&self) -> Option<String> {
+    /// The settlement's status (`Pending`, `Done`, `Canceled`, `Failed`, ..., the type
+    /// `settlement_list` and `settlement_show` answer with): the answer's `status`, or the proven
+    /// record's (its `settlement.status`, else its statement status: `2` DONE, `-2` PENDING, `-3`
+    /// FAILED, `-4` CANCELED). For the final status, ask `settlement_show` or listen on `notify_url`.
+    pub fn status(&self) -> Option<SettlementStatus> {
         match self {
-            Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.status.to_string()),
+            Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.status.clone()),
             Tracked::Reconciled { found, .. } => {
                 let record = found.first()?;
-                let stated = record.settlement.as_ref().and_then(|s| s.get("status")).and_then(|s| s.as_str()).map(str::to_string);
-                stated.or_else(|| {
-                    Some(match record.status? {
-                        2 => "DONE",
-                        -2 => "PENDING",
-                        -3 => "FAILED",
-                        -4 => "CANCELED",
-                        _ => return None,
-                    }
-                    .to_string())
+                let stated = record.settlement.as_ref().and_then(|s| s.get("status")).and_then(|s| s.as_str()).map(SettlementStatus::from);
+                stated.or(match record.status? {
+                    2 => Some(SettlementStatus::Done),
+                    -2 => Some(SettlementStatus::Pending),
+                    -3 => Some(SettlementStatus::Failed),
+                    -4 => Some(SettlementStatus::Canceled),
+                    _ => None,
                 })
             }
         }

@@ -251,16 +251,21 @@ impl ClientBuilder {
         self
     }
 
-    /// Puts `operation` (an operation id, e.g. `"settlement_list"`) in `lane` for every call of
-    /// this client. By default the payment gateway's calls are [`Lane::Interactive`] and the rest
+    /// Puts `operation` (an operation id of the spec, e.g. `"settlement_list"`; `build` refuses one
+    /// it does not have) in `lane` for every call of this client. By default the payment gateway's calls are [`Lane::Interactive`] and the rest
     /// [`Lane::Background`]; per call: [`crate::CallOptions::lane`].
     pub fn lane_for(mut self, operation: impl Into<String>, lane: Lane) -> Self {
         self.lanes.insert(operation.into(), lane);
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. Refused with [`Error::InvalidInput`] when a base URL does not parse or
+    /// [`ClientBuilder::lane_for`] names an operation the spec does not have (a typo would
+    /// otherwise leave the operation in its default lane without a word).
     pub fn build(self) -> Result<Client, Error> {
+        for operation in self.lanes.keys() {
+            crate::validate::operation_id(operation).map_err(|problem| Error::invalid("lane_for", problem))?;
+        }
         crate::tls::install_default_provider();
         let http = match self.http {
             Some(http) => http,

@@ -301,6 +301,21 @@ pub(crate) fn operation_at(method: &str, path: &str) -> Option<&'static str> {
         .map(|(_, _, operation)| *operation)
 }
 
+/// `name` as an operation id of the spec (every host's), or why not, with the closest id when one is
+/// near enough to be a typo (`"setlement_list" is not an operation id of the spec; did you mean
+/// "settlement_list"?`).
+pub(crate) fn operation_id(name: &str) -> Result<&'static str, String> {
+    let ids = || OPERATION_ROUTES.iter().map(|(_, _, operation)| *operation);
+    if let Some(id) = ids().find(|id| *id == name) {
+        return Ok(id);
+    }
+    let closest = ids().map(|id| (strsim::damerau_levenshtein(name, id), id)).min().filter(|(distance, _)| *distance <= 3);
+    Err(match closest {
+        Some((_, id)) => format!("{name:?} is not an operation id of the spec; did you mean {id:?}?"),
+        None => format!("{name:?} is not an operation id of the spec (e.g. \"ipg_verify\", \"settlement_store\")"),
+    })
+}
+
 /// Whether `text` is an absolute `http`/`https` URL with a host.
 fn is_web_url(text: &str) -> bool {
     url::Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())

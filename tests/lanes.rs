@@ -194,3 +194,18 @@ mod across_processes {
         assert!(background >= 7, "the floods were not starved: {background}");
     }
 }
+
+/// An operation id with a typo in `lane_for` would leave the operation in its default lane without a
+/// word: `build` refuses it, naming the closest id; a real one builds.
+#[test]
+fn lane_for_an_operation_the_spec_does_not_have_is_refused_with_the_closest_id() {
+    let error = vandar::Client::builder().lane_for("setlement_list", Lane::Interactive).build().unwrap_err();
+    assert!(
+        matches!(&error, vandar::Error::InvalidInput { field, reason }
+            if field.as_deref() == Some("lane_for") && reason == r#""setlement_list" is not an operation id of the spec; did you mean "settlement_list"?"#),
+        "{error:?}"
+    );
+    let far = vandar::Client::builder().lane_for("refund_everything", Lane::Background).build().unwrap_err();
+    assert!(far.to_string().contains(r#""refund_everything" is not an operation id of the spec (e.g."#), "{far}");
+    vandar::Client::builder().lane_for("settlement_list", Lane::Interactive).build().unwrap();
+}

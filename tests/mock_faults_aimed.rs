@@ -82,6 +82,9 @@ async fn the_control_api_aims_and_clears_faults() {
     let unknown = http.post(&faults).json(&json!({"operation": "nope", "faults": [{"status": 503}]})).send().await.unwrap();
     assert_eq!(unknown.status(), 400);
     assert!(unknown.text().await.unwrap().contains("operation"));
+    let typo = http.post(&faults).json(&json!({"operation": "ipg_verfy", "faults": [{"status": 503}]})).send().await.unwrap();
+    assert_eq!(typo.status(), 400);
+    assert_eq!(typo.json::<Value>().await.unwrap()["error"], r#"operation: "ipg_verfy" is not an operation id of the spec; did you mean "ipg_verify"?"#);
     let lonely_nth = http.post(&faults).json(&json!({"nth": 2, "faults": [{"status": 503}]})).send().await.unwrap();
     assert_eq!(lonely_nth.status(), 400);
 }

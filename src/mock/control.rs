@@ -110,17 +110,12 @@ pub(crate) struct AimedFault {
 }
 
 /// The spec's operation id `name`, as the mock's operation table spells it.
-pub(crate) fn known_operation(name: &str) -> Option<&'static str> {
-    crate::validate::OPERATION_ROUTES.iter().map(|(_, _, operation)| *operation).find(|operation| *operation == name)
-}
 
 /// The knobs, one implementation each.
 impl Data {
     /// Aims `faults` at the `nth` call of `operation` from now and the calls after it, one each.
     pub(crate) fn inject_aimed(&mut self, operation: &str, nth: u32, faults: impl IntoIterator<Item = Fault>) -> Result<usize, String> {
-        let Some(operation) = known_operation(operation) else {
-            return Err(format!("operation: {operation:?} is not an operation id of the spec (e.g. \"ipg_verify\", \"settlement_store\")"));
-        };
+        let operation = crate::validate::operation_id(operation).map_err(|problem| format!("operation: {problem}"))?;
         if nth == 0 {
             return Err("nth: the first call is 1".into());
         }

@@ -321,7 +321,7 @@ impl MockVandar {
     /// Makes the next call of `operation` (the spec's operation id, e.g. `ipg_verify`, `settlement_store`)
     /// misbehave; calls of other operations are untouched. Faults aimed at one operation answer in the
     /// order injected, before the global queue of [`MockVandar::inject`] (`POST /__mock/faults` with
-    /// `"operation"`). Panics on an operation id the spec does not have.
+    /// `"operation"`). Panics on an operation id the spec does not have, naming the closest one.
     pub fn inject_for(&self, operation: &str, fault: Fault) {
         self.inject_nth(operation, 1, fault);
     }

@@ -18,10 +18,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use vandar::api::types::builder::SettlementStoreRequest;
-use vandar::mock::MockVandar;
+use vandar::mock::{MockAddress, MockVandar};
 use vandar::money::{Rials, Tomans};
 use vandar::rate_limit::{RateLimits, OTHER_PER_WINDOW, POST_PER_WINDOW, WINDOW};
-use vandar::{Host, TokenPair};
 
 fn unix_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
@@ -43,12 +42,9 @@ fn worker() {
             // The checkout sends 2 POSTs a second, 6 a window: the reserve must hold them (7 of 30).
             limits = limits.with_reserve(7, 10);
         }
-        let vandar = vandar::Client::builder()
-            .business(var("B_BUSINESS"))
-            .business_tokens(TokenPair::new(var("B_ACCESS"), var("B_REFRESH"), None))
-            .ipg_api_key(var("B_IPG_KEY"))
-            .base_url(Host::Api, var("B_API"))
-            .base_url(Host::Ipg, var("B_IPG"))
+        let mock: MockAddress = serde_json::from_str(&var("VANDAR_MOCK")).unwrap();
+        let vandar = mock
+            .client_builder()
             .rate_limits(limits)
             .build()
             .unwrap();
@@ -107,7 +103,6 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 async fn run(lanes: &str, redis: &str, seconds: u64) {
     let mock = MockVandar::start().await.unwrap();
-    let c = mock.credentials();
     let prefix = format!("vandar:bench:{lanes}:{}", unix_ms());
     let start = unix_ms() + 1_500;
     let millis = seconds * 1_000;
@@ -118,12 +113,7 @@ async fn run(lanes: &str, redis: &str, seconds: u64) {
                 .env("B_REDIS", redis)
                 .env("B_PREFIX", &prefix)
                 .env("B_LANES", lanes)
-                .env("B_BUSINESS", &c.business)
-                .env("B_ACCESS", &c.access_token)
-                .env("B_REFRESH", &c.refresh_token)
-                .env("B_IPG_KEY", &c.ipg_api_key)
-                .env("B_API", mock.base_url(Host::Api))
-                .env("B_IPG", mock.base_url(Host::Ipg))
+                .env("VANDAR_MOCK", serde_json::to_string(&mock.address()).unwrap())
                 .env("B_START_MS", start.to_string())
                 .env("B_MILLIS", millis.to_string())
                 .env("B_CHECKOUT", if i == 0 { "1" } else { "0" })

@@ -31,10 +31,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use vandar::journal::{Entry, FileJournal, Intent, Journal, Outcome, RecoveryOptions};
-use vandar::mock::{Fault, MockVandar};
+use vandar::mock::{Fault, MockAddress, MockVandar};
 use vandar::money::{RecoveryReport, Rials, Tomans};
 use vandar::rate_limit::RateLimits;
-use vandar::{Host, TokenPair};
 
 const IBAN: &str = "IR330120020000002353697200";
 const CHILD: &str = "VANDAR_CRASH_CHILD";
@@ -151,13 +150,8 @@ impl Journal for Boxed {
 }
 
 fn child_client(journal: impl Journal) -> vandar::Client {
-    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
-    vandar::Client::builder()
-        .business(var("CRASH_BUSINESS"))
-        .business_tokens(TokenPair::new(var("CRASH_ACCESS"), var("CRASH_REFRESH"), None))
-        .ipg_api_key(var("CRASH_IPG_KEY"))
-        .base_url(Host::Api, var("CRASH_API"))
-        .base_url(Host::Ipg, var("CRASH_IPG"))
+    let mock: MockAddress = serde_json::from_str(&std::env::var("VANDAR_MOCK").expect("VANDAR_MOCK set")).unwrap();
+    mock.client_builder()
         .rate_limits(RateLimits::unlimited())
         .journal(journal)
         .recovery(RecoveryOptions {
@@ -207,7 +201,6 @@ fn child_main(mode: &str) {
 
 /// Runs this test binary as a child in `mode`, for `backend`.
 fn child(mock: &MockVandar, backend: &Backend, mode: &str, test: &str, scenario: Scenario) -> Command {
-    let credentials = mock.credentials();
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args(["--exact", test, "--nocapture", "--test-threads", "1"])
@@ -215,12 +208,7 @@ fn child(mock: &MockVandar, backend: &Backend, mode: &str, test: &str, scenario:
         .env("CRASH_SCENARIO", format!("{scenario:?}"))
         .env("CRASH_KIND", backend.kind)
         .env("CRASH_JOURNAL", &backend.location)
-        .env("CRASH_BUSINESS", &credentials.business)
-        .env("CRASH_ACCESS", &credentials.access_token)
-        .env("CRASH_REFRESH", &credentials.refresh_token)
-        .env("CRASH_IPG_KEY", &credentials.ipg_api_key)
-        .env("CRASH_API", mock.base_url(Host::Api))
-        .env("CRASH_IPG", mock.base_url(Host::Ipg))
+        .env("VANDAR_MOCK", serde_json::to_string(&mock.address()).unwrap())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     command

@@ -5,7 +5,6 @@
 //! On start it prints one JSON line: the base URL of each host, the control API's URL and the
 //! credentials it accepts.
 use vandar::mock::MockVandar;
-use vandar::Host;
 
 const USAGE: &str = "usage: vandar-mock [--host H] [--port N] [--help]";
 
@@ -44,21 +43,8 @@ async fn main() {
         eprintln!("vandar-mock: cannot listen on {host}:{port}: {e}");
         std::process::exit(1)
     });
-    let c = mock.credentials();
-    let api = mock.base_url(Host::Api);
-    let line = serde_json::json!({
-        "api": api,
-        "ipg": mock.base_url(Host::Ipg),
-        "batch": mock.base_url(Host::Batch),
-        "subscription": mock.base_url(Host::Subscription),
-        "control": format!("{api}/__mock"),
-        "business": c.business,
-        "access_token": c.access_token,
-        "refresh_token": c.refresh_token,
-        "ipg_api_key": c.ipg_api_key,
-        "miando_client_id": c.miando_client_id,
-        "miando_client_secret": c.miando_client_secret,
-    });
+    // Each host's base URL, the control API and the credentials: vandar::mock::MockAddress.
+    let line = serde_json::to_string(&mock.address()).expect("the address serializes");
     println!("{line}");
     mock.wait().await;
 }

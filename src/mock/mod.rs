@@ -65,7 +65,7 @@ use serde_json::json;
 use crate::{auth::TokenPair, client::ClientBuilder, host::Host};
 
 /// The credentials the mock accepts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Credentials {
     /// Business slug used in business API paths.
     pub business: String,
@@ -103,6 +103,65 @@ impl Credentials {
     pub fn start_id(&self) -> &str {
         let rest = self.access_token.strip_prefix("mock-access-").unwrap_or(&self.access_token);
         rest.rsplit_once('-').map_or(rest, |(start, _)| start)
+    }
+}
+
+/// Where a running mock is and what it accepts: the line `vandar-mock` prints when it starts, and
+/// what a test hands to the processes it starts (serialized into an environment variable) so that
+/// each builds a client for the same mock with [`MockAddress::client_builder`]:
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// // The test:
+/// let mock = vandar::mock::MockVandar::start().await?;
+/// let child = std::process::Command::new("target/debug/my-worker")
+///     .env("VANDAR_MOCK", serde_json::to_string(&mock.address())?)
+///     .spawn()?;
+/// // The worker:
+/// let address: vandar::mock::MockAddress = serde_json::from_str(&std::env::var("VANDAR_MOCK")?)?;
+/// let vandar = address.client_builder().build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MockAddress {
+    /// The api host's base URL (`http://127.0.0.1:PORT`).
+    pub api: String,
+    /// The payment gateway's (`…/ipg`).
+    pub ipg: String,
+    /// Batch settlements' (`…/batch`).
+    pub batch: String,
+    /// Direct debit's (`…/subscription`).
+    pub subscription: String,
+    /// The control API (`…/__mock`), for tests in other languages.
+    pub control: String,
+    /// What the mock accepts.
+    #[serde(flatten)]
+    pub credentials: Credentials,
+}
+
+impl MockAddress {
+    /// The base URL of `host`.
+    pub fn base_url(&self, host: Host) -> &str {
+        match host {
+            Host::Api => &self.api,
+            Host::Ipg => &self.ipg,
+            Host::Batch => &self.batch,
+            Host::Subscription => &self.subscription,
+        }
+    }
+
+    /// A client builder pointed at this mock with its credentials.
+    pub fn client_builder(&self) -> ClientBuilder {
+        let c = self.credentials.clone();
+        let mut builder = crate::client::Client::builder()
+            .business(&c.business)
+            .business_tokens(TokenPair::new(c.access_token, c.refresh_token, None))
+            .ipg_api_key(c.ipg_api_key)
+            .miando_credentials(c.miando_client_id, c.miando_client_secret);
+        for host in Host::ALL {
+            builder = builder.base_url(host, self.base_url(host));
+        }
+        builder
     }
 }
 
@@ -294,18 +353,22 @@ impl MockVandar {
         self.data.lock().expect("mock state").credentials.clone()
     }
 
+    /// Where this mock is and what it accepts, for another process (see [`MockAddress`]).
+    pub fn address(&self) -> MockAddress {
+        let api = self.base_url(Host::Api);
+        MockAddress {
+            control: format!("{api}/__mock"),
+            api,
+            ipg: self.base_url(Host::Ipg),
+            batch: self.base_url(Host::Batch),
+            subscription: self.base_url(Host::Subscription),
+            credentials: self.credentials(),
+        }
+    }
+
     /// A client builder pointed at this mock with its credentials.
     pub fn client_builder(&self) -> ClientBuilder {
-        let c = self.credentials();
-        let mut builder = crate::client::Client::builder()
-            .business(&c.business)
-            .business_tokens(TokenPair::new(c.access_token, c.refresh_token, None))
-            .ipg_api_key(c.ipg_api_key)
-            .miando_credentials(c.miando_client_id, c.miando_client_secret);
-        for host in Host::ALL {
-            builder = builder.base_url(host, self.base_url(host));
-        }
-        builder
+        self.address().client_builder()
     }
 
     /// The mock's state, for one knob.

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use vandar::auth::{FileTokenStore, RedisTokenStore, TokenStore};
-use vandar::mock::{MockStats, MockVandar};
+use vandar::mock::{MockAddress, MockStats, MockVandar};
 use vandar::rate_limit::RateLimits;
-use vandar::{Host, TokenPair};
+use vandar::TokenPair;
 
 /// Which token store the workers share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +98,6 @@ fn unix_ms() -> u64 {
 /// budget and `store` for the tokens; rotations are due every 4 s.
 pub async fn run_fleet(processes: usize, store: SharedStore, redis_url: &str, duration: Duration) -> FleetOutcome {
     let mock = MockVandar::start().await.unwrap();
-    let c = mock.credentials();
     mock.set_token_lifetime(TOKEN_LIFETIME);
     let seed_expires_at = unix_ms() + TOKEN_LIFETIME.as_millis() as u64;
     let dir = tempfile::tempdir().unwrap();
@@ -110,12 +109,7 @@ pub async fn run_fleet(processes: usize, store: SharedStore, redis_url: &str, du
         .map(|_| {
             Command::new(&exe)
                 .env("VANDAR_FLEET_WORKER", "1")
-                .env("FLEET_API", mock.base_url(Host::Api))
-                .env("FLEET_IPG", mock.base_url(Host::Ipg))
-                .env("FLEET_BUSINESS", &c.business)
-                .env("FLEET_ACCESS", &c.access_token)
-                .env("FLEET_REFRESH", &c.refresh_token)
-                .env("FLEET_IPG_KEY", &c.ipg_api_key)
+                .env("VANDAR_MOCK", serde_json::to_string(&mock.address()).unwrap())
                 .env("FLEET_SEED_EXPIRES_MS", seed_expires_at.to_string())
                 .env("FLEET_STORE", if store == SharedStore::Redis { "redis" } else { "file" })
                 .env("FLEET_TOKEN_FILE", &token_file)
@@ -165,7 +159,9 @@ pub fn worker_main() {
 async fn worker() -> WorkerReport {
     let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
     let ms = |name: &str| var(name).parse::<u64>().unwrap();
-    let seed = TokenPair::new(var("FLEET_ACCESS"), var("FLEET_REFRESH"), Some(UNIX_EPOCH + Duration::from_millis(ms("FLEET_SEED_EXPIRES_MS"))));
+    let mock: MockAddress = serde_json::from_str(&var("VANDAR_MOCK")).unwrap();
+    let c = &mock.credentials;
+    let seed = TokenPair::new(c.access_token.clone(), c.refresh_token.clone(), Some(UNIX_EPOCH + Duration::from_millis(ms("FLEET_SEED_EXPIRES_MS"))));
     let redis = var("FLEET_REDIS");
     let prefix = var("FLEET_PREFIX");
     let store: Box<dyn Fn(vandar::ClientBuilder) -> vandar::ClientBuilder> = match var("FLEET_STORE").as_str() {
@@ -179,12 +175,8 @@ async fn worker() -> WorkerReport {
         }
     };
     let vandar = store(
-        vandar::Client::builder()
-            .business(var("FLEET_BUSINESS"))
+        mock.client_builder()
             .business_tokens(seed)
-            .ipg_api_key(var("FLEET_IPG_KEY"))
-            .base_url(Host::Api, var("FLEET_API"))
-            .base_url(Host::Ipg, var("FLEET_IPG"))
             .rate_limits(RateLimits::redis(&redis, &prefix).unwrap()),
     )
     .build()

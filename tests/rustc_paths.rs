@@ -6,7 +6,9 @@
 //!
 //! It compiles a probe with the real rustc against this build's `libvandar` rlib: the values a shop
 //! handles, each put where a `()` is expected, so rustc names their types. Every `vandar::` path in
-//! those messages is then imported by a second file, which must compile.
+//! those messages is then imported by a second file, which must compile. (A type too long for a
+//! message is written to a file by rustc and shortened; the values are chosen to stay short.)
+#![cfg(all(feature = "api", feature = "ipg", feature = "batch", feature = "subscription"))]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -53,13 +55,25 @@ fn probe(values: &[&str]) -> String {
     )
 }
 
+/// The rustc of the toolchain that built this test: `$RUSTC`, else the one beside the cargo running
+/// it (`$CARGO`, the toolchain's own binary under rustup), else `rustc` on the PATH.
+fn rustc_of_this_build() -> PathBuf {
+    if let Some(rustc) = std::env::var_os("RUSTC") {
+        return rustc.into();
+    }
+    std::env::var_os("CARGO")
+        .map(|cargo| PathBuf::from(cargo).with_file_name(format!("rustc{}", std::env::consts::EXE_SUFFIX)))
+        .filter(|rustc| rustc.exists())
+        .unwrap_or_else(|| "rustc".into())
+}
+
 /// `rustc` on `source` against `rlib`; the rendered messages of its errors (none: it compiled).
 fn rustc(rlib: &Path, source: &str) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("probe.rs");
     std::fs::write(&file, source).unwrap();
     let deps = rlib.parent().unwrap();
-    let output = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+    let output = Command::new(rustc_of_this_build())
         .args(["--edition", "2021", "--crate-type", "bin", "--emit=metadata", "--error-format=json"])
         .arg("--extern")
         .arg(format!("vandar={}", rlib.display()))
@@ -94,7 +108,7 @@ fn this_builds_rlib() -> PathBuf {
         .collect();
     rlibs.sort_by(|a, b| b.0.cmp(&a.0));
     let features = format!(
-        "#![allow(unused)]\nfn main() {{ let _ = vandar::Client::builder(); {} {} }}\n",
+        "#![allow(unused)]\nfn main() {{ let v = vandar::Client::builder().build().unwrap(); v.api(); v.ipg(); v.batch(); v.subscription(); {} {} }}\n",
         if cfg!(feature = "mock") { "let _ = vandar::mock::MockVandar::start;" } else { "" },
         if cfg!(feature = "redis") { "let _ = vandar::journal::RedisJournal::new;" } else { "" },
     );

@@ -122,7 +122,7 @@ pub enum Outcome {
     Answered,
     /// The answer was lost; the documented lookup proved it carried out.
     Reconciled {
-        /// What the lookup found (ids, status).
+        /// What the lookup found: the lookup and the ids of the records proven to be the move.
         found: String,
     },
     /// Refused before it left this machine (the rate limiter or the token store down, ...).

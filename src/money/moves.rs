@@ -95,7 +95,7 @@ impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
             Tracked::Reconciled { found, .. } => {
                 let record = found.first()?;
                 let stated = record.settlement.as_ref().and_then(|s| s.get("status")).and_then(|s| s.as_str()).map(SettlementStatus::from);
-                stated.or(match record.status? {
+                stated.or_else(|| match record.status? {
                     2 => Some(SettlementStatus::Done),
                     -2 => Some(SettlementStatus::Pending),
                     -3 => Some(SettlementStatus::Failed),
@@ -199,10 +199,17 @@ pub(super) trait Found {
 
 impl Found for Vec<types::Transaction> {
     fn ids(&self) -> String {
-        let settlement = |t: &types::Transaction| t.settlement.as_ref().and_then(|s| s.get("id")).and_then(|id| id.as_str()).map(str::to_owned);
-        let records = self.iter().map(|t| match settlement(t) {
-            Some(id) => format!("transaction {} (settlement {id})", t.id.unwrap_or_default()),
-            None => format!("transaction {}", t.id.unwrap_or_default()),
+        let settlement = |t: &types::Transaction| match t.settlement.as_ref()?.get("id")? {
+            serde_json::Value::String(id) => Some(id.clone()),
+            serde_json::Value::Number(id) => Some(id.to_string()),
+            _ => None,
+        };
+        let records = self.iter().map(|t| {
+            let transaction = t.id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string());
+            match settlement(t) {
+                Some(id) => format!("transaction {transaction} (settlement {id})"),
+                None => format!("transaction {transaction}"),
+            }
         });
         format!("transaction_list: {}", records.collect::<Vec<_>>().join(", "))
     }
@@ -218,7 +225,10 @@ impl Found for types::WithdrawalResponse {
 #[cfg(feature = "batch")]
 impl Found for Vec<crate::generated::batch::types::BatchSettlement> {
     fn ids(&self) -> String {
-        let items = self.iter().map(|b| format!("{} (transaction {})", b.track_id.as_deref().unwrap_or("?"), b.transaction_id.unwrap_or_default()));
+        let items = self.iter().map(|b| {
+            let transaction = b.transaction_id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string());
+            format!("{} (transaction {transaction})", b.track_id.as_deref().unwrap_or("(no track_id)"))
+        });
         format!("batch_show: {}", items.collect::<Vec<_>>().join(", "))
     }
 }

@@ -126,7 +126,15 @@ impl Client {
         let business = self.business().map_err(|e| e.to_string())?.to_string();
         match intent.operation.as_str() {
             "settlement_store" => self.look_up_settlement(&business, &sent(intent)?).await.describe(),
-            "withdrawal_store" => self.look_up_withdrawal(&business, &intent.key, &sent(intent)?).await.describe(),
+            "withdrawal_store" => {
+                let sent: crate::generated::api::types::WithdrawalStoreRequest = sent(intent)?;
+                // Sent without a track id (a raw generated call: the journal keyed it by a UUID of its
+                // own), it cannot be looked up, and a 404 for the journal's key would prove nothing.
+                let Some(track_id) = sent.track_id.clone() else {
+                    return Err("sent without a track_id, so withdrawal_show_by_track_id cannot find it: check withdrawal_list or the dashboard".into());
+                };
+                self.look_up_withdrawal(&business, &track_id, &sent).await.describe()
+            }
             #[cfg(feature = "batch")]
             "batch_settlement_store" => self.look_up_batch(&business, &sent(intent)?).await.describe(),
             operation => {
@@ -175,10 +183,17 @@ impl Client {
     }
 }
 
-/// The journaled request of `intent`, read back as the typed body that was sent.
+/// The journaled request of `intent`, read back as the typed body that was sent. The error names the
+/// field and the kind of problem, never the value (an IBAN, a card).
 fn sent<T: serde::de::DeserializeOwned>(intent: &crate::journal::Intent) -> Result<T, String> {
-    serde_json::from_value(intent.request.clone())
-        .map_err(|error| format!("the journaled {} request does not read as the body sent: {error}", intent.operation))
+    serde_path_to_error::deserialize(intent.request.clone()).map_err(|error| {
+        format!(
+            "the journaled {} request does not read as the body sent (at {}: {:?} error)",
+            intent.operation,
+            error.path(),
+            error.inner().classify()
+        )
+    })
 }
 
 impl<T: Found> Lookup<T> {

@@ -122,9 +122,18 @@ async fn a_new_dashboard_pair_takes_over_when_the_stored_lineage_is_refused() {
     let store = Arc::new(MemoryTokenStore::default());
     store.save(&TokenPair::new("revoked-access", "revoked-refresh", None).with_generation(7)).await.unwrap();
     let vandar = mock.client_builder().token_store(store.clone()).build().unwrap();
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let writer = Arc::new(log.reopen().unwrap()); // &File writes, so Arc<File> makes writers
+    let subscriber = tracing_subscriber::fmt().with_ansi(false).with_max_level(tracing::Level::WARN).with_writer(writer).finish();
+    let guard = tracing::subscriber::set_default(subscriber);
     balance(&vandar).await.unwrap();
+    drop(guard);
     let stats = mock.stats();
     assert_eq!((stats.refreshes, stats.refused_refreshes), (1, 1), "the revoked lineage once, then the configured pair");
+    // Worth an operator's look: a warning says so, and why it usually happens.
+    let logs = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logs.contains("WARN") && logs.contains("does another environment or an earlier test run share this token store"), "{logs}");
+    assert!(!logs.contains("revoked-refresh"), "no token in the log: {logs}");
     let stored = store.load().await.unwrap().unwrap();
     let second = second_of(&mock.credentials().refresh_token);
     assert_eq!((stored.generation, stored.refresh_token.expose()), (8, second.as_str()));

@@ -315,7 +315,12 @@ impl TokenManager {
             if !state.seed_tried && seed.refresh_token != tried {
                 state.seed_tried = true;
                 if let Ok(issued) = self.call_vandar(endpoint, Some(&seed.refresh_token), 2).await {
-                    tracing::info!("the stored token lineage was refused; renewed from the configured pair");
+                    // Worth a look: the store held a pair Vandar no longer honours. Most often another
+                    // environment (or an earlier run against a mock) shares the store's prefix.
+                    tracing::warn!(
+                        "the stored token lineage was refused and the configured pair renewed instead: does another \
+                         environment or an earlier test run share this token store (its prefix or file)?"
+                    );
                     return self.save_issued(state, issued).await.map(|()| "renewed");
                 }
             }

@@ -76,12 +76,9 @@ impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
     pub fn settlement_id(&self) -> Option<uuid::Uuid> {
         match self {
             Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.id),
-            Tracked::Reconciled { found, .. } => found
-                .first()
-                .and_then(|t| t.settlement.as_ref())
-                .and_then(|s| s.get("id"))
-                .and_then(|id| id.as_str())
-                .and_then(|id| id.parse().ok()),
+            Tracked::Reconciled { found, .. } => {
+                found.first().and_then(|t| settlement_field(t, "id")).and_then(|id| id.as_str()).and_then(|id| id.parse().ok())
+            }
         }
     }
 
@@ -94,7 +91,7 @@ impl Tracked<types::SettlementStoreResponse, Vec<types::Transaction>> {
             Tracked::Answered { answer, .. } => answer.data.settlement.first().map(|s| s.status.clone()),
             Tracked::Reconciled { found, .. } => {
                 let record = found.first()?;
-                let stated = record.settlement.as_ref().and_then(|s| s.get("status")).and_then(|s| s.as_str()).map(SettlementStatus::from);
+                let stated = settlement_field(record, "status").and_then(|s| s.as_str()).map(SettlementStatus::from);
                 stated.or_else(|| match record.status? {
                     2 => Some(SettlementStatus::Done),
                     -2 => Some(SettlementStatus::Pending),
@@ -199,17 +196,14 @@ pub(super) trait Found {
 
 impl Found for Vec<types::Transaction> {
     fn ids(&self) -> String {
-        let settlement = |t: &types::Transaction| match t.settlement.as_ref()?.get("id")? {
+        let settlement = |t: &types::Transaction| match settlement_field(t, "id")? {
             serde_json::Value::String(id) => Some(id.clone()),
             serde_json::Value::Number(id) => Some(id.to_string()),
             _ => None,
         };
-        let records = self.iter().map(|t| {
-            let transaction = t.id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string());
-            match settlement(t) {
-                Some(id) => format!("transaction {transaction} (settlement {id})"),
-                None => format!("transaction {transaction}"),
-            }
+        let records = self.iter().map(|t| match settlement(t) {
+            Some(id) => format!("transaction {} (settlement {id})", id_or_none(t.id)),
+            None => format!("transaction {}", id_or_none(t.id)),
         });
         format!("transaction_list: {}", records.collect::<Vec<_>>().join(", "))
     }
@@ -218,19 +212,28 @@ impl Found for Vec<types::Transaction> {
 impl Found for types::WithdrawalResponse {
     fn ids(&self) -> String {
         let id = self.result.as_ref().and_then(|r| r.withdrawal.as_ref()).and_then(|w| w.id);
-        format!("withdrawal_show_by_track_id: withdrawal {}", id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string()))
+        format!("withdrawal_show_by_track_id: withdrawal {}", id_or_none(id))
     }
 }
 
 #[cfg(feature = "batch")]
 impl Found for Vec<crate::generated::batch::types::BatchSettlement> {
     fn ids(&self) -> String {
-        let items = self.iter().map(|b| {
-            let transaction = b.transaction_id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string());
-            format!("{} (transaction {transaction})", b.track_id.as_deref().unwrap_or("(no track_id)"))
-        });
+        let items =
+            self.iter().map(|b| format!("{} (transaction {})", b.track_id.as_deref().unwrap_or("(no track_id)"), id_or_none(b.transaction_id)));
         format!("batch_show: {}", items.collect::<Vec<_>>().join(", "))
     }
+}
+
+/// An id for the journal, or `(no id)`: never a made-up 0.
+fn id_or_none(id: Option<impl std::fmt::Display>) -> String {
+    id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string())
+}
+
+/// A field of the `settlement` object a statement record carries (the documents give it no fields;
+/// see [`settlement_matches`]).
+fn settlement_field<'a>(record: &'a types::Transaction, key: &str) -> Option<&'a serde_json::Value> {
+    record.settlement.as_ref()?.get(key)
 }
 
 impl Found for Infallible {
@@ -492,8 +495,7 @@ impl Client {
 /// no field of the record that carries the track_id or IBAN; where Vandar sends neither, no
 /// record is proof and the call ends `Indeterminate`, never `Reconciled` by default.
 fn settlement_matches(record: &types::Transaction, track_id: &str, amount: Tomans, iban: &str) -> bool {
-    let Some(settlement) = &record.settlement else { return false };
-    let text = |key: &str| settlement.get(key).and_then(|v| v.as_str());
+    let text = |key: &str| settlement_field(record, key).and_then(|v| v.as_str());
     text("track_id") == Some(track_id) || (record.amount.map(|a| Tomans(a.0.abs())) == Some(amount) && text("iban") == Some(iban))
 }
 

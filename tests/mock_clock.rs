@@ -1,12 +1,14 @@
 //! The mock as a test platform: its clock (tokens expire, settlements complete with their notify_url
 //! posted, unverified payments expire), its magic values, and transaction_list over every record it holds.
 #![cfg(feature = "mock")]
+#[path = "support/notify.rs"]
+mod notify;
 
 use std::time::Duration;
 
-use axum::routing::post;
 use serde_json::{json, Value};
 use vandar::api::types::SettlementStoreRequest;
+use notify::NotifyReceiver;
 use vandar::mock::MockVandar;
 use vandar::money::{Rials, Tomans, Tracked, VerifyOutcome};
 use vandar::{Error, Host, RetryPolicy};
@@ -62,22 +64,9 @@ async fn tokens_expire_by_the_mock_clock_and_the_client_renews() {
 
 #[tokio::test]
 async fn a_settlement_is_done_after_a_day_and_its_notify_url_gets_the_final_status() {
-    let (sent, mut received) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let receiver = axum::Router::new().route(
-        "/settlement-notify",
-        post(move |body: String| {
-            let sent = sent.clone();
-            async move {
-                sent.send(body).unwrap();
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let at = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
-
+    let mut notified = NotifyReceiver::start("/settlement-notify").await;
     let mock = MockVandar::start().await.unwrap();
-    mock.route_webhooks_to(format!("http://{at}"));
+    mock.route_webhooks_to(&notified.base_url);
     let vandar = mock.client_builder().build().unwrap();
     let (_, id) = store(&vandar, IBAN, Some("https://shop.example/settlement-notify")).await;
     assert_eq!(status_of(&vandar, id).await, ("PENDING".into(), -2));
@@ -85,7 +74,7 @@ async fn a_settlement_is_done_after_a_day_and_its_notify_url_gets_the_final_stat
     assert_eq!(status_of(&vandar, id).await.0, "PENDING", "an hour is not a cycle");
     mock.advance(DAY);
     assert_eq!(status_of(&vandar, id).await, ("DONE".into(), 2));
-    let form = tokio::time::timeout(Duration::from_secs(5), received.recv()).await.unwrap().unwrap();
+    let (_, form) = notified.next().await;
     assert!(form.contains("name=\"status\"\r\n\r\nDONE") && form.contains(&id.to_string()) && form.contains("ref_code"), "{form}");
     // A settlement done is no longer cancelable.
     assert!(vandar.api().settlement_cancel().settlement_id(id).send().await.is_err());

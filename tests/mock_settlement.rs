@@ -1,11 +1,14 @@
 //! Tokens, balance and settlements end to end against the embedded mock Vandar on 127.0.0.1.
 #![cfg(feature = "mock")]
+#[path = "support/journaled.rs"]
+mod journaled;
 
 use vandar::money::{Rials, Tomans};
 use std::time::Duration;
 
 use vandar::api::types::SettlementStoreRequest;
 use vandar::dates::JalaliDate;
+use journaled::journaled_client;
 use vandar::mock::{Fault, MockVandar};
 use vandar::money::Tracked;
 use vandar::{Error, RetryPolicy, TokenPair};
@@ -176,12 +179,11 @@ async fn a_429_burst_is_ridden_out_by_waiting() {
 /// journaled request, read back as the body that was sent).
 #[tokio::test]
 async fn a_reconciled_journal_entry_names_the_records_the_lookup_found() {
-    use vandar::journal::{FileJournal, Intent, Journal, Outcome, RecoveryOptions};
+    use vandar::journal::{FileJournal, Intent, Journal, Outcome};
     let mock = MockVandar::start().await.unwrap();
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("vandar.journal");
-    let recovery = RecoveryOptions { min_age: Duration::ZERO, ..RecoveryOptions::default() };
-    let client = || mock.client_builder().journal(FileJournal::open(&path).unwrap()).recovery(recovery.clone()).build().unwrap();
+    let client = || journaled_client(&mock, &path);
     let payout = |track_id: &str| SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id(track_id.to_owned());
     let proof = |transaction: i64, settlement: uuid::Uuid| format!("transaction_list: transaction {transaction} (settlement {settlement})");
 

@@ -1,9 +1,15 @@
 //! Direct debit end to end against the embedded mock Vandar: banks, an authorization approved at
 //! the bank and verified once, withdrawals within its limit, lookups, cancellation, refunds.
 #![cfg(feature = "mock")]
+#[path = "support/journaled.rs"]
+mod journaled;
+#[path = "support/notify.rs"]
+mod notify;
 
 use vandar::money::Rials;
 use vandar::api::types::{OpenObject, WithdrawalStoreRequest};
+use journaled::journaled_client;
+use notify::NotifyReceiver;
 use vandar::mock::MockVandar;
 use vandar::money::Tracked;
 use vandar::Error;
@@ -122,21 +128,9 @@ async fn subscription_refunds_answer_as_listed_only() {
 
 #[tokio::test]
 async fn a_scheduled_withdrawal_comes_due_by_the_mock_clock_and_its_notify_url_is_told() {
-    use axum::routing::post;
-    let (sent, mut received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
-    let receiver = axum::Router::new().route(
-        "/withdrawal-notify",
-        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
-            let sent = sent.clone();
-            async move { sent.send(body).unwrap() }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let at = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
-
+    let mut notified = NotifyReceiver::start("/withdrawal-notify").await;
     let mock = MockVandar::start().await.unwrap();
-    mock.route_webhooks_to(format!("http://{at}"));
+    mock.route_webhooks_to(&notified.base_url);
     let vandar = mock.client_builder().build().unwrap();
     let id = active_authorization(&vandar).await;
     let due = (chrono::Utc::now() + chrono::Duration::days(3)).date_naive();
@@ -157,7 +151,9 @@ async fn a_scheduled_withdrawal_comes_due_by_the_mock_clock_and_its_notify_url_i
     assert_eq!(status(vandar.clone()).await, "PENDING", "a day later it still waits");
     mock.advance(std::time::Duration::from_secs(3 * 86_400));
     assert_eq!(status(vandar.clone()).await, "DONE");
-    let notice = tokio::time::timeout(std::time::Duration::from_secs(5), received.recv()).await.unwrap().unwrap();
+    let (content_type, body) = notified.next().await;
+    assert!(content_type.starts_with("application/json"), "{content_type}");
+    let notice: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!((notice["withdrawal_id"].as_str(), notice["status"].as_str()), (Some(withdrawal_id.to_string().as_str()), Some("DONE")), "{notice}");
 }
 
@@ -167,14 +163,12 @@ async fn a_scheduled_withdrawal_comes_due_by_the_mock_clock_and_its_notify_url_i
 /// prove it either way.
 #[tokio::test]
 async fn a_lost_withdrawal_is_recovered_through_its_lookup_and_the_journal_names_it() {
-    use std::time::Duration;
-    use vandar::journal::{FileJournal, Intent, Journal, Outcome, RecoveryOptions};
+    use vandar::journal::{FileJournal, Intent, Journal, Outcome};
     use vandar::mock::Fault;
     let mock = MockVandar::start().await.unwrap();
     let folder = tempfile::tempdir().unwrap();
     let path = folder.path().join("vandar.journal");
-    let recovery = RecoveryOptions { min_age: Duration::ZERO, ..RecoveryOptions::default() };
-    let client = || mock.client_builder().journal(FileJournal::open(&path).unwrap()).recovery(recovery.clone()).build().unwrap();
+    let client = || journaled_client(&mock, &path);
     let id = active_authorization(&client()).await;
     let debit = || WithdrawalStoreRequest::builder().authorization_id(id).amount(Rials(20_000));
 

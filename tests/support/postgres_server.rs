@@ -9,10 +9,10 @@
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[path = "stop.rs"]
-mod stop;
+#[path = "process.rs"]
+mod process;
 
 pub struct PostgresServer {
     child: Child,
@@ -95,11 +95,8 @@ impl PostgresServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}/postgres: {e}", bin.display()));
         let server = Self { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !server.accepts(&bin) {
-            assert!(Instant::now() < deadline, "postgres on port {port} did not accept connections within 20 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let accepted = process::poll_until(Duration::from_secs(20), Duration::from_millis(50), || server.accepts(&bin));
+        assert!(accepted, "postgres on port {port} did not accept connections within 20 s");
         server
     }
 
@@ -121,7 +118,7 @@ impl PostgresServer {
     /// Stops the server by its pid: SIGINT (PostgreSQL's fast shutdown: it ends the open sessions;
     /// SIGTERM would wait for every client to disconnect), then SIGKILL.
     pub fn stop(&mut self) {
-        stop::stop_by_pid(&mut self.child, "INT", Duration::from_secs(10));
+        process::stop_by_pid(&mut self.child, "INT", Duration::from_secs(10));
     }
 }
 

@@ -3,10 +3,10 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[path = "stop.rs"]
-mod stop;
+#[path = "process.rs"]
+mod process;
 
 pub struct RedisServer {
     child: Child,
@@ -33,11 +33,8 @@ impl RedisServer {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {binary} ({e}): install Debian's redis-server (.ci/run does) or set REDIS_SERVER"));
         let server = Self { child, port, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !server.answers_ping() {
-            assert!(Instant::now() < deadline, "redis-server on port {port} did not answer PING within 10 s");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let answered = process::poll_until(Duration::from_secs(10), Duration::from_millis(20), || server.answers_ping());
+        assert!(answered, "redis-server on port {port} did not answer PING within 10 s");
         server
     }
 
@@ -59,6 +56,6 @@ impl RedisServer {
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        stop::stop_by_pid(&mut self.child, "TERM", Duration::from_secs(5));
+        process::stop_by_pid(&mut self.child, "TERM", Duration::from_secs(5));
     }
 }

@@ -1,0 +1,13 @@
+#![allow(dead_code)]
+//! A client on the mock with a file journal, whose recovery takes entries of any age: what a
+//! restarted process would be, for tests that recover at once.
+use std::path::Path;
+use std::time::Duration;
+
+use vandar::journal::{FileJournal, RecoveryOptions};
+use vandar::mock::MockVandar;
+
+pub fn journaled_client(mock: &MockVandar, journal: &Path) -> vandar::Client {
+    let recovery = RecoveryOptions { min_age: Duration::ZERO, ..RecoveryOptions::default() };
+    mock.client_builder().journal(FileJournal::open(journal).unwrap()).recovery(recovery).build().unwrap()
+}

@@ -91,6 +91,36 @@ pub enum Error {
         waited: Duration,
     },
 
+    /// The journal holds this track id in a state that forbids sending it: it is being sent (by
+    /// another process, or by one that died), in doubt, or done (see [`crate::journal::Journal`]'s
+    /// one rule for a track id). Nothing was sent. The money moves of the `Client` look it up first
+    /// and answer what the lookup proved; this error says what is known when it proved nothing:
+    /// the entry's state and age, its outcome, and what was looked up. Not retryable as it is:
+    /// wait for recovery (or check the dashboard) and decide; never send the move under a new track
+    /// id while it may have been carried out.
+    #[error(
+        "{operation} was not sent: the journal holds track id {track_id}, {state} for {age:?}{}{}",
+        outcome.as_ref().map(|o| format!(" (outcome: {})", o.kind())).unwrap_or_default(),
+        looked_up.as_ref().map(|l| format!("; {l}")).unwrap_or_default()
+    )]
+    TrackIdInUse {
+        /// The operation id.
+        operation: String,
+        /// The track id (a batch's `batch_id`).
+        track_id: String,
+        /// Where the journal's entry is in its life.
+        state: crate::journal::EntryState,
+        /// How long ago it was last sent (or written).
+        age: Duration,
+        /// Its last outcome, if any.
+        outcome: Option<crate::journal::Outcome>,
+        /// What the lookup answered, when one was asked.
+        looked_up: Option<String>,
+        /// Whether the journal's entry is this very move (the same body, sent to the same place);
+        /// `false`: another move holds this track id, and nothing is looked up for it.
+        same_move: bool,
+    },
+
     /// A money-moving request may or may not have been carried out, and no documented lookup could
     /// tell. Look the operation up by `track_id` before sending it again (with the same `track_id`).
     #[error("outcome unknown for {operation} (track_id {track_id}): {reason}")]
@@ -359,7 +389,7 @@ impl Error {
     /// The classifier's reading of this error (see `crate::reach`).
     pub(crate) fn verdict(&self) -> Verdict {
         let observed = match self {
-            Error::InvalidInput { .. } | Error::Configuration { .. } => Observed::Local { transient: false },
+            Error::InvalidInput { .. } | Error::Configuration { .. } | Error::TrackIdInUse { .. } => Observed::Local { transient: false },
             Error::Unavailable { .. } | Error::DeadlineExceeded { .. } => Observed::Local { transient: true },
             Error::Authentication { status: None, .. } => Observed::Local { transient: false },
             Error::Authentication { status: Some(status), .. } => Observed::Status(*status),
@@ -429,6 +459,8 @@ pub(crate) enum Failure {
     Deadline { waited: Duration },
     RateLimited(Option<Duration>),
     Undecodable { reason: String, snippet: String },
+    /// The journal holds the track id: nothing was sent.
+    Held { operation: String, entry: Box<crate::journal::Entry>, same_move: bool },
 }
 
 impl Failure {
@@ -444,6 +476,7 @@ impl Failure {
             Failure::Deadline { .. } => "deadline",
             Failure::RateLimited(_) => "rate_limited",
             Failure::Undecodable { .. } => "undecodable",
+            Failure::Held { .. } => "track_id_in_use",
         }
     }
 
@@ -570,6 +603,15 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
         Some(Failure::Deadline { waited }) => Error::DeadlineExceeded { waited },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },
         Some(Failure::Undecodable { reason, snippet }) => Error::Undecodable { status: Some(status), reason, snippet },
+        Some(Failure::Held { operation, entry, same_move }) => Error::TrackIdInUse {
+            same_move,
+            operation,
+            track_id: entry.intent.key.clone(),
+            state: entry.state(),
+            age: entry.age(),
+            outcome: entry.outcome.clone(),
+            looked_up: None,
+        },
         None if response.status().is_success() => Error::Undecodable {
             status: Some(status),
             reason: "a success status the spec does not document for this operation".into(),

@@ -5,9 +5,12 @@
 //! on disk before its request leaves. A process killed mid-write leaves a torn last line: it fails
 //! its checksum (or has no newline) and is ignored, and the next append starts on a fresh line, so
 //! it never corrupts the records around it. Processes on one machine share the file through an OS
-//! lock (`flock`) on `<path>.lock`, which the OS releases when a holder dies. When closed entries
-//! outweigh open ones the file is compacted: the open entries are written to `<path>.tmp`, fsynced
-//! and renamed over the file.
+//! lock (`flock`) on `<path>.lock`, which the OS releases when a holder dies. When superseded
+//! records (old outcomes, leases, closed entries past their retention) outweigh the rest, the file
+//! is compacted: each entry kept is written (its intent, its state, its last outcome) to
+//! `<path>.tmp`, fsynced and renamed over the file. Closed entries are kept for
+//! [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION) after they were written (see
+//! [`FileJournal::retention`]), so a used track id stays used across compactions.
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -18,21 +21,36 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{now_ms, Entry, Intent, Journal, Outcome};
+use super::{now_ms, Begin, Entry, Intent, Journal, Outcome, Target, DEFAULT_RETENTION};
 
-/// Compact once the file holds more than this many records and closed entries are the majority.
+/// Compact once the file holds more than this many records and superseded ones are the majority.
 const COMPACT_AFTER_RECORDS: usize = 512;
 
 /// A journal in one file, shared by the processes of one machine (see the module docs).
 #[derive(Debug, Clone)]
 pub struct FileJournal {
     path: PathBuf,
+    retention: Duration,
 }
 
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 enum Record {
-    Intent { intent: Intent },
+    /// A new entry: staged by the application, or (`staged` false; so are records written before
+    /// staging existed, the safe reading) sent by the client since the intent's `created_at_ms`.
+    Intent {
+        intent: Intent,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        staged: bool,
+    },
+    /// The client began sending the entry (again) at `at_ms`: its outcome is cleared, and the
+    /// target it is sent to is recorded (a staged intent does not know it yet).
+    Begin {
+        key: String,
+        at_ms: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target: Option<Target>,
+    },
     Update { key: String, outcome: Outcome },
     Lease { key: String, holder: String, until_ms: u64 },
 }
@@ -49,10 +67,20 @@ impl State {
     fn apply(&mut self, record: Record) {
         self.records += 1;
         match record {
-            Record::Intent { intent } => {
+            Record::Intent { intent, staged } => {
                 if !self.entries.contains_key(&intent.key) {
                     self.order.push(intent.key.clone());
-                    self.entries.insert(intent.key.clone(), (Entry { intent, outcome: None }, None));
+                    let sending_since_ms = (!staged).then_some(intent.created_at_ms);
+                    self.entries.insert(intent.key.clone(), (Entry { intent, outcome: None, sending_since_ms }, None));
+                }
+            }
+            Record::Begin { key, at_ms, target } => {
+                if let Some((entry, _)) = self.entries.get_mut(&key) {
+                    entry.outcome = None;
+                    entry.sending_since_ms = Some(at_ms);
+                    if target.is_some() {
+                        entry.intent.target = target;
+                    }
                 }
             }
             Record::Update { key, outcome } => {
@@ -71,6 +99,12 @@ impl State {
     fn open(&self) -> impl Iterator<Item = &(Entry, Option<(String, u64)>)> {
         self.order.iter().filter_map(|k| self.entries.get(k)).filter(|(e, _)| e.is_open())
     }
+
+    /// The entries a compaction keeps: every open one, and closed ones written within `retention`.
+    fn kept(&self, retention: Duration) -> impl Iterator<Item = &(Entry, Option<(String, u64)>)> {
+        let horizon = now_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
+        self.order.iter().filter_map(|k| self.entries.get(k)).filter(move |(e, _)| e.is_open() || e.intent.created_at_ms >= horizon)
+    }
 }
 
 impl FileJournal {
@@ -81,7 +115,15 @@ impl FileJournal {
         if !folder.is_dir() {
             return Err(crate::error::Error::invalid("journal path", format!("{} is not a folder", folder.display())));
         }
-        Ok(Self { path })
+        Ok(Self { path, retention: DEFAULT_RETENTION })
+    }
+
+    /// How long a closed entry is kept after it was written (default
+    /// [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION), 30 days): until then its track id cannot be
+    /// sent again and [`Journal::get`] answers it. Open entries are always kept.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
     }
 
     /// The file's path.
@@ -151,13 +193,18 @@ impl FileJournal {
         file.sync_data()
     }
 
-    /// Rewrites the file with the open entries alone (their intent, outcome and lease).
+    /// Rewrites the file with the entries kept (their intent, state, outcome and lease).
     fn compact(&self, state: &State) -> io::Result<()> {
         let temporary = self.sibling(".tmp");
         let mut file = OpenOptions::new().create(true).write(true).truncate(true).open(&temporary)?;
         let mut bytes = Vec::new();
-        for (entry, lease) in state.open() {
-            bytes.extend(encode(&Record::Intent { intent: entry.intent.clone() }));
+        for (entry, lease) in state.kept(self.retention) {
+            let key = &entry.intent.key;
+            let staged = entry.sending_since_ms.is_none();
+            bytes.extend(encode(&Record::Intent { intent: entry.intent.clone(), staged }));
+            if let Some(at_ms) = entry.sending_since_ms.filter(|at| *at != entry.intent.created_at_ms) {
+                bytes.extend(encode(&Record::Begin { key: key.clone(), at_ms, target: None }));
+            }
             if let Some(outcome) = &entry.outcome {
                 bytes.extend(encode(&Record::Update { key: entry.intent.key.clone(), outcome: outcome.clone() }));
             }
@@ -178,10 +225,28 @@ impl FileJournal {
         self.locked(true, || {
             let state = self.read()?;
             match state.entries.get(&intent.key) {
-                // Written ahead by the application, nothing sent under it yet: already durable.
-                Some((entry, _)) if entry.outcome.is_none() && entry.intent.is_same_move(&intent) => Ok(()),
+                // Staged already, the same move: already durable.
+                Some((entry, _)) if entry.state() == super::EntryState::Staged && entry.intent.is_same_move(&intent) => Ok(()),
                 Some(_) => Err(already_exists(&intent.key)),
-                None => self.append(&[Record::Intent { intent }]),
+                None => self.append(&[Record::Intent { intent, staged: true }]),
+            }
+        })
+    }
+
+    fn begin_blocking(&self, intent: Intent) -> io::Result<Begin> {
+        self.locked(true, || {
+            let state = self.read()?;
+            match state.entries.get(&intent.key) {
+                Some((entry, _)) if entry.accepts_send_of(&intent) => {
+                    self.append(&[Record::Begin { key: intent.key.clone(), at_ms: now_ms(), target: intent.target.clone() }])?;
+                    Ok(Begin::Sending)
+                }
+                Some((entry, _)) => Ok(Begin::Held(Box::new(entry.clone()))),
+                None => {
+                    let intent = Intent { created_at_ms: now_ms(), ..intent };
+                    self.append(&[Record::Intent { intent, staged: false }])?;
+                    Ok(Begin::Sending)
+                }
             }
         })
     }
@@ -195,8 +260,9 @@ impl FileJournal {
             let record = Record::Update { key, outcome };
             self.append(std::slice::from_ref(&record))?;
             state.apply(record);
-            let open = state.open().count();
-            if state.records > COMPACT_AFTER_RECORDS && state.entries.len() > 2 * open {
+            // Each entry kept takes at most four records (intent, begin, outcome, lease).
+            let kept = 4 * state.kept(self.retention).count();
+            if state.records > COMPACT_AFTER_RECORDS && state.records > 2 * kept {
                 self.compact(&state)?;
             }
             Ok(())
@@ -263,6 +329,16 @@ impl Journal for FileJournal {
         Box::pin(blocking(move || journal.update_blocking(key, outcome)))
     }
 
+    fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
+        let (journal, intent) = (self.clone(), intent.clone());
+        Box::pin(blocking(move || journal.begin_blocking(intent)))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
+        let (journal, key) = (self.clone(), key.to_string());
+        Box::pin(blocking(move || journal.locked(false, || Ok(journal.read()?.entries.get(&key).map(|(entry, _)| entry.clone())))))
+    }
+
     fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
         let journal = self.clone();
         Box::pin(blocking(move || {
@@ -294,8 +370,8 @@ mod tests {
     #[tokio::test]
     async fn intents_stay_open_until_an_outcome_closes_them() {
         let (_dir, journal) = journal();
-        journal.record(&intent("a")).await.unwrap();
-        journal.record(&intent("b")).await.unwrap();
+        assert_eq!(journal.begin(&intent("a")).await.unwrap(), Begin::Sending);
+        assert_eq!(journal.begin(&intent("b")).await.unwrap(), Begin::Sending);
         journal.update("a", &Outcome::Indeterminate { reason: "lost".into() }).await.unwrap();
         journal.update("b", &Outcome::Answered).await.unwrap();
         let open = journal.open().await.unwrap();
@@ -304,6 +380,8 @@ mod tests {
         assert_eq!(open[0].intent.kind, EntryKind::MoneyMove);
         let again = journal.record(&intent("a")).await.unwrap_err();
         assert_eq!(again.kind(), io::ErrorKind::AlreadyExists, "a track id with an outcome is used");
+        assert!(matches!(journal.begin(&intent("a")).await.unwrap(), Begin::Held(_)), "in doubt: never sent again");
+        assert!(matches!(journal.begin(&intent("b")).await.unwrap(), Begin::Held(_)), "answered: never sent again");
     }
 
     #[tokio::test]
@@ -315,8 +393,14 @@ mod tests {
         let other = Intent { amount: Some(6000), ..intent("a") };
         assert_eq!(journal.record(&other).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "another move under the same key");
         assert_eq!(journal.open().await.unwrap().len(), 1);
-        journal.update("a", &Outcome::Indeterminate { reason: "lost".into() }).await.unwrap();
+        assert!(matches!(journal.begin(&other).await.unwrap(), Begin::Held(_)), "another move is never sent under it");
+        assert_eq!(journal.begin(&intent("a")).await.unwrap(), Begin::Sending, "staged: sent");
+        assert!(matches!(journal.begin(&intent("a")).await.unwrap(), Begin::Held(_)), "sending: never twice");
         assert_eq!(journal.record(&intent("a")).await.unwrap_err().kind(), io::ErrorKind::AlreadyExists, "it was sent");
+        // Proven never carried out: the same move may go again under its track id.
+        journal.update("a", &Outcome::ProvenNotSent { looked_up: "transaction_list".into() }).await.unwrap();
+        assert_eq!(journal.begin(&intent("a")).await.unwrap(), Begin::Sending);
+        assert_eq!(journal.get("a").await.unwrap().unwrap().state(), crate::journal::EntryState::Sending);
     }
 
     #[tokio::test]
@@ -324,7 +408,7 @@ mod tests {
         let (_dir, journal) = journal();
         journal.record(&intent("a")).await.unwrap();
         // A writer killed mid-record: half a line, no newline.
-        let torn = encode(&Record::Intent { intent: intent("b") });
+        let torn = encode(&Record::Intent { intent: intent("b"), staged: false });
         OpenOptions::new().append(true).open(journal.path()).unwrap().write_all(&torn[..torn.len() / 2]).unwrap();
         assert_eq!(journal.open().await.unwrap().len(), 1);
         journal.record(&intent("c")).await.unwrap();
@@ -353,19 +437,36 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn closed_entries_are_compacted_away() {
+    async fn compaction_keeps_every_used_track_id_within_retention() {
         let (_dir, journal) = journal();
         journal.record(&intent("keep")).await.unwrap();
         for i in 0..300 {
             let key = format!("k{i}");
-            journal.record(&intent(&key)).await.unwrap();
+            journal.begin(&intent(&key)).await.unwrap();
+            journal.update(&key, &Outcome::Indeterminate { reason: "lost".into() }).await.unwrap();
             journal.update(&key, &Outcome::Answered).await.unwrap();
         }
         let lines = std::fs::read_to_string(journal.path()).unwrap().lines().count();
-        assert!(lines < 300, "compacted to {lines} lines");
+        assert!(lines < 900, "compacted to {lines} lines");
         let open = journal.open().await.unwrap();
         assert_eq!(open.len(), 1);
         assert_eq!(open[0].intent, intent_like(&open[0].intent, "keep"));
+        assert_eq!(open[0].state(), crate::journal::EntryState::Staged, "a staged entry stays staged across compaction");
+        // Every answered track id is still used, and readable, after the compaction.
+        for i in [0, 150, 299] {
+            let key = format!("k{i}");
+            assert_eq!(journal.get(&key).await.unwrap().unwrap().outcome, Some(Outcome::Answered));
+            assert!(matches!(journal.begin(&intent(&key)).await.unwrap(), Begin::Held(_)), "{key} was answered");
+        }
+        // Past the retention, closed entries go at the next compaction; open ones never.
+        let journal = journal.retention(Duration::ZERO);
+        for i in 300..900 {
+            let key = format!("k{i}");
+            journal.begin(&intent(&key)).await.unwrap();
+            journal.update(&key, &Outcome::Answered).await.unwrap();
+        }
+        assert!(std::fs::read_to_string(journal.path()).unwrap().lines().count() < 600);
+        assert_eq!(journal.open().await.unwrap().len(), 1);
     }
 
     fn intent_like(read: &Intent, key: &str) -> Intent {
@@ -377,6 +478,7 @@ mod tests {
         let (dir, journal) = journal();
         std::fs::create_dir(journal.path()).unwrap(); // a folder where the file should be
         assert!(journal.record(&intent("a")).await.is_err());
+        assert!(journal.begin(&intent("a")).await.is_err());
         assert!(FileJournal::open(dir.path().join("missing/vandar.journal")).is_err());
     }
 }

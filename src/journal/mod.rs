@@ -74,6 +74,44 @@ pub struct Intent {
     pub request: serde_json::Value,
     /// When the intent was written, in milliseconds since the Unix epoch.
     pub created_at_ms: u64,
+    /// Where the request goes: recovery looks the move up exactly there, and leaves an entry whose
+    /// target this Client cannot reach (another business, another gateway key) to a Client that can.
+    /// `None` in entries written before targets were recorded: recovery then never concludes that
+    /// such a move was not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+}
+
+/// Where a journaled request was sent (recorded by the client with the intent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Target {
+    /// The Vandar host: `api`, `ipg`, `batch` or `subscription`.
+    pub host: String,
+    /// `POST`, ...
+    pub method: String,
+    /// The request's path with its parameters filled in (no query), e.g.
+    /// `/v3/business/my-shop/settlement/store`.
+    pub path: String,
+    /// The business slug the path names, if it names one.
+    pub business: Option<String>,
+    /// For a payment: a fingerprint of the gateway's api_key (the first 16 hex digits of its
+    /// SHA-256; never the key), so a Client with another key leaves it alone.
+    pub gateway: Option<String>,
+}
+
+impl Target {
+    /// The target of a request to `host` at `path` (the business slug read from the path).
+    pub(crate) fn new(host: &str, method: &str, path: &str) -> Self {
+        let mut segments = path.split('/');
+        let business = segments.by_ref().find(|s| *s == "business").and_then(|_| segments.next()).filter(|s| !s.is_empty()).map(str::to_string);
+        Target { host: host.to_string(), method: method.to_string(), path: path.to_string(), business, gateway: None }
+    }
+}
+
+/// The fingerprint of a gateway api_key recorded in a payment's [`Target::gateway`].
+pub(crate) fn gateway_fingerprint(api_key: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(api_key.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 impl Intent {
@@ -88,12 +126,17 @@ impl Intent {
     }
 
     /// Whether `other` is this intent written again: the same key, kind, operation, amount and
-    /// request (when each was written aside). A journal accepts such a second `record` while the
-    /// entry has no outcome yet: the application wrote the intent ahead (inside its own
-    /// transaction, [`PostgresJournal::record_in`]) and the client now records it before sending.
+    /// request (when each was written aside): the same [`Intent::fingerprint`].
     pub fn is_same_move(&self, other: &Intent) -> bool {
-        (&self.key, self.kind, &self.operation, self.amount, &self.request)
-            == (&other.key, other.kind, &other.operation, other.amount, &other.request)
+        self.fingerprint() == other.fingerprint()
+    }
+
+    /// What identifies the move, whenever it is written: the SHA-256 (hex) of its key, kind,
+    /// operation, amount and request. Journals compare it atomically in [`Journal::begin`].
+    pub fn fingerprint(&self) -> String {
+        use sha2::Digest;
+        let identity = serde_json::json!([self.key, self.kind, self.operation, self.amount, self.request]);
+        sha2::Sha256::digest(identity.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// The intent the client records before sending the money move `operation` with `body` (the
@@ -117,6 +160,7 @@ impl Intent {
 /// What became of an entry. [`Outcome::closes`] tells whether the entry is done with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Outcome {
     /// Vandar answered the request: it was carried out.
     Answered,
@@ -140,8 +184,12 @@ pub enum Outcome {
         /// What happened and what was looked up.
         reason: String,
     },
-    /// Recovery looked it up long after it was written and found nothing: it was never carried
-    /// out. Sending it again is safe (with a new track id); the client never does so itself.
+    /// Recovery (or a re-sent move) looked it up long after it was sent and Vandar's documented
+    /// lookup answered that it holds nothing of it: it was never carried out. Sending it again is
+    /// safe, and with the **same** track id (the client never does so itself; the journal accepts
+    /// the same move again from this outcome, and if the first copy did land after all, Vandar's
+    /// refusal of a repeated track id is the second guard). A different move under this track id
+    /// is refused.
     ProvenNotSent {
         /// The lookup that found nothing.
         looked_up: String,
@@ -172,6 +220,12 @@ pub enum Outcome {
         /// What the gateway answered.
         reason: String,
     },
+    /// A person closed the entry by hand (after checking the dashboard), with why. Never sent
+    /// again by the client.
+    ClosedByHand {
+        /// Why, as the person wrote it.
+        reason: String,
+    },
 }
 
 impl Outcome {
@@ -193,17 +247,59 @@ impl Outcome {
             Outcome::Underpaid { .. } => "underpaid",
             Outcome::NotPaid { .. } => "not_paid",
             Outcome::Expired { .. } => "expired",
+            Outcome::ClosedByHand { .. } => "closed_by_hand",
         }
+    }
+
+    /// Whether the same move may be sent again under its track id after this outcome: it was
+    /// proven never carried out (refused before it left, refused unprocessed by Vandar, or proven
+    /// not sent by the lookup). Never after an answer, a reconciliation, a payment outcome or a
+    /// person's closing.
+    pub fn allows_resend(&self) -> bool {
+        matches!(self, Outcome::RefusedBeforeSending { .. } | Outcome::RefusedByVandar { .. } | Outcome::ProvenNotSent { .. })
     }
 }
 
-/// An entry as read back: its intent and the last outcome recorded, if any.
+/// The outcome kinds after which [`Journal::begin`] accepts the same move again ([`Outcome::allows_resend`]).
+pub(crate) const RESENDABLE: [&str; 3] = ["refused_before_sending", "refused_by_vandar", "proven_not_sent"];
+
+/// An entry as read back: its intent, whether it was sent, and the last outcome recorded, if any.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// What was about to be done.
     pub intent: Intent,
-    /// The last outcome recorded (`None`: the process stopped before any).
+    /// The last outcome recorded (`None`: staged, or the process stopped before any).
     pub outcome: Option<Outcome>,
+    /// When the client last began sending it ([`Journal::begin`]), in ms since the Unix epoch;
+    /// `None` while it is only staged (written ahead by the application, never sent).
+    pub sending_since_ms: Option<u64>,
+}
+
+/// Where an entry is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntryState {
+    /// Written ahead by the application ([`Journal::record`]); never sent.
+    Staged,
+    /// The client began sending it and recorded no outcome (it may be in flight, or its process
+    /// died): in doubt until its lookup proves it.
+    Sending,
+    /// Sent, and its fate is not proven ([`Outcome::Indeterminate`]).
+    InDoubt,
+    /// An outcome closed it.
+    Closed,
+}
+
+impl std::fmt::Display for EntryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EntryState::Staged => "staged",
+            EntryState::Sending => "being sent or in doubt (no outcome recorded)",
+            EntryState::InDoubt => "in doubt",
+            EntryState::Closed => "closed",
+        })
+    }
 }
 
 impl Entry {
@@ -211,20 +307,71 @@ impl Entry {
     pub fn is_open(&self) -> bool {
         !self.outcome.as_ref().is_some_and(Outcome::closes)
     }
+
+    /// Where the entry is in its life.
+    pub fn state(&self) -> EntryState {
+        match (&self.outcome, self.sending_since_ms) {
+            (Some(outcome), _) if outcome.closes() => EntryState::Closed,
+            (Some(_), _) => EntryState::InDoubt,
+            (None, None) => EntryState::Staged,
+            (None, Some(_)) => EntryState::Sending,
+        }
+    }
+
+    /// How long ago it was last sent (or, never sent, written).
+    pub fn age(&self) -> Duration {
+        let since = self.sending_since_ms.unwrap_or(self.intent.created_at_ms);
+        SystemTime::now().duration_since(UNIX_EPOCH + Duration::from_millis(since)).unwrap_or_default()
+    }
+
+    /// Whether the client may send `intent` now: it is this entry's move, and the entry is staged
+    /// or closed by an outcome that [`allows_resend`](Outcome::allows_resend).
+    pub fn accepts_send_of(&self, intent: &Intent) -> bool {
+        self.intent.is_same_move(intent)
+            && match self.state() {
+                EntryState::Staged => true,
+                EntryState::Closed => self.outcome.as_ref().is_some_and(Outcome::allows_resend),
+                _ => false,
+            }
+    }
+}
+
+/// What [`Journal::begin`] did.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Begin {
+    /// The entry is recorded as sending: send it.
+    Sending,
+    /// The journal holds this track id in a state that forbids sending it: the entry as it is.
+    Held(Box<Entry>),
 }
 
 /// A durable record of money moves and payments, shared by every process that uses the same one.
 ///
+/// # One rule for a track id
+///
+/// An entry lives through: **staged** (written ahead by the application with `record`, never
+/// sent), **sending** (recorded by the client with `begin` just before the request leaves,
+/// atomically with the check), then an **outcome**. The client sends a track id only from "new"
+/// or "staged", or again after an outcome that proved it never carried out
+/// ([`Outcome::allows_resend`]). A track id that is sending, in doubt or done is never sent
+/// again: `begin` answers [`Begin::Held`] and the client reconciles it through its lookup instead
+/// ([`crate::Error::TrackIdInUse`] when that proves nothing). Closed entries are kept (and
+/// readable with `get`) for as long as the journal documents, so a track id is used once.
+///
 /// # Implementing it
 ///
-/// * `record`: write the intent durably (fsync, a committed row, an acknowledged Redis write)
-///   before returning; the client sends nothing until it returns `Ok`. Recording a key that
-///   exists already is an [`io::ErrorKind::AlreadyExists`] error (a track id is used once), except
-///   the same intent again ([`Intent::is_same_move`]) while the entry has no outcome: that is `Ok`
-///   and changes nothing (the application wrote it ahead; nothing was sent under it yet).
+/// * `record`: stage the intent durably (fsync, a committed row, an acknowledged Redis write).
+///   Staging a key that exists already is an [`io::ErrorKind::AlreadyExists`] error, except the
+///   same move ([`Intent::is_same_move`]) while it is still staged: that is `Ok` and changes nothing.
+/// * `begin`: in one atomic step, record the intent as sending when the key is new, or when the
+///   entry [`accepts_send_of`](Entry::accepts_send_of) it (its outcome is then cleared); otherwise
+///   change nothing and answer `Held` with the entry. The client sends nothing until it returns
+///   `Ok(Begin::Sending)`.
 /// * `update`: record the outcome for `key` (unknown keys are ignored); an outcome that
 ///   [`closes`](Outcome::closes) the entry makes it leave [`open`](Journal::open).
-/// * `open`: every entry that is still open.
+/// * `open`: every entry that is still open (staged ones included).
+/// * `get`: the entry `key`, open or closed, while the journal keeps it.
 /// * `lease`: take `key` for `ttl` on behalf of `holder` unless another holder's lease runs; atomic
 ///   among every process sharing the journal, so replicas recovering at once never work on the
 ///   same entry twice.
@@ -232,8 +379,14 @@ pub trait Journal: Send + Sync + 'static {
     /// Names the journal in errors (`file journal /var/lib/shop/vandar.journal`).
     fn describe(&self) -> String;
 
-    /// Writes `intent` durably.
+    /// Stages `intent` durably (written ahead by the application; nothing is sent).
     fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>>;
+
+    /// Records `intent` as sending, atomically with the check of its track id (see the type's docs).
+    fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>>;
+
+    /// The entry `key`, open or closed, while the journal keeps it.
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>>;
 
     /// Records `outcome` for the entry `key`.
     fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>>;
@@ -275,6 +428,10 @@ impl Default for RecoveryOptions {
     }
 }
 
+/// How long a closed entry is kept by default by the file and Redis journals: its track id stays
+/// taken (and [`Journal::get`] answers it) that long.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> u64 {
     u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
@@ -315,6 +472,7 @@ impl Intent {
             reference,
             request: body.clone(),
             created_at_ms: now_ms(),
+            target: None,
         }
     }
 }
@@ -337,10 +495,35 @@ mod tests {
     #[test]
     fn only_an_indeterminate_outcome_keeps_an_entry_open() {
         let intent = Intent::money_move("x", "k".into(), None, &serde_json::json!({}), None);
-        let entry = |outcome| Entry { intent: intent.clone(), outcome };
+        let entry = |outcome| Entry { intent: intent.clone(), outcome, sending_since_ms: Some(1) };
         assert!(entry(None).is_open());
         assert!(entry(Some(Outcome::Indeterminate { reason: "lost".into() })).is_open());
         assert!(!entry(Some(Outcome::Answered)).is_open());
         assert!(!entry(Some(Outcome::ProvenNotSent { looked_up: "transaction_list".into() })).is_open());
+    }
+
+    #[test]
+    fn a_track_id_is_sent_from_staged_or_after_a_proven_refusal_only() {
+        let intent = Intent::money_move("settlement_store", "k".into(), None, &serde_json::json!({"amount": 1}), None);
+        let other = Intent::money_move("settlement_store", "k".into(), None, &serde_json::json!({"amount": 2}), None);
+        let entry = |outcome, sending_since_ms| Entry { intent: intent.clone(), outcome, sending_since_ms };
+        let table = [
+            (entry(None, None), EntryState::Staged, true),
+            (entry(None, Some(1)), EntryState::Sending, false),
+            (entry(Some(Outcome::Indeterminate { reason: "lost".into() }), Some(1)), EntryState::InDoubt, false),
+            (entry(Some(Outcome::Answered), Some(1)), EntryState::Closed, false),
+            (entry(Some(Outcome::Reconciled { found: "x".into() }), Some(1)), EntryState::Closed, false),
+            (entry(Some(Outcome::ClosedByHand { reason: "checked".into() }), Some(1)), EntryState::Closed, false),
+            (entry(Some(Outcome::RefusedBeforeSending { reason: "deadline".into() }), Some(1)), EntryState::Closed, true),
+            (entry(Some(Outcome::RefusedByVandar { reason: "HTTP 422".into() }), Some(1)), EntryState::Closed, true),
+            (entry(Some(Outcome::ProvenNotSent { looked_up: "transaction_list".into() }), Some(1)), EntryState::Closed, true),
+        ];
+        for (entry, state, accepts) in table {
+            assert_eq!((entry.state(), entry.accepts_send_of(&intent)), (state, accepts), "{:?}", entry.outcome);
+            assert!(!entry.accepts_send_of(&other), "another move under the same track id is never sent");
+        }
+        for outcome in RESENDABLE {
+            assert!(serde_json::from_value::<Outcome>(serde_json::json!({"outcome": outcome, "reason": "", "looked_up": ""})).unwrap().allows_resend());
+        }
     }
 }

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 
 use super::file::already_exists;
-use super::{Entry, Intent, Journal, Outcome};
+use super::{Begin, Entry, Intent, Journal, Outcome, RESENDABLE};
 
 /// The shipped migration: the `vandar_journal` table and its index (idempotent).
 pub const MIGRATION: &str = include_str!("postgres.sql");
@@ -21,16 +21,27 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Taken by [`PostgresJournal::migrate`] so replicas starting together create the table once.
 const MIGRATION_LOCK: i64 = 0x7661_6e64_6172; // "vandar"
 
-/// The intent, inserted; on a key that exists, the stored intent and whether it has no outcome yet
-/// (the no-op update locks and returns the row as committed, even one a concurrent transaction wrote).
-const RECORD: &str = "INSERT INTO vandar_journal (key, kind, operation, intent, created_at_ms) \
-     VALUES ($1, $2, $3, $4::jsonb, $5) \
+/// The intent, staged; on a key that exists, whether it is this move, still staged (the no-op update
+/// locks and returns the row as committed, even one a concurrent transaction wrote).
+const RECORD: &str = "INSERT INTO vandar_journal (key, kind, operation, intent, created_at_ms, move, state) \
+     VALUES ($1, $2, $3, $4::jsonb, $5, $6, 'staged') \
      ON CONFLICT (key) DO UPDATE SET open = vandar_journal.open \
-     RETURNING intent::text, outcome IS NULL";
-const UPDATE: &str = "UPDATE vandar_journal SET outcome = $2::jsonb, open = $3, \
+     RETURNING state = 'staged' AND move IS NOT DISTINCT FROM $6 AND outcome IS NULL";
+/// The intent, as sent now (the database's clock): a new key, or the same move staged or closed by an
+/// outcome that allows sending it again ($7). Answers no row when the key is held: nothing changes.
+const BEGIN: &str = "INSERT INTO vandar_journal (key, kind, operation, intent, created_at_ms, move, state, sending_since_ms) \
+     VALUES ($1, $2, $3, $4::jsonb, $5, $6, 'sent', (extract(epoch FROM clock_timestamp()) * 1000)::bigint) \
+     ON CONFLICT (key) DO UPDATE SET state = 'sent', sending_since_ms = EXCLUDED.sending_since_ms, outcome = NULL, open = true, \
+       intent = CASE WHEN EXCLUDED.intent ? 'target' THEN jsonb_set(vandar_journal.intent, '{target}', EXCLUDED.intent->'target') \
+                ELSE vandar_journal.intent END \
+     WHERE vandar_journal.move = EXCLUDED.move \
+       AND (vandar_journal.state = 'staged' OR (NOT vandar_journal.open AND vandar_journal.outcome->>'outcome' = ANY($7))) \
+     RETURNING key";
+const GET: &str = "SELECT intent::text, outcome::text, state, sending_since_ms, created_at_ms FROM vandar_journal WHERE key = $1";
+const UPDATE: &str = "UPDATE vandar_journal SET outcome = $2::jsonb, open = $3, state = 'sent', \
      lease_holder = CASE WHEN $3 THEN lease_holder END, lease_until_ms = CASE WHEN $3 THEN lease_until_ms END \
      WHERE key = $1";
-const OPEN: &str = "SELECT intent::text, outcome::text FROM vandar_journal WHERE open ORDER BY created_at_ms, key";
+const OPEN: &str = "SELECT intent::text, outcome::text, state, sending_since_ms, created_at_ms FROM vandar_journal WHERE open ORDER BY created_at_ms, key";
 /// One statement, so two replicas racing for an entry serialize on its row: the second re-reads the
 /// lease the first just wrote. The database's clock is the one clock of every replica.
 const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms = clock.now_ms + $3 \
@@ -82,8 +93,9 @@ const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms
 ///
 /// Send only after the commit: the client records the intent again through the pool, and that
 /// waits for your transaction's row lock (then fails after its timeout) while the transaction is
-/// open. The second record is accepted because it is the same move ([`Intent::is_same_move`]) with
-/// no outcome yet; a different move under the same track id is refused.
+/// open. The send is accepted because it is the same move ([`Intent::is_same_move`]), still staged;
+/// a different move under the same track id is refused, and so is this one once it was sent (a
+/// re-delivered job is reconciled through the lookup instead: see [`crate::journal::Journal`]).
 #[derive(Clone, Debug)]
 pub struct PostgresJournal {
     pool: PgPool,
@@ -133,32 +145,35 @@ impl PostgresJournal {
         run.await.map_err(|e: sqlx::Error| crate::error::Error::Unavailable { component: "journal", message: format!("{}: migration failed: {e}", self.describe()) })
     }
 
-    /// Writes `intent` through `executor`: inside your transaction (`&mut *tx`), on a connection
+    /// Stages `intent` through `executor`: inside your transaction (`&mut *tx`), on a connection
     /// (`&mut *conn`) or on a pool (`&pool`). Once it commits, send the money move with the same
-    /// body: the client's own `record` finds the same intent and accepts it (see the type's docs).
+    /// body: the client's `begin` finds the same move staged and sends it (see the type's docs).
     /// A different intent under the same key fails with [`io::ErrorKind::AlreadyExists`], and so
-    /// does this one once it has an outcome (it was sent).
+    /// does this one once it was sent.
     pub async fn record_in<'c>(&self, executor: impl sqlx::PgExecutor<'c>, intent: &Intent) -> io::Result<()> {
         self.insert(executor, intent).await
     }
 
     async fn insert<'c>(&self, executor: impl sqlx::PgExecutor<'c>, intent: &Intent) -> io::Result<()> {
-        let kind = serde_json::to_value(intent.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
-        let row = sqlx::query(RECORD)
-            .bind(&intent.key)
-            .bind(kind)
-            .bind(&intent.operation)
-            .bind(serde_json::to_string(intent).expect("an intent serializes"))
-            .bind(i64::try_from(intent.created_at_ms).unwrap_or(i64::MAX))
-            .fetch_one(executor)
-            .await
-            .map_err(|e| self.failed(e))?;
-        let (stored, no_outcome): (String, bool) = (row.try_get(0).map_err(|e| self.failed(e))?, row.try_get(1).map_err(|e| self.failed(e))?);
-        if no_outcome && from_json::<Intent>("intent", &stored)?.is_same_move(intent) {
-            Ok(())
-        } else {
-            Err(already_exists(&intent.key))
-        }
+        let row = bind_intent(sqlx::query(RECORD), intent).fetch_one(executor).await.map_err(|e| self.failed(e))?;
+        let staged: bool = row.try_get(0).map_err(|e| self.failed(e))?;
+        if staged { Ok(()) } else { Err(already_exists(&intent.key)) }
+    }
+
+    async fn get_entry(&self, key: &str) -> io::Result<Option<Entry>> {
+        let row = sqlx::query(GET).bind(key).fetch_optional(&self.pool).await.map_err(|e| self.failed(e))?;
+        row.map(|row| self.entry(&row)).transpose()
+    }
+
+    /// An entry from a row of `intent, outcome, state, sending_since_ms, created_at_ms`.
+    fn entry(&self, row: &sqlx::postgres::PgRow) -> io::Result<Entry> {
+        let intent: String = row.try_get(0).map_err(|e| self.failed(e))?;
+        let outcome: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
+        let state: String = row.try_get(2).map_err(|e| self.failed(e))?;
+        let sending: Option<i64> = row.try_get(3).map_err(|e| self.failed(e))?;
+        let created: i64 = row.try_get(4).map_err(|e| self.failed(e))?;
+        let sending_since_ms = (state != "staged").then(|| u64::try_from(sending.unwrap_or(created)).unwrap_or(0));
+        Ok(Entry { intent: from_json("intent", &intent)?, outcome: outcome.map(|o| from_json("outcome", &o)).transpose()?, sending_since_ms })
     }
 
     fn failed(&self, error: sqlx::Error) -> io::Error {
@@ -177,6 +192,21 @@ impl PostgresJournal {
     }
 }
 
+/// `$1..$6` of RECORD and BEGIN: the key, kind, operation, intent, created_at_ms and fingerprint.
+fn bind_intent<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    intent: &Intent,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    let kind = serde_json::to_value(intent.kind).ok().and_then(|k| k.as_str().map(str::to_string)).unwrap_or_default();
+    query
+        .bind(intent.key.clone())
+        .bind(kind)
+        .bind(intent.operation.clone())
+        .bind(serde_json::to_string(intent).unwrap_or_default())
+        .bind(i64::try_from(intent.created_at_ms).unwrap_or(i64::MAX))
+        .bind(intent.fingerprint())
+}
+
 fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> io::Result<T> {
     serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Postgres does not read: {e}")))
 }
@@ -188,6 +218,24 @@ impl Journal for PostgresJournal {
 
     fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(self.bounded(self.insert(&self.pool, intent)))
+    }
+
+    fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
+        Box::pin(self.bounded(async move {
+            let resendable: Vec<String> = RESENDABLE.iter().map(|k| k.to_string()).collect();
+            let sent = bind_intent(sqlx::query(BEGIN), intent).bind(resendable).fetch_optional(&self.pool).await.map_err(|e| self.failed(e))?;
+            if sent.is_some() {
+                return Ok(Begin::Sending);
+            }
+            match self.get_entry(&intent.key).await? {
+                Some(held) => Ok(Begin::Held(Box::new(held))),
+                None => Err(io::Error::other(format!("the journal held {} and then did not", intent.key))),
+            }
+        }))
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
+        Box::pin(self.bounded(self.get_entry(key)))
     }
 
     fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>> {
@@ -202,13 +250,7 @@ impl Journal for PostgresJournal {
     fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
         Box::pin(self.bounded(async move {
             let rows = sqlx::query(OPEN).fetch_all(&self.pool).await.map_err(|e| self.failed(e))?;
-            rows.iter()
-                .map(|row| {
-                    let intent: String = row.try_get(0).map_err(|e| self.failed(e))?;
-                    let outcome: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
-                    Ok(Entry { intent: from_json("intent", &intent)?, outcome: outcome.map(|o| from_json("outcome", &o)).transpose()? })
-                })
-                .collect()
+            rows.iter().map(|row| self.entry(row)).collect()
         }))
     }
 

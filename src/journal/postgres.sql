@@ -16,3 +16,12 @@ CREATE TABLE IF NOT EXISTS vandar_journal (
 );
 -- Recovery reads the open entries oldest first; closed ones, the great majority, stay out of the index.
 CREATE INDEX IF NOT EXISTS vandar_journal_open ON vandar_journal (created_at_ms) WHERE open;
+-- Added with the one rule for a track id (each statement safe to run again, and on a table of an
+-- earlier version): `move` is the intent's fingerprint (Intent::fingerprint), compared when the client
+-- begins sending; `state` is 'staged' (written ahead by the application, never sent) or 'sent' (the
+-- client began sending it at `sending_since_ms`, the database's clock). Rows of an earlier version
+-- read as 'sent' (the earlier client recorded each intent just before sending: the safe reading) and
+-- have no `move`, so they are never sent again.
+ALTER TABLE vandar_journal ADD COLUMN IF NOT EXISTS move text;
+ALTER TABLE vandar_journal ADD COLUMN IF NOT EXISTS state text NOT NULL DEFAULT 'sent';
+ALTER TABLE vandar_journal ADD COLUMN IF NOT EXISTS sending_since_ms bigint;

@@ -6,21 +6,18 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::file::already_exists;
-use super::{Entry, Intent, Journal, Outcome};
+use super::{Begin, Entry, Intent, Journal, Outcome, DEFAULT_RETENTION, RESENDABLE};
 use crate::redis_connection::RedisConnection;
-
-/// How long a closed entry is kept by default: its track id stays taken that long.
-pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// A journal in Redis, shared by every replica that uses the same server and prefix: entries
 /// outlive the process that wrote them, and replicas recovering at once take each entry under a
 /// lease (Redis's clock, one for all of them).
 ///
-/// Keys: `<prefix>:journal:entry:<key>`, a hash holding the intent (JSON), the last outcome
-/// (JSON) and the lease; `<prefix>:journal:open`, a sorted set of the open keys scored by
+/// Keys: `<prefix>:journal:entry:<key>`, a hash holding the intent (JSON), its move fingerprint,
+/// its state (`staged`, `sending` since), the last outcome (JSON, and its kind) and the lease; `<prefix>:journal:open`, a sorted set of the open keys scored by
 /// `created_at_ms`. Each operation is one Lua script (`record.lua`, `update.lua`, `lease.lua`,
-/// `open.lua` beside this file), so it is atomic among replicas. A closed entry leaves the open set
-/// and is kept for [`DEFAULT_RETENTION`] (see [`RedisJournal::retention`]); its track id stays
+/// `begin.lua`, `get.lua`, `open.lua` beside this file), so it is atomic among replicas. A closed entry leaves the open set
+/// and is kept for [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION) (see [`RedisJournal::retention`]); its track id stays
 /// taken until then. The scripts use keys of several hash slots: a standalone Redis (or one
 /// behind Sentinel), not a Redis Cluster.
 ///
@@ -47,6 +44,8 @@ struct Inner {
     open_key: String,
     retention: Duration,
     record: redis::Script,
+    begin: redis::Script,
+    get: redis::Script,
     update: redis::Script,
     lease: redis::Script,
     open: redis::Script,
@@ -69,6 +68,8 @@ impl RedisJournal {
                 open_key: format!("{prefix}:journal:open"),
                 retention: DEFAULT_RETENTION,
                 record: redis::Script::new(include_str!("redis/record.lua")),
+                begin: redis::Script::new(include_str!("redis/begin.lua")),
+                get: redis::Script::new(include_str!("redis/get.lua")),
                 update: redis::Script::new(include_str!("redis/update.lua")),
                 lease: redis::Script::new(include_str!("redis/lease.lua")),
                 open: redis::Script::new(include_str!("redis/open.lua")),
@@ -76,7 +77,7 @@ impl RedisJournal {
         })
     }
 
-    /// How long a closed entry is kept (default [`DEFAULT_RETENTION`]): until then its track id
+    /// How long a closed entry is kept (default [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION)): until then its track id
     /// cannot be recorded again.
     pub fn retention(mut self, retention: Duration) -> Self {
         Arc::get_mut(&mut self.inner).expect("configured before it is shared").retention = retention;
@@ -117,6 +118,29 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> io::Resu
     serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Redis does not read: {e}")))
 }
 
+/// The number of hash fields `open.lua` and `get.lua` return per entry.
+const ENTRY_FIELDS: usize = 6;
+
+/// An entry from its hash fields `[intent, outcome, staged, sending, created, target]` ('' for none).
+fn entry(fields: &[String]) -> io::Result<Entry> {
+    let [intent, outcome, staged, sending, created, target] = fields else {
+        return Err(io::Error::new(io::ErrorKind::InvalidData, "a journal entry in Redis has the wrong number of fields"));
+    };
+    let mut intent: Intent = from_json("intent", intent)?;
+    // A staged intent learns where it goes when it is sent (begin.lua writes `target` then).
+    if !target.is_empty() {
+        intent.target = Some(from_json("target", target)?);
+    }
+    let outcome = if outcome.is_empty() { None } else { Some(from_json("outcome", outcome)?) };
+    // Written before staging existed (no `staged`, no `sending`): sent since it was written, the safe reading.
+    let sending_since_ms = match (staged.as_str(), sending.parse::<u64>()) {
+        ("1", _) => None,
+        (_, Ok(at)) => Some(at),
+        _ => Some(created.parse().unwrap_or(intent.created_at_ms)),
+    };
+    Ok(Entry { intent, outcome, sending_since_ms })
+}
+
 impl Journal for RedisJournal {
     fn describe(&self) -> String {
         format!("redis journal {} {}", self.inner.conn.shown(), self.inner.prefix)
@@ -125,14 +149,33 @@ impl Journal for RedisJournal {
     fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let entry = self.entry_key(&intent.key);
-            let args = [to_json(intent), intent.created_at_ms.to_string(), intent.key.clone()];
-            let answer: (i64, String, i64) =
-                self.invoke(&self.inner.record, &[&entry, &self.inner.open_key], &args).await?;
-            match answer {
-                (1, ..) => Ok(()),
-                (_, stored, 0) if from_json::<Intent>("intent", &stored)?.is_same_move(intent) => Ok(()),
-                _ => Err(already_exists(&intent.key)),
+            let args = [to_json(intent), intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint()];
+            let staged: i64 = self.invoke(&self.inner.record, &[&entry, &self.inner.open_key], &args).await?;
+            if staged == 1 { Ok(()) } else { Err(already_exists(&intent.key)) }
+        })
+    }
+
+    fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
+        Box::pin(async move {
+            let entry = self.entry_key(&intent.key);
+            let target = intent.target.as_ref().map(to_json).unwrap_or_default();
+            let mut args = vec![to_json(intent), intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint(), target];
+            args.extend(RESENDABLE.iter().map(|kind| kind.to_string()));
+            let sending: i64 = self.invoke(&self.inner.begin, &[&entry, &self.inner.open_key], &args).await?;
+            if sending == 1 {
+                return Ok(Begin::Sending);
             }
+            match self.get(&intent.key).await? {
+                Some(held) => Ok(Begin::Held(Box::new(held))),
+                None => Err(io::Error::other(format!("the journal held {} and then did not", intent.key))),
+            }
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
+        Box::pin(async move {
+            let fields: Vec<String> = self.invoke(&self.inner.get, &[&self.entry_key(key)], &[]).await?;
+            if fields.is_empty() { Ok(None) } else { entry(&fields).map(Some) }
         })
     }
 
@@ -140,7 +183,7 @@ impl Journal for RedisJournal {
         Box::pin(async move {
             let entry = self.entry_key(key);
             let closes = if outcome.closes() { "1" } else { "0" };
-            let args = [to_json(outcome), closes.to_string(), key.to_string(), millis(self.inner.retention)];
+            let args = [to_json(outcome), closes.to_string(), key.to_string(), millis(self.inner.retention), outcome.kind().to_string()];
             let _recorded: i64 = self.invoke(&self.inner.update, &[&entry, &self.inner.open_key], &args).await?;
             Ok(())
         })
@@ -149,16 +192,7 @@ impl Journal for RedisJournal {
     fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
         Box::pin(async move {
             let fields: Vec<String> = self.invoke(&self.inner.open, &[&self.inner.open_key], &[self.entry_prefix()]).await?;
-            fields
-                .chunks(2)
-                .map(|pair| {
-                    let outcome = match pair.get(1).map(String::as_str) {
-                        None | Some("") => None,
-                        Some(text) => Some(from_json("outcome", text)?),
-                    };
-                    Ok(Entry { intent: from_json("intent", &pair[0])?, outcome })
-                })
-                .collect()
+            fields.chunks(ENTRY_FIELDS).map(entry).collect()
         })
     }
 

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 
 use crate::enums::SettlementStatus;
 use crate::generated::api::types::{self, builder};
-use crate::journal::Outcome;
+use crate::journal::{EntryState, Outcome};
 use crate::money::{Rials, Tomans};
 use crate::{client::Client, error::Error};
 
@@ -141,18 +141,9 @@ where
     T::try_from(builder).map_err(|e| Error::conversion(&e.to_string()))
 }
 
-/// A money move whose answer was lost, where Vandar documents no lookup by track_id (the spec's
-/// mark says where a person can look).
-fn no_lookup(operation: &'static str, track_id: String, error: &Error) -> Error {
-    let where_to_look = crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
-    Error::Indeterminate {
-        operation,
-        track_id,
-        reason: format!(
-            "{error}; Vandar documents no lookup by track_id for {operation}, so the client cannot tell whether it was carried \
-             out: check {where_to_look} for this track_id before sending it again (with the same track_id)"
-        ),
-    }
+/// Where a person can look for a move Vandar documents no lookup for (the spec's mark).
+fn where_to_look(operation: &str) -> &'static str {
+    crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard")
 }
 
 /// What a documented lookup says of a money move.
@@ -171,6 +162,8 @@ pub(super) enum Lookup<T> {
     },
     /// The lookup itself failed.
     Failed(Error),
+    /// Vandar documents no lookup by track id for this move.
+    Undocumented,
 }
 
 impl<T> Lookup<T> {
@@ -182,6 +175,11 @@ impl<T> Lookup<T> {
             Lookup::Absent { looked_up } => format!("{error}; {looked_up} found no record of it (yet)"),
             Lookup::Unproven { reason } => format!("{error}; {reason}"),
             Lookup::Failed(lookup) => format!("{error}; the lookup failed too: {lookup}"),
+            Lookup::Undocumented => format!(
+                "{error}; Vandar documents no lookup by track_id for {operation}, so the client cannot tell whether it was carried \
+                 out: check {} for this track_id before sending it again (with the same track_id)",
+                where_to_look(operation)
+            ),
         };
         Err(Error::Indeterminate { operation, track_id, reason })
     }
@@ -242,10 +240,6 @@ impl Found for Infallible {
     }
 }
 
-/// Whether a lookup's failure says there is no such record (404), as opposed to failing.
-fn not_found(error: &Error) -> bool {
-    error.status() == Some(404)
-}
 
 impl Client {
     /// Runs a money move, journals what the lookup proves, and names its flow span.
@@ -254,7 +248,7 @@ impl Client {
         operation: &'static str,
         track_id: String,
         send: impl std::future::Future<Output = Result<A, Error>>,
-        look_up: impl AsyncFnOnce(&Error) -> Result<Tracked<A, L>, Error>,
+        look_up: impl AsyncFnOnce() -> Lookup<L>,
     ) -> Result<Tracked<A, L>, Error> {
         let flow = crate::transport::spans::flow(operation, Some(&track_id));
         // The Client's max_wait bounds the move and its lookup together.
@@ -262,18 +256,24 @@ impl Client {
         crate::transport::spans::in_flow(flow, crate::transport::options::with_deadline(max_wait, async move {
             let result = match send.await {
                 Ok(answer) => Ok(Tracked::Answered { track_id: track_id.clone(), answer }),
-                Err(error) if in_doubt(&error) => look_up(&error).await,
+                Err(error) if in_doubt(&error) => {
+                    let result = look_up().await.settle(operation, track_id.clone(), &error);
+                    // The transport journaled the send; a lookup's proof (or doubt) is recorded here.
+                    let outcome = match &result {
+                        Ok(Tracked::Reconciled { found, .. }) => Some(Outcome::Reconciled { found: found.ids() }),
+                        Err(Error::Indeterminate { reason, .. }) => Some(Outcome::Indeterminate { reason: reason.clone() }),
+                        _ => None,
+                    };
+                    if let Some(outcome) = outcome {
+                        self.transport().journal_update(&track_id, &outcome).await;
+                    }
+                    result
+                }
+                // The journal holds the track id (a re-delivered job, a second worker): reconcile
+                // through the lookup, never send.
+                Err(held @ Error::TrackIdInUse { same_move: true, .. }) => self.reconcile_held(held, look_up).await,
                 Err(error) => Err(error),
             };
-            // The transport journaled the send; a lookup's proof (or doubt) is recorded here.
-            let outcome = match &result {
-                Ok(Tracked::Reconciled { found, .. }) => Some(Outcome::Reconciled { found: found.ids() }),
-                Err(Error::Indeterminate { reason, .. }) => Some(Outcome::Indeterminate { reason: reason.clone() }),
-                _ => None,
-            };
-            if let Some(outcome) = outcome {
-                self.transport().journal_update(&track_id, &outcome).await;
-            }
             crate::telemetry::money_move(operation, match &result {
                 Ok(Tracked::Answered { .. }) => "answered",
                 Ok(Tracked::Reconciled { .. }) => "reconciled",
@@ -283,6 +283,64 @@ impl Client {
             result
         }), outcome)
         .await
+    }
+
+    /// A move the journal holds (sending, in doubt, or answered), sent again by the caller with the
+    /// same body: what its lookup proves. Proven: the move's result, `Reconciled` (and, if the entry
+    /// was open, the journal closes it). Proven absent long enough after it was sent
+    /// ([`RecoveryOptions::min_age`](crate::journal::RecoveryOptions::min_age)): the entry is closed
+    /// `ProvenNotSent` and the error says so (the caller may send it again, with the same track id).
+    /// Anything else: [`Error::TrackIdInUse`] with what was looked up. Nothing is ever sent here.
+    async fn reconcile_held<A, L: Found>(&self, held: Error, look_up: impl AsyncFnOnce() -> Lookup<L>) -> Result<Tracked<A, L>, Error> {
+        let Error::TrackIdInUse { operation, track_id, state, age, outcome, .. } = held else { return Err(held) };
+        let known = |looked_up: String, state: EntryState, outcome: Option<Outcome>| Error::TrackIdInUse {
+            operation: operation.clone(),
+            track_id: track_id.clone(),
+            state,
+            age,
+            outcome,
+            looked_up: Some(looked_up),
+            same_move: true,
+        };
+        let open = matches!(state, EntryState::Sending | EntryState::InDoubt);
+        let done = matches!(outcome, Some(Outcome::Answered | Outcome::Reconciled { .. }));
+        if !open && !done {
+            return Err(Error::TrackIdInUse { operation, track_id, state, age, outcome, looked_up: None, same_move: true });
+        }
+        if open {
+            let Some(journal) = self.transport().journal.clone() else { return Err(known("no journal".into(), state, outcome)) };
+            match journal.lease(&track_id, self.recovery_holder(), self.recovery_options().lease).await {
+                Ok(true) => {}
+                Ok(false) => return Err(known("another process is reconciling it now".into(), state, outcome)),
+                Err(error) => return Err(known(format!("the journal could not lease it: {error}"), state, outcome)),
+            }
+        }
+        match look_up().await {
+            Lookup::Proven(found) => {
+                if open {
+                    self.transport().journal_update(&track_id, &Outcome::Reconciled { found: found.ids() }).await;
+                }
+                tracing::info!(%operation, %track_id, "a move the journal held was proven carried out by its lookup; not sent again");
+                Ok(Tracked::Reconciled { track_id, found })
+            }
+            Lookup::Absent { looked_up } if open && age >= self.recovery_options().min_age => {
+                let proven = Outcome::ProvenNotSent { looked_up: looked_up.clone() };
+                self.transport().journal_update(&track_id, &proven).await;
+                Err(known(
+                    format!("{looked_up} holds nothing of it {age:?} after it was sent: proven not sent; send it again (same track id) if it is still wanted"),
+                    EntryState::Closed,
+                    Some(proven),
+                ))
+            }
+            Lookup::Absent { looked_up } => Err(known(format!("{looked_up} holds nothing of it yet, which proves nothing so soon"), state, outcome)),
+            Lookup::Unproven { reason } => Err(known(reason, state, outcome)),
+            Lookup::Failed(error) => Err(known(format!("the lookup failed: {error}"), state, outcome)),
+            Lookup::Undocumented => Err(known(
+                format!("Vandar documents no lookup by track_id for {operation}: check {}", where_to_look(&operation)),
+                state,
+                outcome,
+            )),
+        }
     }
 
     /// `settlement_store` (amount in Tomans). Its builder starts with a fresh `track_id`; a lost
@@ -295,10 +353,7 @@ impl Client {
         let body: types::SettlementStoreRequest = typed_body(body)?;
         let (track_id, sent) = (body.track_id.clone(), body.clone());
         let send = self.api().settlement_store().business(&business).body(body).send();
-        self.tracked("settlement_store", track_id.clone(), send, async |error: &Error| {
-            self.look_up_settlement(&business, &sent).await.settle("settlement_store", track_id.clone(), error)
-        })
-        .await
+        self.tracked("settlement_store", track_id, send, async || self.look_up_settlement(&business, &sent).await).await
     }
 
     /// Cancels the settlement that `stored` (the result of [`Client::settlement_store`]) registered,
@@ -357,10 +412,7 @@ impl Client {
         })?;
         let sent = body.clone();
         let send = self.api().withdrawal_store().business(&business).body(body).send();
-        self.tracked("withdrawal_store", track_id.clone(), send, async |error: &Error| {
-            self.look_up_withdrawal(&business, &track_id, &sent).await.settle("withdrawal_store", track_id.clone(), error)
-        })
-        .await
+        self.tracked("withdrawal_store", track_id.clone(), send, async || self.look_up_withdrawal(&business, &track_id, &sent).await).await
     }
 
     /// The withdrawal `withdrawal_show_by_track_id` proves to be the one `sent` with `track_id`.
@@ -368,7 +420,11 @@ impl Client {
         let (authorization_id, amount) = (&sent.authorization_id, sent.amount);
         let found = match self.api().withdrawal_show_by_track_id().business(business).track_id(track_id).send().await {
             Ok(found) => found,
-            Err(error) if not_found(&error) => return Lookup::Absent { looked_up: format!("withdrawal_show_by_track_id({track_id})") },
+            // A 404 proves nothing by itself: a proxy, a wrong base URL or an unknown route answers
+            // one too, and the documents give no not-found answer for this lookup.
+            Err(error) if error.status() == Some(404) => {
+                return Lookup::Unproven { reason: format!("withdrawal_show_by_track_id answered {error}, which does not prove it absent: check withdrawal_list or the dashboard") };
+            }
             Err(error) => return Lookup::Failed(error),
         };
         let withdrawal = found.result.as_ref().and_then(|r| r.withdrawal.as_ref());
@@ -396,7 +452,7 @@ impl Client {
         let body: types::CashInDepositRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
         let send = self.api().cash_in_deposit().business(&business).body(body).send();
-        self.tracked("cash_in_deposit", track_id.clone(), send, async |error: &Error| Err(no_lookup("cash_in_deposit", track_id.clone(), error))).await
+        self.tracked("cash_in_deposit", track_id, send, async || Lookup::<Infallible>::Undocumented).await
     }
 
     /// `customer_wallet_deposit` (amount in Rials). Its builder starts with a fresh `track_id`. The
@@ -436,7 +492,7 @@ impl Client {
                 self.api().customer_wallet_withdraw().business(&business).customer(customer).body(body).send().await
             }
         };
-        self.tracked(operation, track_id.clone(), send, async |error: &Error| Err(no_lookup(operation, track_id.clone(), error))).await
+        self.tracked(operation, track_id, send, async || Lookup::<Infallible>::Undocumented).await
     }
 
     /// `batch_settlement_store` (every item's builder starts with a fresh `track_id`; `batch_id` is
@@ -451,10 +507,7 @@ impl Client {
         let body: crate::generated::batch::types::BatchSettlementStoreRequest = typed_body(body)?;
         let (batch_id, sent) = (body.batch_id.to_string(), body.clone());
         let send = self.batch().batch_settlement_store().business(&business).body(body).send();
-        self.tracked("batch_settlement_store", batch_id.clone(), send, async |error: &Error| {
-            self.look_up_batch(&business, &sent).await.settle("batch_settlement_store", batch_id.clone(), error)
-        })
-        .await
+        self.tracked("batch_settlement_store", batch_id, send, async || self.look_up_batch(&business, &sent).await).await
     }
 
     /// The batch `batch_show` proves holds every item `sent` (by track_id, amount and IBAN).
@@ -468,7 +521,11 @@ impl Client {
         let (batch_id, items) = (batch_id.as_str(), &sent.batches_settlement);
         let found = match self.batch().batch_show().business(business).batch_id(batch_id).send().await {
             Ok(found) => found.data,
-            Err(error) if not_found(&error) => return Lookup::Absent { looked_up: format!("batch_show({batch_id})") },
+            // A 404 proves nothing by itself (a proxy, a wrong base URL, an unknown route): the
+            // batch stays in doubt until batch_show lists it, or a person checks batch_list.
+            Err(error) if error.status() == Some(404) => {
+                return Lookup::Unproven { reason: format!("batch_show answered {error}, which does not prove it absent: check batch_list or the dashboard") };
+            }
             Err(error) => return Lookup::Failed(error),
         };
         let proven = items.iter().all(|item| {

@@ -251,16 +251,31 @@ impl Client {
             builder::IpgSendRequest::default().amount(amount).callback_url(callback_url),
         ))
         .map_err(|e| Error::conversion(&e.to_string()))?;
-        let intent = self.transport().journal.is_some().then(|| payment_intent(&body));
+        let intent = self.transport().journal.is_some().then(|| {
+            let mut intent = payment_intent(&body);
+            let transport = self.transport();
+            let url = url::Url::parse(&format!("{}/api/v4/send", transport.base_urls[crate::host::Host::Ipg.index()].trim_end_matches('/')));
+            let mut target = url.map(|url| transport.target(crate::host::Host::Ipg, &reqwest::Method::POST, &url)).ok();
+            if let Some(target) = &mut target {
+                target.gateway = transport.ipg_api_key.as_ref().map(|key| crate::journal::gateway_fingerprint(key.expose()));
+            }
+            intent.target = target;
+            intent
+        });
         let sent = self.ipg().ipg_send().body(body).send().await?;
         // Recorded before the payer is sent to the page: a payment the shop never hears back about
         // (a lost callback, a crash before verify) is found by recovery's sweep.
         if let (Some(journal), Some(mut intent)) = (&self.transport().journal, intent) {
             intent.key = sent.token.clone();
-            journal.record(&intent).await.map_err(|error| Error::Unavailable {
+            let unrecorded = |error: String| Error::Unavailable {
                 component: "journal",
                 message: format!("{}: {error}; the payment was registered but not recorded, so do not send the payer to it", journal.describe()),
-            })?;
+            };
+            match journal.begin(&intent).await {
+                Ok(crate::journal::Begin::Sending) => {}
+                Ok(_) => return Err(unrecorded("the journal holds this payment token already".into())),
+                Err(error) => return Err(unrecorded(error.to_string())),
+            }
         }
         let payment_page = crate::extras::redirects::ipg_payment_page(self, &sent.token);
         Ok(StartedPayment { token: sent.token, payment_page })
@@ -362,6 +377,7 @@ fn payment_intent(body: &crate::generated::ipg::types::IpgSendRequest) -> Intent
         reference: body.factor_number.clone(),
         request,
         created_at_ms: crate::journal::now_ms(),
+        target: None,
     }
 }
 

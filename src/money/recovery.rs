@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::moves::{Found, Lookup};
 use super::{Rials, VerifyOutcome};
-use crate::journal::{Entry, EntryKind, Outcome};
+use crate::journal::{Entry, EntryKind, EntryState, Outcome};
 use crate::{client::Client, error::Error};
 
 /// An entry recovery closed, with what closed it.
@@ -28,6 +28,43 @@ pub struct StillOpen {
     pub looked_up: String,
 }
 
+/// An entry recovery left alone this time, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Skipped {
+    /// The entry's key (track id, batch id or payment token).
+    pub key: String,
+    /// Its operation.
+    pub operation: String,
+    /// Why it was left alone.
+    pub why: SkipReason,
+}
+
+/// Why recovery left an entry alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SkipReason {
+    /// Younger than the options allow: a living process may still be sending it (or the payer be
+    /// on the payment page). Ready in `ready_in`.
+    TooYoung {
+        /// How long until it is old enough.
+        ready_in: Duration,
+    },
+    /// Another replica holds its lease.
+    Leased,
+    /// Staged by the application and never sent: nothing to look up. Send it, or close it.
+    Staged,
+    /// Sent to another business than this Client's: a Client configured for it recovers it.
+    OtherBusiness {
+        /// The business slug the request named.
+        business: String,
+    },
+    /// A payment registered with another gateway api_key than this Client's.
+    OtherGateway,
+    /// A payment older than [`RecoveryOptions::payments_before`](crate::journal::RecoveryOptions::payments_before).
+    PaymentTooOld,
+}
+
 /// What [`Client::recover`] did with the journal's open entries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RecoveryReport {
@@ -35,13 +72,14 @@ pub struct RecoveryReport {
     pub settled: Vec<Settled>,
     /// Entries that could not be proven either way: still open, to be looked at (or recovered again).
     pub still_open: Vec<StillOpen>,
-    /// Entries left for later: younger than the options allow, or held by another replica.
-    pub skipped: usize,
+    /// Entries left alone this time, each with why (and, when it is only too young, when it is ready).
+    pub skipped: Vec<Skipped>,
 }
 
 impl RecoveryReport {
-    /// Money moves proven never carried out: safe to send again (with a new track id), which the
-    /// client never does by itself. A person or the application decides.
+    /// Money moves proven never carried out: safe to send again, with the same track id (the
+    /// journal accepts the same move again after this outcome), which the client never does by
+    /// itself. A person or the application decides.
     pub fn proven_not_sent(&self) -> impl Iterator<Item = &Entry> {
         self.settled.iter().filter(|s| matches!(s.outcome, Outcome::ProvenNotSent { .. })).map(|s| &s.entry)
     }
@@ -68,14 +106,12 @@ impl Client {
         let holder = self.recovery_holder();
         let mut report = RecoveryReport::default();
         for entry in open {
-            let old_enough = match entry.intent.kind {
-                EntryKind::MoneyMove => entry.intent.age() >= options.min_age,
-                EntryKind::Payment => {
-                    entry.intent.age() >= options.payments_after && options.payments_before.is_none_or(|limit| entry.intent.age() <= limit)
-                }
-            };
-            if !old_enough || !journal.lease(&entry.intent.key, holder, options.lease).await.map_err(unavailable)? {
-                report.skipped += 1;
+            if let Some(why) = self.not_now(&entry, &options) {
+                report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why });
+                continue;
+            }
+            if !journal.lease(&entry.intent.key, holder, options.lease).await.map_err(unavailable)? {
+                report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why: SkipReason::Leased });
                 continue;
             }
             let found = match entry.intent.kind {
@@ -94,8 +130,33 @@ impl Client {
                 }
             }
         }
-        crate::telemetry::journal_open(report.still_open.len() + report.skipped);
+        crate::telemetry::journal_open(report.still_open.len() + report.skipped.len());
         Ok(report)
+    }
+
+    /// Why `entry` is not for this Client now, if it is not: too young, staged, another business's
+    /// or another gateway's.
+    fn not_now(&self, entry: &Entry, options: &crate::journal::RecoveryOptions) -> Option<SkipReason> {
+        let target = entry.intent.target.as_ref();
+        if let Some(business) = target.and_then(|t| t.business.as_deref()) {
+            if self.business().ok() != Some(business) {
+                return Some(SkipReason::OtherBusiness { business: business.to_string() });
+            }
+        }
+        if let Some(gateway) = target.and_then(|t| t.gateway.as_deref()) {
+            let mine = self.transport().ipg_api_key.as_ref().map(|key| crate::journal::gateway_fingerprint(key.expose()));
+            if mine.as_deref() != Some(gateway) {
+                return Some(SkipReason::OtherGateway);
+            }
+        }
+        let age = entry.age();
+        match entry.intent.kind {
+            EntryKind::MoneyMove if entry.state() == EntryState::Staged => Some(SkipReason::Staged),
+            EntryKind::MoneyMove if age < options.min_age => Some(SkipReason::TooYoung { ready_in: options.min_age - age }),
+            EntryKind::Payment if age < options.payments_after => Some(SkipReason::TooYoung { ready_in: options.payments_after - age }),
+            EntryKind::Payment if options.payments_before.is_some_and(|limit| age > limit) => Some(SkipReason::PaymentTooOld),
+            _ => None,
+        }
     }
 
     /// Runs [`Client::recover`] every `interval` until the task is aborted, handing each report to
@@ -123,9 +184,17 @@ impl Client {
     /// says what was asked when it proves nothing.
     async fn recover_move(&self, entry: &Entry) -> Result<Outcome, String> {
         let intent = &entry.intent;
-        let business = self.business().map_err(|e| e.to_string())?.to_string();
-        match intent.operation.as_str() {
-            "settlement_store" => self.look_up_settlement(&business, &sent(intent)?).await.describe(),
+        // Where it was sent (checked by `not_now` to be this Client's business); an entry written
+        // before targets were journaled is looked up under this Client's business, and finding
+        // nothing there proves nothing.
+        let journaled = intent.target.as_ref().and_then(|t| t.business.clone());
+        let knows_target = journaled.is_some();
+        let business = match journaled {
+            Some(business) => business,
+            None => self.business().map_err(|e| e.to_string())?.to_string(),
+        };
+        let found = match intent.operation.as_str() {
+            "settlement_store" => self.look_up_settlement(&business, &sent(intent)?).await,
             "withdrawal_store" => {
                 let sent: crate::generated::api::types::WithdrawalStoreRequest = sent(intent)?;
                 // Sent without a track id (a raw generated call: the journal keyed it by a UUID of its
@@ -133,15 +202,16 @@ impl Client {
                 let Some(track_id) = sent.track_id.clone() else {
                     return Err("sent without a track_id, so withdrawal_show_by_track_id cannot find it: check withdrawal_list or the dashboard".into());
                 };
-                self.look_up_withdrawal(&business, &track_id, &sent).await.describe()
+                return self.look_up_withdrawal(&business, &track_id, &sent).await.describe(knows_target);
             }
             #[cfg(feature = "batch")]
-            "batch_settlement_store" => self.look_up_batch(&business, &sent(intent)?).await.describe(),
+            "batch_settlement_store" => return self.look_up_batch(&business, &sent(intent)?).await.describe(knows_target),
             operation => {
                 let where_to_look = crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
-                Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key))
+                return Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key));
             }
-        }
+        };
+        found.describe(knows_target)
     }
 
     /// A payment's fate: paid and verified (verifying it now, once, if it was only paid), not paid,
@@ -150,8 +220,10 @@ impl Client {
         let intent = &entry.intent;
         let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(&intent.key)).send().await {
             Ok(transaction) => transaction,
-            // The gateway refuses the token itself: it expired, or was never known.
-            Err(error @ Error::Api(_)) if error.reach() == crate::reach::Reach::Refused => {
+            // The gateway refuses the token itself, in its documented words ("token is invalid"):
+            // it expired, or was never known. Any other refusal (a proxy's 404, an unknown route, a
+            // redirect) proves nothing, and never for a payment journaled without its gateway.
+            Err(error) if error.code() == Some(&crate::error::ErrorCode::InvalidToken) && intent.target.as_ref().is_some_and(|t| t.gateway.is_some()) => {
                 return Ok(Outcome::Expired { reason: error.to_string() });
             }
             Err(error) => return Err(format!("ipg_transaction: {error}")),
@@ -159,7 +231,10 @@ impl Client {
         match (transaction.status, transaction.code) {
             // Paid, never verified: verify it now, exactly once (verify_payment's own table).
             (1, Some(super::payment::CODE_AWAITING_VERIFY)) => {
-                let expected = Rials(intent.amount.unwrap_or_default());
+                // Never compared against zero: without the expected amount, any payment would read as paid in full.
+                let Some(expected) = intent.amount.map(Rials) else {
+                    return Err("paid but not verified, and the journal holds no expected amount: verify it with the order's amount".into());
+                };
                 match self.verify_payment(&intent.key, expected).await {
                     Ok(VerifyOutcome::Verified(p) | VerifyOutcome::AlreadyVerified(p)) => {
                         Ok(Outcome::Paid { amount: p.amount.0, card: p.card_number, trans_id: p.trans_id })
@@ -198,13 +273,18 @@ fn sent<T: serde::de::DeserializeOwned>(intent: &crate::journal::Intent) -> Resu
 
 impl<T: Found> Lookup<T> {
     /// Recovery's verdict: proven, or proven not sent when the lookup holds nothing of it (the
-    /// entry is old enough for that to be proof); `Err` with what was asked otherwise.
-    fn describe(self) -> Result<Outcome, String> {
+    /// entry is old enough for that to be proof, and `knows_target`: it was looked up where it was
+    /// sent); `Err` with what was asked otherwise.
+    fn describe(self, knows_target: bool) -> Result<Outcome, String> {
         match self {
             Lookup::Proven(found) => Ok(Outcome::Reconciled { found: found.ids() }),
-            Lookup::Absent { looked_up } => Ok(Outcome::ProvenNotSent { looked_up }),
+            Lookup::Absent { looked_up } if knows_target => Ok(Outcome::ProvenNotSent { looked_up }),
+            Lookup::Absent { looked_up } => Err(format!(
+                "{looked_up} holds nothing of it, but the entry was journaled without where it was sent, so that proves nothing: check the dashboard"
+            )),
             Lookup::Unproven { reason } => Err(reason),
             Lookup::Failed(error) => Err(format!("the lookup failed: {error}")),
+            Lookup::Undocumented => Err("Vandar documents no lookup by track id for it".into()),
         }
     }
 }

@@ -17,7 +17,7 @@ use reqwest::{Method, Request, Response, StatusCode};
 use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
 use crate::error::{Failure, NOT_CONFIGURED};
 use crate::host::Host;
-use crate::journal::{Intent, Journal, Outcome};
+use crate::journal::{Begin, Intent, Journal, Outcome, Target};
 use crate::rate_limit::{Lane, PermitRefused, RateLimits};
 use crate::reach::{classify, observe_transport, Observed};
 use crate::secret::Secret;
@@ -142,16 +142,27 @@ impl Transport {
                             // A move without an identifying field is journaled under a key of its own.
                             let key = track_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
                             // Boxed: held across the sends, and every call's future would carry it.
-                            intent = Some(Box::new(Intent::money_move(operation, key, mark.unit, &body, path_customer(request.url()))));
+                            let mut journaled = Intent::money_move(operation, key, mark.unit, &body, path_customer(request.url()));
+                            journaled.target = Some(self.target(host, request.method(), request.url()));
+                            intent = Some(Box::new(journaled));
                         }
                     }
                 }
             }
-            // What must survive a crash is on disk before the request leaves.
+            // What must survive a crash is on disk before the request leaves, and a track id the
+            // journal holds (sending, in doubt, done) is never sent again: the caller reconciles it.
             if let (Some(journal), Some(intent)) = (&self.journal, &intent) {
-                if let Err(error) = journal.record(intent).await {
-                    let message = format!("{}: {error}; the money move was not sent", journal.describe());
-                    return Ok(refused_locally(StatusCode::SERVICE_UNAVAILABLE, Failure::Unavailable { component: "journal", message }));
+                match journal.begin(intent).await {
+                    Ok(Begin::Sending) => {}
+                    Ok(Begin::Held(entry)) => {
+                        let same_move = entry.intent.is_same_move(intent)
+                            && entry.intent.target.as_ref().is_none_or(|sent| Some(sent) == intent.target.as_ref());
+                        return Ok(refused_locally(StatusCode::CONFLICT, Failure::Held { operation: operation.to_string(), entry, same_move }));
+                    }
+                    Err(error) => {
+                        let message = format!("{}: {error}; the money move was not sent", journal.describe());
+                        return Ok(refused_locally(StatusCode::SERVICE_UNAVAILABLE, Failure::Unavailable { component: "journal", message }));
+                    }
                 }
             }
             if let Credential::ApiKey(key) = credential {
@@ -166,6 +177,13 @@ impl Transport {
             }
             result
         }
+    }
+
+    /// Where a request to `host` at `url` goes, for the journal: the path under the host's base URL.
+    pub(crate) fn target(&self, host: Host, method: &Method, url: &url::Url) -> Target {
+        let base = self.parsed_base_urls[host.index()].path().trim_end_matches('/');
+        let path = url.path().strip_prefix(base).filter(|p| p.starts_with('/')).unwrap_or(url.path());
+        Target::new(host.name(), method.as_str(), path)
     }
 
     /// Records `outcome` for the journal entry `key`, if this client has a journal. A journal that

@@ -1,14 +1,16 @@
--- Records an intent unless its key is taken.
+-- Stages an intent (written ahead by the application; nothing is sent) unless its key is taken.
 -- KEYS[1]  the entry hash (<prefix>:journal:entry:<key>)
 -- KEYS[2]  the open index, a sorted set scored by created_at_ms (<prefix>:journal:open)
--- ARGV[1]  the intent as JSON   ARGV[2]  its created_at_ms   ARGV[3]  its key
--- Returns {1, '', 0} when recorded, {0, stored intent, 1 if an outcome is stored else 0} when the key exists.
--- Invariant: an entry's intent is written once and never changed; the caller compares the stored one
--- with its own (the same move written ahead is accepted while it has no outcome).
+-- ARGV[1]  the intent as JSON   ARGV[2]  its created_at_ms   ARGV[3]  its key   ARGV[4]  its move fingerprint
+-- Returns 1 when staged, or when the same move is staged already; 0 when the key is taken otherwise.
+-- Invariant: an entry's intent is written once and never changed.
 local stored = redis.call('HGET', KEYS[1], 'intent')
 if stored then
-  return {0, stored, redis.call('HEXISTS', KEYS[1], 'outcome')}
+  if redis.call('HGET', KEYS[1], 'staged') == '1' and redis.call('HGET', KEYS[1], 'move') == ARGV[4] then
+    return 1
+  end
+  return 0
 end
-redis.call('HSET', KEYS[1], 'intent', ARGV[1], 'created', ARGV[2])
+redis.call('HSET', KEYS[1], 'intent', ARGV[1], 'created', ARGV[2], 'move', ARGV[4], 'staged', '1')
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return {1, '', 0}
+return 1

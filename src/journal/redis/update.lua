@@ -1,13 +1,13 @@
 -- Records an entry's outcome; an outcome that closes the entry takes it out of the open index.
 -- KEYS[1]  the entry hash   KEYS[2]  the open index
 -- ARGV[1]  the outcome as JSON   ARGV[2]  '1' if it closes the entry   ARGV[3]  the key
--- ARGV[4]  how long a closed entry is kept, in ms (its key stays taken until then)
+-- ARGV[4]  how long a closed entry is kept, in ms (its key stays taken until then)   ARGV[5]  the outcome's kind
 -- Returns 1 when recorded, 0 for an unknown key (ignored, as in every journal).
 -- Invariant: an entry is in the open index exactly when its last outcome does not close it.
 if redis.call('HEXISTS', KEYS[1], 'intent') == 0 then
   return 0
 end
-redis.call('HSET', KEYS[1], 'outcome', ARGV[1])
+redis.call('HSET', KEYS[1], 'outcome', ARGV[1], 'outcome_kind', ARGV[5])
 if ARGV[2] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[3])
   redis.call('HDEL', KEYS[1], 'lease_holder', 'lease_until')

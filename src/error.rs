@@ -109,11 +109,11 @@ pub enum Error {
         /// The track id (a batch's `batch_id`).
         track_id: String,
         /// Where the journal's entry is in its life.
-        state: crate::journal::EntryState,
+        state: crate::journal::outcome::EntryState,
         /// How long ago it was last sent (or written).
         age: Duration,
         /// Its last outcome, if any.
-        outcome: Option<crate::journal::Outcome>,
+        outcome: Option<crate::journal::outcome::Outcome>,
         /// What the lookup answered, when one was asked.
         looked_up: Option<String>,
         /// Whether the journal's entry is this very move (the same body, sent to the same place);
@@ -460,7 +460,18 @@ pub(crate) enum Failure {
     RateLimited(Option<Duration>),
     Undecodable { reason: String, snippet: String },
     /// The journal holds the track id: nothing was sent.
-    Held { operation: String, entry: Box<crate::journal::Entry>, same_move: bool },
+    Held(Box<Held>),
+}
+
+/// What the journal held of a track id the transport refused to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Held {
+    pub(crate) operation: String,
+    pub(crate) track_id: String,
+    pub(crate) state: crate::journal::outcome::EntryState,
+    pub(crate) age: Duration,
+    pub(crate) outcome: Option<crate::journal::outcome::Outcome>,
+    pub(crate) same_move: bool,
 }
 
 impl Failure {
@@ -476,7 +487,7 @@ impl Failure {
             Failure::Deadline { .. } => "deadline",
             Failure::RateLimited(_) => "rate_limited",
             Failure::Undecodable { .. } => "undecodable",
-            Failure::Held { .. } => "track_id_in_use",
+            Failure::Held(_) => "track_id_in_use",
         }
     }
 
@@ -603,15 +614,10 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
         Some(Failure::Deadline { waited }) => Error::DeadlineExceeded { waited },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },
         Some(Failure::Undecodable { reason, snippet }) => Error::Undecodable { status: Some(status), reason, snippet },
-        Some(Failure::Held { operation, entry, same_move }) => Error::TrackIdInUse {
-            same_move,
-            operation,
-            track_id: entry.intent.key.clone(),
-            state: entry.state(),
-            age: entry.age(),
-            outcome: entry.outcome.clone(),
-            looked_up: None,
-        },
+        Some(Failure::Held(held)) => {
+            let Held { operation, track_id, state, age, outcome, same_move } = *held;
+            Error::TrackIdInUse { operation, track_id, state, age, outcome, looked_up: None, same_move }
+        }
         None if response.status().is_success() => Error::Undecodable {
             status: Some(status),
             reason: "a success status the spec does not document for this operation".into(),

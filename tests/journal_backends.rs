@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use postgres_server::PostgresServer;
 use redis_server::RedisServer;
 use vandar::api::types::SettlementStoreRequest;
-use vandar::journal::{FileJournal, Intent, Journal, Outcome, PostgresJournal, RedisJournal};
+use vandar::journal::{Begin, EntryState, FileJournal, Intent, Journal, Outcome, PostgresJournal, RedisJournal, Target};
 use vandar::mock::MockVandar;
 use vandar::money::Tomans;
 use vandar::Error;
@@ -91,6 +91,57 @@ async fn conforms(a: &dyn Journal, b: &dyn Journal) {
     });
     let taken = futures::future::join_all(racers).await.into_iter().filter(|t| *t).count();
     assert_eq!(taken, 1, "one lease among racing replicas");
+
+    // One rule for a track id. The client sends from new or staged only, atomically with the check.
+    assert_eq!(a.get("missing").await.unwrap(), None);
+    assert_eq!(a.begin(&intent("f", 5000)).await.unwrap(), Begin::Sending, "a new track id");
+    assert_eq!(b.get("f").await.unwrap().unwrap().state(), EntryState::Sending);
+    assert!(refused(b.record(&intent("f", 5000)).await), "a track id being sent cannot be staged");
+    let held = |begin: Begin| match begin {
+        Begin::Held(entry) => *entry,
+        other => panic!("sent again: {other:?}"),
+    };
+    assert_eq!(held(b.begin(&intent("f", 5000)).await.unwrap()).state(), EntryState::Sending, "being sent (or its process died)");
+    a.update("f", &Outcome::Indeterminate { reason: "lost".into() }).await.unwrap();
+    assert_eq!(held(b.begin(&intent("f", 5000)).await.unwrap()).state(), EntryState::InDoubt, "in doubt");
+    // Proven never carried out: the same move may go again under its track id; another move may not.
+    for outcome in [
+        Outcome::RefusedBeforeSending { reason: "limiter".into() },
+        Outcome::RefusedByVandar { reason: "422".into() },
+        Outcome::ProvenNotSent { looked_up: "transaction_list".into() },
+    ] {
+        a.update("f", &outcome).await.unwrap();
+        assert_eq!(held(b.begin(&intent("f", 6000)).await.unwrap()).outcome, Some(outcome.clone()), "another move");
+        assert_eq!(b.begin(&intent("f", 5000)).await.unwrap(), Begin::Sending, "after {}", outcome.kind());
+    }
+    // Answered: closed for good, and still readable.
+    a.update("f", &Outcome::Answered).await.unwrap();
+    let answered = held(b.begin(&intent("f", 5000)).await.unwrap());
+    assert_eq!((answered.state(), answered.outcome.clone()), (EntryState::Closed, Some(Outcome::Answered)));
+    assert_eq!(b.get("f").await.unwrap(), Some(answered));
+    // Staged by the application without knowing where it goes; the client's begin records the target.
+    a.record(&intent("g", 5000)).await.unwrap();
+    assert_eq!(b.get("g").await.unwrap().unwrap().state(), EntryState::Staged);
+    let target = Target {
+        host: "api".into(),
+        method: "POST".into(),
+        path: "/v3/business/shop-two/settlement/store".into(),
+        business: Some("shop-two".into()),
+        gateway: None,
+    };
+    let sent = Intent { target: Some(target.clone()), ..intent("g", 5000) };
+    // Replicas racing to send one staged move: exactly one sends it.
+    let racers = (0..8).map(|i| {
+        let journal = if i % 2 == 0 { a } else { b };
+        let sent = sent.clone();
+        async move { journal.begin(&sent).await.unwrap() }
+    });
+    let sending = futures::future::join_all(racers).await.into_iter().filter(|b| *b == Begin::Sending).count();
+    assert_eq!(sending, 1, "one sender among racing replicas");
+    let g = a.get("g").await.unwrap().unwrap();
+    assert_eq!((g.state(), g.intent.target), (EntryState::Sending, Some(target)), "the target is kept with the entry");
+    assert!(open_keys(b).await.contains(&"g".to_string()));
+    a.update("g", &Outcome::Answered).await.unwrap();
 
     // Closing clears the way; the entry is gone from both.
     for key in ["a", "c", "e"] {
@@ -253,7 +304,13 @@ async fn a_client_with_the_postgres_journal_sends_an_intent_committed_with_the_o
     // A different move under a taken track id is refused before sending.
     let other = SettlementStoreRequest::builder().amount(Tomans(6000)).iban(IBAN).track_id("order-2".to_string());
     let refused_move = vandar.settlement_store(other).await;
-    assert!(matches!(&refused_move, Err(Error::Unavailable { component: "journal", .. })), "{refused_move:?}");
+    // Its own error, never an outage: what the journal holds, and no lookup (it is another move).
+    let Err(held) = &refused_move else { panic!("sent a different move under a taken track id") };
+    assert!(
+        matches!(held, Error::TrackIdInUse { track_id, state: EntryState::Closed, outcome: Some(Outcome::Answered), same_move: false, looked_up: None, .. } if track_id == "order-2"),
+        "{held:?}"
+    );
+    assert!(!held.is_retryable(), "a taken track id is not an outage");
     assert_eq!(mock.stats().accepted_post, posts + 1);
 
     postgres.stop();

@@ -7,7 +7,7 @@ use std::path::Path;
 /// The floors, from the bottom; a module may use modules on its floor or below. Within a floor,
 /// the graph must still be acyclic.
 const FLOORS: [&[&str]; 6] = [
-    &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money", "money_moves"],
+    &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money", "money_moves", "journal::outcome"],
     &["rate_limit", "telemetry", "auth", "journal", "redis_connection"],
     &["transport", "generated"],
     &["client", "paging"],
@@ -22,13 +22,15 @@ fn floor_of(module: &str) -> Option<usize> {
 /// The top-level module a file under `src/` belongs to (`src/transport/retry.rs` -> `transport`).
 /// `money` is two rooms: its units (`money/mod.rs`, the values floor, which the generated code
 /// names) and its flows (`money::moves`, `money::payment`), private modules whose items the
-/// module re-exports.
+/// module re-exports. `journal::outcome` is the journal's values (what became of an entry), on the
+/// values floor so an error can carry them.
 fn module_of(path: &Path) -> String {
     let relative = path.strip_prefix("src").unwrap();
     let first = relative.components().next().unwrap().as_os_str().to_string_lossy().to_string();
     let first = first.trim_end_matches(".rs").to_string();
     match (first.as_str(), relative.file_stem().and_then(|s| s.to_str())) {
         ("money", Some(flow @ ("moves" | "payment" | "recovery"))) => format!("money::{flow}"),
+        ("journal", Some("outcome")) => "journal::outcome".to_string(),
         _ => first,
     }
 }
@@ -69,6 +71,8 @@ fn imports() -> BTreeMap<String, BTreeMap<String, String>> {
                     let inner = &rest[1..rest.find('}').unwrap_or(rest.len())];
                     let _ = group;
                     inner.split(',').filter_map(|p| p.trim().split("::").next()).map(str::to_string).collect()
+                } else if name == "journal" && rest.starts_with("journal::outcome::") {
+                    vec!["journal::outcome".to_string()] // the journal's values, a room of their own
                 } else {
                     vec![name]
                 };

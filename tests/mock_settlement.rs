@@ -198,7 +198,9 @@ async fn a_reconciled_journal_entry_names_the_records_the_lookup_found() {
     // After a restart: the intent was written and the move carried out, but the process died before
     // it recorded the outcome (the same body, sent to the end by a client without the journal).
     let body: vandar::api::types::SettlementStoreRequest = payout("lost-1").try_into().unwrap();
-    FileJournal::open(&path).unwrap().record(&Intent::for_money_move("settlement_store", &body).unwrap()).await.unwrap();
+    // `begin`, as the client does just before the request leaves (`record` would only stage it).
+    let begun = FileJournal::open(&path).unwrap().begin(&Intent::for_money_move("settlement_store", &body).unwrap()).await.unwrap();
+    assert_eq!(begun, vandar::journal::Begin::Sending);
     mock.client_builder().build().unwrap().settlement_store(payout("lost-1")).await.unwrap();
     let vandar = client();
     let report = vandar.recover().await.unwrap();

@@ -174,7 +174,9 @@ async fn a_lost_withdrawal_is_recovered_through_its_lookup_and_the_journal_names
 
     // The intent written, the debit carried out (by a client without the journal), no outcome recorded.
     let body: vandar::api::types::WithdrawalStoreRequest = debit().track_id("debit-7").try_into().unwrap();
-    FileJournal::open(&path).unwrap().record(&Intent::for_money_move("withdrawal_store", &body).unwrap()).await.unwrap();
+    // `begin`, as the client does just before the request leaves (`record` would only stage it).
+    let begun = FileJournal::open(&path).unwrap().begin(&Intent::for_money_move("withdrawal_store", &body).unwrap()).await.unwrap();
+    assert_eq!(begun, vandar::journal::Begin::Sending);
     mock.client_builder().build().unwrap().withdrawal_store(debit().track_id("debit-7")).await.unwrap();
     // A raw call without a track id, whose answer is a 503: open in the journal, under a key of its own.
     mock.inject_for("withdrawal_store", Fault::Status(503));

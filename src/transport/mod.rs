@@ -15,7 +15,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH};
 use reqwest::{Method, Request, Response, StatusCode};
 
 use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
-use crate::error::{Failure, NOT_CONFIGURED};
+use crate::error::{Failure, Held, NOT_CONFIGURED};
 use crate::host::Host;
 use crate::journal::{Begin, Intent, Journal, Outcome, Target};
 use crate::rate_limit::{Lane, PermitRefused, RateLimits};
@@ -157,7 +157,15 @@ impl Transport {
                     Ok(Begin::Held(entry)) => {
                         let same_move = entry.intent.is_same_move(intent)
                             && entry.intent.target.as_ref().is_none_or(|sent| Some(sent) == intent.target.as_ref());
-                        return Ok(refused_locally(StatusCode::CONFLICT, Failure::Held { operation: operation.to_string(), entry, same_move }));
+                        let held = Held {
+                            operation: operation.to_string(),
+                            track_id: entry.intent.key.clone(),
+                            state: entry.state(),
+                            age: entry.age(),
+                            outcome: entry.outcome.clone(),
+                            same_move,
+                        };
+                        return Ok(refused_locally(StatusCode::CONFLICT, Failure::Held(Box::new(held))));
                     }
                     Err(error) => {
                         let message = format!("{}: {error}; the money move was not sent", journal.describe());

@@ -8,6 +8,8 @@ if redis.call('HEXISTS', KEYS[1], 'intent') == 0 then
   return 0
 end
 redis.call('HSET', KEYS[1], 'outcome', ARGV[1], 'outcome_kind', ARGV[5])
+-- An entry with an outcome is no longer merely staged (the same reading as the file and Postgres).
+redis.call('HDEL', KEYS[1], 'staged')
 if ARGV[2] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[3])
   redis.call('HDEL', KEYS[1], 'lease_holder', 'lease_until')

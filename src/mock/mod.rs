@@ -318,6 +318,13 @@ impl MockVandar {
     /// Starts on `host`:`port` (an address or a name; port 0 = OS-chosen). Bound to every interface
     /// (`0.0.0.0`, `::`), the URLs it hands out name the loopback address of that family.
     pub async fn start_at(host: &str, port: u16) -> std::io::Result<Self> {
+        Self::start_with(host, port, Credentials::default()).await
+    }
+
+    /// Starts on `host`:`port` for the business and keys of `credentials` (e.g. a second business
+    /// with its own gateway key, for a platform's tests: `Credentials { business: "shop-two".into(),
+    /// ..Credentials::default() }`).
+    pub async fn start_with(host: &str, port: u16, credentials: Credentials) -> std::io::Result<Self> {
         // The mock posts Miando webhooks with its own reqwest client, which the default TLS feature
         // leaves without a crypto provider until one is installed.
         crate::tls::install_default_provider();
@@ -329,7 +336,7 @@ impl MockVandar {
                 SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
             });
         }
-        let data = Arc::new(Mutex::new(Data::fresh(Credentials::default(), format!("http://{addr}"))));
+        let data = Arc::new(Mutex::new(Data::fresh(credentials, format!("http://{addr}"))));
         let app = router(data.clone());
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;

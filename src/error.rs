@@ -450,7 +450,9 @@ pub(crate) enum Failure {
     /// Refused by the client before sending.
     Invalid { field: String, reason: String },
     Api(ApiError),
-    Authentication(String),
+    /// Credentials refused by Vandar (`status`: what it answered), or missing or unusable locally
+    /// (`status: None`; nothing was sent).
+    Authentication { status: Option<u16>, message: String },
     /// Local configuration missing; nothing was sent.
     Configuration(String),
     /// A shared component (token store, rate limiter) failed before sending.
@@ -481,7 +483,7 @@ impl Failure {
         match self {
             Failure::Invalid { .. } => "invalid",
             Failure::Api(_) => "api",
-            Failure::Authentication(_) => "authentication",
+            Failure::Authentication { .. } => "authentication",
             Failure::Configuration(_) => "configuration",
             Failure::Unavailable { .. } => "unavailable",
             Failure::Deadline { .. } => "deadline",
@@ -530,7 +532,7 @@ impl Failure {
             .or_else(|| fields.get("").and_then(|m| m.first().cloned()))
             .unwrap_or_else(|| format!("HTTP {status}"));
         if status == 401 || status == 403 {
-            return Failure::Authentication(message);
+            return Failure::Authentication { status: Some(status), message };
         }
         let sent = map.get("code").and_then(text).map(|c| ErrorCode::from(c.as_str()));
         // A specific code Vandar sent stands; otherwise the texts say what failed (Vandar's main API
@@ -608,7 +610,8 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
     match failure {
         Some(Failure::Invalid { field, reason }) => Error::InvalidInput { field: Some(field), reason },
         Some(Failure::Api(api)) => Error::Api(Box::new(api)),
-        Some(Failure::Authentication(message)) => Error::Authentication { status: Some(status), message },
+        // The status Vandar answered, never the one a local refusal is handed to the generated code with.
+        Some(Failure::Authentication { status, message }) => Error::Authentication { status, message },
         Some(Failure::Configuration(message)) => Error::Configuration { message },
         Some(Failure::Unavailable { component, message }) => Error::Unavailable { component, message },
         Some(Failure::Deadline { waited }) => Error::DeadlineExceeded { waited },

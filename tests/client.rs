@@ -176,6 +176,45 @@ async fn a_refused_refresh_token_is_a_clear_authentication_error() {
     assert_eq!(server.count("GET", "/v2/business/shop/balance"), 1, "not repeated with a token that was not renewed");
 }
 
+/// A renewal that did not get Vandar's verdict (a 503, a dropped connection)
+/// reports no HTTP status Vandar never sent: a 503 or a network failure is a transient
+/// outage of the renewal, and the call that waited for it was never sent.
+#[tokio::test]
+async fn a_failed_renewal_reports_no_status_vandar_never_sent() {
+    let unavailable = serve(|seen: Seen| async move {
+        if seen.path == "/v3/refreshtoken" {
+            return raw(503, "text/html", "<html><title>503 Service Unavailable</title></html>");
+        }
+        json(401, json!({"status": 0, "error": "Unauthenticated"}))
+    })
+    .await;
+    let vandar = client_for(&unavailable).business_tokens(pair("expired", "refresh-1", None)).build().unwrap();
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
+    assert!(matches!(&error, Error::Unavailable { component: "token renewal", message } if message.contains("503")), "{error:?}");
+    assert_eq!((error.status(), error.is_retryable(), error.reach()), (None, true, vandar::Reach::NeverSent), "{error}");
+    assert_eq!(unavailable.count("GET", "/v2/business/shop/balance"), 1, "not repeated without a renewed token");
+
+    // The renewal's connection is closed unanswered: the same reading.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(4) {
+            drop(stream);
+        }
+    });
+    let expiring = SystemTime::now() + Duration::from_secs(5);
+    let vandar = vandar::Client::builder()
+        .base_url(vandar::Host::Api, closed)
+        .business("shop")
+        .business_tokens(pair("near-expiry", "refresh-1", Some(expiring)))
+        .retry_policy(vandar::RetryPolicy { max_attempts: 1, ..vandar::RetryPolicy::default() })
+        .build()
+        .unwrap();
+    let error = vandar.api().balance().business("shop").send().await.unwrap_err();
+    assert!(matches!(&error, Error::Unavailable { component: "token renewal", message } if message.contains("could not reach")), "{error:?}");
+    assert_eq!((error.status(), error.is_retryable(), error.reach()), (None, true, vandar::Reach::NeverSent), "{error}");
+}
+
 #[tokio::test]
 async fn a_pair_the_store_refuses_is_not_used_and_not_lost() {
     struct Refusing(AtomicUsize);

@@ -261,7 +261,10 @@ impl TokenManager {
                 }
                 Err(Refusal::Refused(status)) => {
                     crate::telemetry::token_refresh("miando", "refused");
-                    Err(Failure::Authentication(format!("Vandar refused the Miando client id or secret (HTTP {status})")))
+                    Err(Failure::Authentication {
+                        status: Some(status.as_u16()),
+                        message: format!("Vandar refused the Miando client id or secret (HTTP {status})"),
+                    })
                 }
                 Err(Refusal::Failed(failure)) => {
                     crate::telemetry::token_refresh("miando", "failed");
@@ -277,7 +280,7 @@ impl TokenManager {
         }
         crate::telemetry::token_refresh("business", match &renewed {
             Ok(how) => how,
-            Err(Failure::Authentication(_)) => "refused",
+            Err(Failure::Authentication { .. }) => "refused",
             Err(_) => "failed",
         });
         renewed.map(drop)
@@ -297,9 +300,11 @@ impl TokenManager {
             }
         }
         let tried = state.refresh.clone().ok_or_else(|| {
-            Failure::Authentication(
-                "no business refresh token configured; issue a token pair in the Vandar dashboard (Settings > Tokens)".into(),
-            )
+            Failure::Authentication {
+                status: None,
+                message: "no business refresh token configured; issue a token pair in the Vandar dashboard (Settings > Tokens)"
+                    .into(),
+            }
         })?;
         let status = match self.call_vandar(endpoint, Some(&tried), 1).await {
             Ok(issued) => return self.save_issued(state, issued).await.map(|()| "renewed"),
@@ -325,17 +330,20 @@ impl TokenManager {
                 }
             }
         }
-        Err(Failure::Authentication(format!(
-            "Vandar refused the refresh token (HTTP {status}): it expired (refresh tokens live about 10 days) or was \
-             already used, and the token store holds no newer pair. Issue a new token pair in the Vandar dashboard \
-             (Settings > Tokens) and configure it"
-        )))
+        Err(Failure::Authentication {
+            status: Some(status.as_u16()),
+            message: format!(
+                "Vandar refused the refresh token (HTTP {status}): it expired (refresh tokens live about 10 days) or was \
+                 already used, and the token store holds no newer pair. Issue a new token pair in the Vandar dashboard \
+                 (Settings > Tokens) and configure it"
+            ),
+        })
     }
 
     async fn save_issued(&self, state: &mut State, issued: Issued) -> Result<(), Failure> {
         let refresh = issued
             .refresh_token
-            .ok_or_else(|| Failure::Authentication("token renewal answer has no refresh_token".into()))?;
+            .ok_or_else(|| Failure::Authentication { status: None, message: "token renewal answer has no refresh_token".into() })?;
         let expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
         let pair = TokenPair::new(issued.access_token, refresh, expires_at).with_generation(state.generation + 1);
         crate::secret::remember(&pair.access_token);
@@ -366,14 +374,21 @@ impl TokenManager {
             },
             (Source::Refresh { .. }, None) => unreachable!("a refresh always names its token"),
         };
-        let failed = |message: String| Refusal::Failed(Failure::Authentication(message));
+        // A renewal that did not get Vandar's verdict is an outage of the renewal, not a refusal:
+        // transient, the call that waited for it not sent, and no status Vandar never answered.
+        let unavailable = |message: String| Refusal::Failed(Failure::Unavailable { component: "token renewal", message });
         let sent = endpoint.send_token_request(request, attempt).await.map_err(Refusal::Failed)?;
-        let response = sent.map_err(|e| failed(format!("could not reach Vandar to renew the token: {}", e.without_url())))?;
+        let response = sent.map_err(|e| unavailable(format!("could not reach Vandar to renew the token: {}", e.without_url())))?;
         let status = response.status();
         match status.as_u16() {
-            200..=299 => response.json().await.map_err(|e| failed(format!("token renewal answer unreadable: {}", e.without_url()))),
+            200..=299 => response.json().await.map_err(|e| {
+                Refusal::Failed(Failure::Authentication {
+                    status: None,
+                    message: format!("token renewal answer unreadable: {}", e.without_url()),
+                })
+            }),
             400 | 401 | 403 | 422 => Err(Refusal::Refused(status)),
-            _ => Err(failed(format!("token renewal failed with HTTP {status}; try again"))),
+            _ => Err(unavailable(format!("Vandar answered HTTP {status} to the token renewal; try again"))),
         }
     }
 }

@@ -228,7 +228,7 @@ impl Transport {
                 let mut token = match credential {
                     Credential::Bearer(manager) => match manager.token(self).await {
                         Ok(token) => Some(token),
-                        Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
+                        Err(failure) => return Ok(refused_locally(status_of(&failure), failure)),
                     },
                     _ => None,
                 };
@@ -251,7 +251,7 @@ impl Transport {
                             *read = newer;
                         }
                         let value = manager.bearer(read).ok_or_else(|| {
-                            Failure::Authentication("the access token holds characters a header cannot".into())
+                            Failure::Authentication { status: None, message: "the access token holds characters a header cannot".into() }
                         })?;
                         this.headers_mut().insert(AUTHORIZATION, value);
                         Ok(this)
@@ -287,7 +287,7 @@ impl Transport {
                         match again {
                             Ok(true) => continue,
                             Ok(false) => return outcome,
-                            Err(failure) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, failure)),
+                            Err(failure) => return Ok(refused_locally(status_of(&failure), failure)),
                         }
                     }
                     Ok(response) => {
@@ -362,7 +362,7 @@ impl TokenEndpoint for Transport {
     async fn send_token_request(&self, token_request: TokenRequest, attempt: u32) -> Result<reqwest::Result<Response>, Failure> {
         let url = format!("{}{}", self.base_urls[Host::Api.index()], token_request.path);
         let request = self.http.post(url).json(&token_request.body).build().map_err(|e| {
-            Failure::Authentication(format!("could not build the token renewal request: {}", e.without_url()))
+            Failure::Configuration(format!("could not build the token renewal request: {}", e.without_url()))
         })?;
         // The most urgent request of all: every call of this process (and, through the shared
         // store, of the fleet) waits for it. Interactive, and never abandoned for a caller's deadline.

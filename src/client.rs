@@ -35,6 +35,8 @@ struct Parts {
     transport: Arc<Transport>,
     clients: HostClients,
     recovery: RecoveryOptions,
+    #[cfg_attr(not(feature = "ipg"), allow(dead_code))]
+    verify: crate::money::VerifyPolicy,
     /// Names this client's leases on journal entries during recovery.
     holder: String,
 }
@@ -92,6 +94,12 @@ impl Client {
         &self.inner.recovery
     }
 
+    /// How [`Client::verify_payment`] repeats verify.
+    #[cfg_attr(not(feature = "ipg"), allow(dead_code))]
+    pub(crate) fn verify_policy(&self) -> &crate::money::VerifyPolicy {
+        &self.inner.verify
+    }
+
     /// The holder name of this client's leases on journal entries.
     #[cfg_attr(not(all(feature = "api", feature = "ipg")), allow(dead_code))]
     pub(crate) fn recovery_holder(&self) -> &str {
@@ -122,6 +130,7 @@ pub struct ClientBuilder {
     http: Option<reqwest::Client>,
     journal: Option<Arc<dyn Journal>>,
     recovery: RecoveryOptions,
+    verify: crate::money::VerifyPolicy,
     max_wait: Option<Duration>,
     lanes: std::collections::HashMap<String, Lane>,
 }
@@ -144,6 +153,7 @@ impl Default for ClientBuilder {
             http: None,
             journal: None,
             recovery: RecoveryOptions::default(),
+            verify: crate::money::VerifyPolicy::default(),
             max_wait: None,
             lanes: Default::default(),
         }
@@ -242,6 +252,14 @@ impl ClientBuilder {
         self
     }
 
+    /// How many verifies one `verify_payment` sends while the payment reads paid but unverified,
+    /// and the waits between (default: 3, from 400 ms to 2 s). See [`crate::money::VerifyPolicy`]
+    /// for the worst-case request count.
+    pub fn verify_policy(mut self, policy: crate::money::VerifyPolicy) -> Self {
+        self.verify = policy;
+        self
+    }
+
     /// The longest a call waits for rate-limit permits and retries (default: no limit). A call
     /// that cannot get a permit in time is refused before sending ([`Error::DeadlineExceeded`]);
     /// a money move's or `verify_payment`'s lookups count within the same deadline. Per call:
@@ -310,6 +328,6 @@ impl ClientBuilder {
         });
         let clients = HostClients::new(&http, &transport);
         let holder = uuid::Uuid::new_v4().to_string();
-        Ok(Client { inner: Arc::new(Parts { transport, clients, recovery: self.recovery, holder }) })
+        Ok(Client { inner: Arc::new(Parts { transport, clients, recovery: self.recovery, verify: self.verify, holder }) })
     }
 }

@@ -172,3 +172,39 @@ fn a_verify_answer_with_an_odd_payment_date_still_reads_as_paid() {
         assert_eq!((verify.amount, verify.payment_date), (Rials(1000), None), "{odd:?}");
     }
 }
+
+/// The verifies follow the Client's `VerifyPolicy`, and one call never sends more than its
+/// documented worst case (`verifies × 2 × RetryPolicy::max_attempts`), reached here by a gateway
+/// that answers every verify 429 and each lookup 429 twice before "awaiting verify".
+#[tokio::test]
+async fn verify_repeats_follow_the_verify_policy_and_stay_within_the_worst_case() {
+    use vandar::money::VerifyPolicy;
+    let verifies = Arc::new(AtomicUsize::new(0));
+    let server = ipg(verifies.clone()).await;
+    let policy = VerifyPolicy { verifies: 5, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(20) };
+    let vandar = client_for(&server).ipg_api_key("k").verify_policy(policy.clone()).build().unwrap();
+    let outcome = vandar.verify_payment("stuck", Rials(1000)).await.unwrap();
+    assert!(matches!(&outcome, VerifyOutcome::Pending { reason } if reason.contains("5 verify calls")), "{outcome:?}");
+    assert_eq!(verifies.load(Ordering::SeqCst), 5);
+
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let limited = serve(move |seen: Seen| {
+        let lookups = lookups.clone();
+        async move {
+            let busy = json(429, json!({"status": 0, "error": "Too Many Attempts."}));
+            if seen.path == "/api/v4/verify" || lookups.fetch_add(1, Ordering::SeqCst) % 3 < 2 {
+                return busy;
+            }
+            json(200, awaiting_verify())
+        }
+    })
+    .await;
+    let builder = client_for(&limited).ipg_api_key("k");
+    let vandar = builder.verify_policy(VerifyPolicy { verifies: 3, ..policy }).build().unwrap();
+    let outcome = vandar.verify_payment("stuck", Rials(1000)).await.unwrap();
+    assert!(!outcome.is_paid(), "{outcome:?}");
+    let retry = vandar::RetryPolicy { max_attempts: 3, ..vandar::RetryPolicy::default() };
+    let worst = VerifyPolicy { verifies: 3, ..VerifyPolicy::default() }.worst_case_requests(&retry);
+    assert_eq!(worst, 18);
+    assert_eq!(limited.seen().len(), 18, "3 verifies and 3 lookups, each tried 3 times: the documented worst case");
+}

@@ -45,6 +45,9 @@ mod moves;
 mod payment;
 #[cfg(all(feature = "api", feature = "ipg"))]
 mod recovery;
+mod verify;
+
+pub use verify::VerifyPolicy;
 
 #[cfg(feature = "api")]
 pub use moves::{StoredSettlement, Tracked};

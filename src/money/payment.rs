@@ -175,11 +175,6 @@ impl VerifyOutcome {
     }
 }
 
-/// How many times `verify_payment` sends verify in one call, and the wait before a repeat.
-const VERIFY_ATTEMPTS: u32 = 3;
-const VERIFY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(400);
-const VERIFY_MAX_BACKOFF: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// The lookup's `code` for a payment that is paid but not verified (the documents' example:
 /// `status: 1, code: 1, message: "Confirm requierd"`).
 pub(super) const CODE_AWAITING_VERIFY: i64 = 1;
@@ -290,9 +285,13 @@ impl Client {
     /// | refused (e.g. already verified, not paid), or its fate unknown (timeout, connection lost, 5xx, a proxy's 503, 429) | look the transaction up (`POST /api/v4/transaction`) | see below |
     /// | | lookup: verified (`status 1`, `code 2`, assumed) | `AlreadyVerified` |
     /// | | lookup: payer did not pay (`status 0`) | `NotPaid` |
-    /// | | lookup: paid, awaiting verify (`code 1`, "Confirm required") | verify again, at most 3 verifies in all with backoff; still unsettled: `Pending` |
+    /// | | lookup: paid, awaiting verify (`code 1`, "Confirm required") | verify again, at most [`VerifyPolicy::verifies`](crate::money::VerifyPolicy) (3) in all with backoff; still unsettled: `Pending` |
     /// | | lookup fails | `Pending` |
     /// | | lookup: anything else | `Unrecognized` |
+    ///
+    /// The verifies and their waits follow the Client's [`VerifyPolicy`](crate::money::VerifyPolicy);
+    /// one call sends at most `verifies × 2 × RetryPolicy::max_attempts` requests (18 with the
+    /// defaults), within the Client's `max_wait`.
     ///
     /// A paid outcome whose amount is below `expected` becomes `Underpaid`. Only `Verified` and
     /// `AlreadyVerified` are paid. Repeating verify is safe: Vandar answers it once per transaction
@@ -315,11 +314,13 @@ impl Client {
         let flow = crate::transport::spans::flow("verify_payment", None);
         // The Client's max_wait bounds verify and its lookups together.
         let max_wait = self.transport().max_wait;
+        let policy = self.verify_policy().clone();
+        let verifies = policy.verifies.max(1);
         let outcome = crate::transport::spans::in_flow(flow, crate::transport::options::with_deadline(max_wait, async move {
             let mut unsettled = String::new();
-            for attempt in 0..VERIFY_ATTEMPTS {
+            for attempt in 0..verifies {
                 if attempt > 0 {
-                    tokio::time::sleep(crate::transport::retry::backoff(VERIFY_BACKOFF, VERIFY_MAX_BACKOFF, attempt)).await;
+                    tokio::time::sleep(crate::transport::retry::backoff(policy.base_delay, policy.max_delay, attempt)).await;
                 }
                 match self.ipg().ipg_verify().body_map(|b| b.token(token)).send().await {
                     Ok(answer) if answer.status == 1 => {
@@ -354,7 +355,7 @@ impl Client {
                     (status, code) => return Ok(VerifyOutcome::Unrecognized { status, code, message: transaction.message }),
                 }
             }
-            Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {VERIFY_ATTEMPTS} verify calls; last: {unsettled}") })
+            Ok(VerifyOutcome::Pending { reason: format!("paid but not verified after {verifies} verify calls; last: {unsettled}") })
         }), VerifyOutcome::span_outcome)
         .await;
         if let Ok(outcome) = &outcome {

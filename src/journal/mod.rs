@@ -268,6 +268,32 @@ pub trait Journal: Send + Sync + 'static {
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>>;
 }
 
+/// A journal shared behind an `Arc` (one journal for the Client and your own code, or chosen at
+/// run time as `Arc<dyn Journal>`) is a journal.
+impl<J: Journal + ?Sized> Journal for std::sync::Arc<J> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>> {
+        (**self).record(intent)
+    }
+    fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
+        (**self).begin(intent)
+    }
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
+        (**self).get(key)
+    }
+    fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>> {
+        (**self).update(key, outcome)
+    }
+    fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
+        (**self).open()
+    }
+    fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
+        (**self).lease(key, holder, ttl)
+    }
+}
+
 /// How recovery treats the journal's open entries.
 #[derive(Debug, Clone)]
 pub struct RecoveryOptions {

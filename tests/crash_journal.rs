@@ -482,3 +482,89 @@ fn an_unwritable_journal_refuses_the_move_before_sending() {
         assert!(!mock.requests().iter().any(|r| r.path.ends_with("/settlement/store")));
     });
 }
+
+/// Two businesses (two gateway keys) on one journal: the second's worker is SIGKILLed after Vandar
+/// carried out its payout and before the answer came. The first business's recovery, on the same
+/// journal, concludes nothing of it and looks nothing up at the second business; the second's own
+/// recovery proves it carried out.
+async fn two_businesses_one_killed(backend: Backend, test: &str) {
+    let one = MockVandar::start().await.unwrap();
+    let credentials = vandar::mock::Credentials { business: "shop-two".into(), ipg_api_key: "shop-two-gateway".into(), ..Default::default() };
+    let two = MockVandar::start_with("127.0.0.1", 0, credentials).await.unwrap();
+    for mock in [&one, &two] {
+        mock.set_rate_limits(u32::MAX, u32::MAX);
+    }
+    two.inject(Fault::Latency(STALL)); // the second business's payout is carried out, its answer never comes
+    let mut work = child(&two, &backend, "work", test, Scenario::BeforeAnswer).env("CRASH_RUN", "901").spawn().unwrap();
+    let stdout = work.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<String>>());
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let _ = Command::new("kill").args(["-KILL", &work.id().to_string()]).status();
+    let _ = work.wait();
+    let recorded = lines(&reader.join().unwrap(), "recorded ");
+    assert_eq!(recorded, ["901-0"], "killed while Vandar held its first payout");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let report = |mock: &MockVandar| {
+        let output = child(mock, &backend, "recover", test, Scenario::Random).output().unwrap();
+        assert!(output.status.success(), "recovery failed");
+        let output: Vec<String> = String::from_utf8_lossy(&output.stdout).lines().map(str::to_string).collect();
+        serde_json::from_str::<RecoveryReport>(&lines(&output, "report ")[0]).unwrap()
+    };
+    let seen_at_two = two.requests().len();
+    let first = report(&one);
+    assert!(first.settled.iter().all(|s| s.entry.intent.key != "901-0"), "concluded by the other business: {first:?}");
+    assert!(
+        first.skipped.iter().any(|s| s.key == "901-0" && s.why == vandar::money::SkipReason::OtherBusiness { business: "shop-two".into() }),
+        "{first:?}"
+    );
+    assert_eq!(two.requests().len(), seen_at_two, "nothing was looked up at the second business");
+    assert!(one.requests().iter().all(|r| !r.query.contains("901-0")), "nor under the first business's name");
+
+    let second = report(&two);
+    let settled: Vec<(&str, &str)> = second.settled.iter().map(|s| (s.entry.intent.key.as_str(), s.outcome.kind())).collect();
+    assert!(settled.contains(&("901-0", "reconciled")), "{second:?}");
+    let stores = two.requests().iter().filter(|r| r.path.ends_with("/settlement/store") && r.body["track_id"] == "901-0").count();
+    assert_eq!(stores, 1, "carried out once, and only looked up after");
+}
+
+fn two_businesses_or_child(test: &str, backend: impl FnOnce() -> Backend) {
+    if let Ok(mode) = std::env::var(CHILD) {
+        child_main(&mode);
+        return;
+    }
+    let backend = backend();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(two_businesses_one_killed(backend, test));
+}
+
+#[test]
+fn two_businesses_on_one_file_journal_one_killed_mid_move() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vandar.journal").to_string_lossy().to_string();
+    let keep = std::env::var(CHILD).is_err().then_some(dir);
+    two_businesses_or_child("two_businesses_on_one_file_journal_one_killed_mid_move", || Backend { kind: "file", location: path });
+    drop(keep);
+}
+
+#[cfg(feature = "redis")]
+#[test]
+fn two_businesses_on_one_redis_journal_one_killed_mid_move() {
+    let server = std::env::var(CHILD).is_err().then(redis_server::RedisServer::start);
+    two_businesses_or_child("two_businesses_on_one_redis_journal_one_killed_mid_move", || Backend {
+        kind: "redis",
+        location: server.as_ref().unwrap().url(),
+    });
+    drop(server);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn two_businesses_on_one_postgres_journal_one_killed_mid_move() {
+    let server = std::env::var(CHILD).is_err().then(postgres_server::PostgresServer::start);
+    two_businesses_or_child("two_businesses_on_one_postgres_journal_one_killed_mid_move", || Backend {
+        kind: "postgres",
+        location: server.as_ref().unwrap().url(),
+    });
+    drop(server);
+}

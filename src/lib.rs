@@ -23,6 +23,7 @@ mod generated;
 mod host;
 pub mod inbound;
 pub mod journal;
+mod local_file;
 pub mod mask;
 #[cfg(feature = "mock")]
 pub mod mock;

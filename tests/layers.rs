@@ -7,7 +7,7 @@ use std::path::Path;
 /// The floors, from the bottom; a module may use modules on its floor or below. Within a floor,
 /// the graph must still be acyclic.
 const FLOORS: [&[&str]; 6] = [
-    &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money", "money_moves", "journal::outcome"],
+    &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money", "money_moves", "journal::outcome", "local_file"],
     &["rate_limit", "telemetry", "auth", "journal", "redis_connection"],
     &["transport", "generated"],
     &["client", "paging"],

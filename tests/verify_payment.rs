@@ -203,8 +203,7 @@ async fn verify_repeats_follow_the_verify_policy_and_stay_within_the_worst_case(
     let vandar = builder.verify_policy(VerifyPolicy { verifies: 3, ..policy }).build().unwrap();
     let outcome = vandar.verify_payment("stuck", Rials(1000)).await.unwrap();
     assert!(!outcome.is_paid(), "{outcome:?}");
-    let retry = vandar::RetryPolicy { max_attempts: 3, ..vandar::RetryPolicy::default() };
-    let worst = VerifyPolicy { verifies: 3, ..VerifyPolicy::default() }.worst_case_requests(&retry);
+    let worst = VerifyPolicy { verifies: 3, ..VerifyPolicy::default() }.worst_case_requests(3);
     assert_eq!(worst, 18);
     assert_eq!(limited.seen().len(), 18, "3 verifies and 3 lookups, each tried 3 times: the documented worst case");
 }

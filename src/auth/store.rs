@@ -219,9 +219,25 @@ impl StoredPair {
     }
 
     pub(crate) fn decode(bytes: &[u8]) -> io::Result<TokenPair> {
-        let stored: StoredPair = serde_json::from_slice(bytes)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("stored token pair unreadable: {e}")))?;
-        let expires_at = stored.expires_at_unix.map(|s| UNIX_EPOCH + Duration::from_secs(s));
+        // serde's message may quote the value it could not read (a token): only where and what kind.
+        let stored: StoredPair = serde_json::from_slice(bytes).map_err(|e| {
+            let kind = match e.classify() {
+                serde_json::error::Category::Io => "unreadable",
+                serde_json::error::Category::Syntax => "not JSON",
+                serde_json::error::Category::Data => "not a token pair",
+                serde_json::error::Category::Eof => "truncated",
+            };
+            io::Error::new(io::ErrorKind::InvalidData, format!("stored token pair {kind} (line {}, column {}); refused", e.line(), e.column()))
+        })?;
+        let expires_at = match stored.expires_at_unix {
+            None => None,
+            Some(seconds) => Some(UNIX_EPOCH.checked_add(Duration::from_secs(seconds)).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::InvalidData, "stored token pair: expires_at_unix is out of range; refused")
+            })?),
+        };
+        if stored.generation == u64::MAX {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "stored token pair: generation is at its maximum; refused"));
+        }
         Ok(TokenPair::new(stored.access_token, stored.refresh_token, expires_at).with_generation(stored.generation))
     }
 }
@@ -267,26 +283,16 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send
 }
 
 fn read_pair(path: &std::path::Path) -> io::Result<Option<TokenPair>> {
-    match std::fs::read(path) {
-        Ok(bytes) => StoredPair::decode(&bytes).map(Some),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    let what = "token file";
+    let bytes = crate::local_file::read_bounded(path, crate::local_file::TOKEN_FILE_LIMIT, what)?;
+    bytes
+        .map(|bytes| {
+            StoredPair::decode(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{} ({}): {e}", what, path.display())))
+        })
+        .transpose()
 }
 
 fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("vandar-tokens")));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    // Make the rename itself durable.
-    std::fs::File::open(dir)?.sync_all()
+    // 0600 from the first byte: the file holds the refresh token.
+    crate::local_file::replace(path, bytes, crate::local_file::mode_of(path, 0o600))
 }

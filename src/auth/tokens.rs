@@ -345,7 +345,11 @@ impl TokenManager {
             .refresh_token
             .ok_or_else(|| Failure::Authentication { status: None, message: "token renewal answer has no refresh_token".into() })?;
         let expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
-        let pair = TokenPair::new(issued.access_token, refresh, expires_at).with_generation(state.generation + 1);
+        let generation = state.generation.checked_add(1).ok_or_else(|| Failure::Unavailable {
+            component: "token store",
+            message: "the stored token generation is at its maximum; refused".into(),
+        })?;
+        let pair = TokenPair::new(issued.access_token, refresh, expires_at).with_generation(generation);
         crate::secret::remember(&pair.access_token);
         crate::secret::remember(&pair.refresh_token);
         tracing::info!(generation = pair.generation, "renewed the business token pair");

@@ -12,7 +12,7 @@
 //! [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION) after they were written (see
 //! [`FileJournal::retention`]), so a used track id stays used across compactions.
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -107,6 +107,9 @@ impl State {
     }
 }
 
+/// The journal holds IBANs and amounts: created readable by its owner only.
+const PRIVATE: u32 = 0o600;
+
 impl FileJournal {
     /// The journal at `path` (created on first write; its folder must exist and be writable).
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, crate::error::Error> {
@@ -151,20 +154,15 @@ impl FileJournal {
     }
 
     fn read(&self) -> io::Result<State> {
-        let mut text = Vec::new();
-        match File::open(&self.path) {
-            Ok(mut file) => {
-                file.read_to_end(&mut text)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
+        let text = crate::local_file::read_bounded(&self.path, crate::local_file::JOURNAL_LIMIT, "journal")?.unwrap_or_default();
         let mut state = State::default();
         let complete = match text.iter().rposition(|b| *b == b'\n') {
             Some(last) => &text[..=last],
             None => &text[..0], // a torn first record, or an empty file
         };
         for (number, line) in complete.split(|b| *b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
+            // A line ending in CRLF (the file went through an editor or a copy on Windows) reads the same.
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
             match decode(line) {
                 Some(record) => state.apply(record),
                 None => tracing::warn!(path = %self.path.display(), line = number + 1, "journal: skipped a torn or damaged record"),
@@ -175,7 +173,7 @@ impl FileJournal {
 
     /// Appends `records` and fsyncs; a torn tail left by a killed writer is closed off first.
     fn append(&self, records: &[Record]) -> io::Result<()> {
-        let mut file = OpenOptions::new().create(true).read(true).append(true).open(&self.path)?;
+        let mut file = crate::local_file::open_append(&self.path, PRIVATE, "journal")?;
         let mut bytes = Vec::new();
         let length = file.seek(SeekFrom::End(0))?;
         if length > 0 {
@@ -195,8 +193,6 @@ impl FileJournal {
 
     /// Rewrites the file with the entries kept (their intent, state, outcome and lease).
     fn compact(&self, state: &State) -> io::Result<()> {
-        let temporary = self.sibling(".tmp");
-        let mut file = OpenOptions::new().create(true).write(true).truncate(true).open(&temporary)?;
         let mut bytes = Vec::new();
         for (entry, lease) in state.kept(self.retention) {
             let key = &entry.intent.key;
@@ -212,13 +208,8 @@ impl FileJournal {
                 bytes.extend(encode(&Record::Lease { key: entry.intent.key.clone(), holder: holder.clone(), until_ms: *until_ms }));
             }
         }
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, &self.path)?;
-        if let Some(folder) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            File::open(folder)?.sync_all()?; // the rename itself, durable
-        }
-        Ok(())
+        // Private from the first byte, and the mode the operator gave the journal kept.
+        crate::local_file::replace(&self.path, &bytes, crate::local_file::mode_of(&self.path, PRIVATE))
     }
 
     fn record_blocking(&self, intent: Intent) -> io::Result<()> {

@@ -37,6 +37,7 @@ mod postgres;
 mod redis;
 
 pub use file::FileJournal;
+#[cfg(any(feature = "redis", feature = "postgres", test))]
 pub(crate) use outcome::RESENDABLE;
 pub use outcome::{EntryState, Outcome};
 #[cfg(feature = "postgres")]

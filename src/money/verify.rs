@@ -28,8 +28,9 @@ impl Default for VerifyPolicy {
 }
 
 impl VerifyPolicy {
-    /// The most requests one `verify_payment` can send with this policy and `retry`.
-    pub fn worst_case_requests(&self, retry: &crate::RetryPolicy) -> u32 {
-        self.verifies.max(1).saturating_mul(2).saturating_mul(retry.max_attempts.max(1))
+    /// The most requests one `verify_payment` can send with this policy and a
+    /// [`crate::RetryPolicy`] of `max_attempts`.
+    pub fn worst_case_requests(&self, max_attempts: u32) -> u32 {
+        self.verifies.max(1).saturating_mul(2).saturating_mul(max_attempts.max(1))
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn read_bounded(path: &Path, limit: u64, what: &str) -> io::Result<Op
 
 /// Opens `path` to read without blocking (a FIFO or a device at the path would hold `open` forever),
 /// then refuses it unless it is a regular file within reach.
-fn open_regular(path: &Path, what: &str) -> io::Result<Option<File>> {
+pub(crate) fn open_regular(path: &Path, what: &str) -> io::Result<Option<File>> {
     let mut options = OpenOptions::new();
     options.read(true);
     #[cfg(unix)]

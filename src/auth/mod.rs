@@ -10,5 +10,5 @@ mod tokens;
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "redis")]
 pub use redis_store::{RedisTokenStore, DEFAULT_LEASE};
-pub use store::{FileTokenStore, MemoryTokenStore, RenewalLock, Saved, TokenPair, TokenStore};
+pub use store::{FileTokenStore, MemoryTokenStore, MAX_GENERATION, RenewalLock, Saved, TokenPair, TokenStore};
 pub(crate) use tokens::{Source, TokenEndpoint, TokenManager, TokenRequest};

@@ -39,6 +39,8 @@ struct Inner {
     wait: Duration,
     release: redis::Script,
     save: redis::Script,
+    take: redis::Script,
+    add_waiter: redis::Script,
 }
 
 impl std::fmt::Debug for RedisTokenStore {
@@ -66,6 +68,8 @@ impl RedisTokenStore {
                 wait: DEFAULT_LEASE * 2,
                 release: redis::Script::new(include_str!("redis/release_lock.lua")),
                 save: redis::Script::new(include_str!("redis/save_pair.lua")),
+                take: redis::Script::new(include_str!("redis/take_lock.lua")),
+                add_waiter: redis::Script::new(include_str!("redis/add_waiter.lua")),
             }),
         })
     }
@@ -101,11 +105,14 @@ impl TokenStore for RedisTokenStore {
                 .conn
                 .run(|mut connection| {
                     let encoded = encoded.clone();
-                    async move { inner.save.key(&inner.pair_key).arg(encoded).arg(pair.generation).invoke_async(&mut connection).await }
+                    async move { inner.save.key(&inner.pair_key).arg(encoded).arg(pair.generation.to_string()).invoke_async(&mut connection).await }
                 })
                 .await
                 .map_err(io_error)?;
-            Ok(if stored == 1 { Saved::Stored } else { Saved::Superseded })
+            if stored == 2 {
+                tracing::warn!(key = %inner.pair_key, "replaced a stored token pair that did not read (damaged or planted)");
+            }
+            Ok(if stored == 0 { Saved::Superseded } else { Saved::Stored })
         })
     }
 
@@ -114,41 +121,31 @@ impl TokenStore for RedisTokenStore {
             let inner = self.inner.clone();
             let owner = uuid::Uuid::new_v4().simple().to_string();
             let deadline = tokio::time::Instant::now() + inner.wait;
-            let options = redis::SetOptions::default()
-                .conditional_set(redis::ExistenceCheck::NX)
-                .with_expiration(redis::SetExpiry::PX(inner.lease.as_millis() as u64));
+            let lease_ms = inner.lease.as_millis() as u64;
             let try_lock = || {
-                let (inner, owner, options) = (&inner, &owner, options.clone());
+                let (inner, owner) = (&inner, &owner);
                 async move {
-                    inner
+                    let taken: i64 = inner
                         .conn
-                        .run(|mut connection| {
-                            let options = options.clone();
-                            async move {
-                                let taken: Option<String> = connection.set_options(&inner.lock_key, owner, options).await?;
-                                // A SET that ran before the connection broke: the lock is ours already.
-                                if taken.is_none() {
-                                    let holder: Option<String> = connection.get(&inner.lock_key).await?;
-                                    return Ok(holder.as_deref() == Some(owner.as_str()));
-                                }
-                                Ok(true)
-                            }
+                        .run(|mut connection| async move {
+                            inner.take.key(&inner.lock_key).arg(owner).arg(lease_ms).invoke_async(&mut connection).await
                         })
                         .await
-                        .map_err(io_error)
+                        .map_err(io_error)?;
+                    if taken == 2 {
+                        tracing::warn!(key = %inner.lock_key, "took over a token renewal lock that would never expire (damaged or planted)");
+                    }
+                    Ok::<bool, io::Error>(taken != 0)
                 }
             };
             if try_lock().await? {
                 return Ok(inner.release_lock(owner));
             }
             // Register as a waiter before trying again, so a release between the two wakes us.
-            let waiters = &inner.waiters_key;
-            let lease_ms = inner.lease.as_millis() as u64;
+            let (waiters, add_waiter) = (&inner.waiters_key, &inner.add_waiter);
             inner
                 .conn
-                .run(|mut connection| async move {
-                    redis::pipe().incr(waiters, 1).ignore().pexpire(waiters, lease_ms as i64 * 2).ignore().query_async::<()>(&mut connection).await
-                })
+                .run(|mut connection| async move { add_waiter.key(waiters).arg(lease_ms * 2).invoke_async::<i64>(&mut connection).await })
                 .await
                 .map_err(io_error)?;
             let waited = async {
@@ -165,8 +162,17 @@ impl TokenStore for RedisTokenStore {
                         ));
                     }
                     let block = left.min(Duration::from_secs(1)).as_secs_f64();
-                    let _woken: Option<(String, String)> =
-                        blocking.blpop(&inner.wake_key, block).await.map_err(|e| io_error(inner.conn.failed(e)))?;
+                    let woken: redis::RedisResult<Option<(String, String)>> = blocking.blpop(&inner.wake_key, block).await;
+                    match woken {
+                        Ok(_) => {}
+                        Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => return Err(io_error(inner.conn.failed(e))),
+                        // Redis answered with an error (the wake list holds another type): wait the
+                        // second without it; the next release replaces the list.
+                        Err(error) => {
+                            tracing::warn!(key = %inner.wake_key, %error, "the token renewal wake list does not read; waiting without it");
+                            tokio::time::sleep(Duration::from_secs_f64(block)).await;
+                        }
+                    }
                 }
             }
             .await;

@@ -235,12 +235,17 @@ impl StoredPair {
                 io::Error::new(io::ErrorKind::InvalidData, "stored token pair: expires_at_unix is out of range; refused")
             })?),
         };
-        if stored.generation == u64::MAX {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "stored token pair: generation is at its maximum; refused"));
+        if stored.generation > MAX_GENERATION {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "stored token pair: generation is beyond its 15-digit maximum; refused"));
         }
         Ok(TokenPair::new(stored.access_token, stored.refresh_token, expires_at).with_generation(stored.generation))
     }
 }
+
+/// The highest token generation a store holds (15 digits: below 2^53, so the Redis store's Lua
+/// compares it exactly). At a renewal an hour that is beyond any lifetime; a stored pair past it was
+/// written by something else and is refused.
+pub const MAX_GENERATION: u64 = 999_999_999_999_999;
 
 impl TokenStore for FileTokenStore {
     fn load(&self) -> BoxFuture<'_, io::Result<Option<TokenPair>>> {

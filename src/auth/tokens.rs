@@ -344,8 +344,9 @@ impl TokenManager {
         let refresh = issued
             .refresh_token
             .ok_or_else(|| Failure::Authentication { status: None, message: "token renewal answer has no refresh_token".into() })?;
-        let expires_at = issued.expires_in.map(|s| self.clock.now() + Duration::from_secs(s));
-        let generation = state.generation.checked_add(1).ok_or_else(|| Failure::Unavailable {
+        // An `expires_in` past what the clock holds reads as no expiry given (renewed on a 401).
+        let expires_at = issued.expires_in.and_then(|s| self.clock.now().checked_add(Duration::from_secs(s)));
+        let generation = state.generation.checked_add(1).filter(|g| *g <= super::store::MAX_GENERATION).ok_or_else(|| Failure::Unavailable {
             component: "token store",
             message: "the stored token generation is at its maximum; refused".into(),
         })?;

@@ -63,6 +63,14 @@ enum Action {
     },
     /// One entry (open or closed): what was sent where, and its last outcome with what was looked up.
     Show { key: String },
+    /// The stored records that do not read back (damaged, forged, or another version's): where,
+    /// why and the track id each names. Nothing is sent under those track ids until the record is
+    /// repaired or removed. Exits 3 when there is any.
+    Damaged {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Runs recovery on the open entries, as `Client::recover` does, and prints the report.
     ///
     /// The business and the gateway key come from VANDAR_BUSINESS and VANDAR_IPG_API_KEY, the
@@ -125,7 +133,24 @@ async fn run(at: JournalAt, action: Action) -> Result<ExitCode, String> {
                 }
             }
             eprintln!("{} open entr{} in {shown}", entries.len(), if entries.len() == 1 { "y" } else { "ies" });
+            let damaged = journal.damaged().await.map_err(|e| format!("{shown}: {e}"))?;
+            if !damaged.is_empty() {
+                eprintln!("and {} damaged record(s) that may be money moves in doubt: see `vandar journal ... damaged`", damaged.len());
+                return Ok(ExitCode::from(3));
+            }
             Ok(ExitCode::SUCCESS)
+        }
+        Action::Damaged { json } => {
+            let damaged = journal.damaged().await.map_err(|e| format!("{shown}: {e}"))?;
+            for record in &damaged {
+                if json {
+                    println!("{}", serde_json::to_string(record).map_err(|e| e.to_string())?);
+                } else {
+                    println!("{}", masked(&record.to_string()));
+                }
+            }
+            eprintln!("{} damaged record(s) in {shown}", damaged.len());
+            Ok(if damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         Action::Show { key } => {
             let entry = journal.get(&key).await.map_err(|e| format!("{shown}: {e}"))?;
@@ -150,10 +175,19 @@ async fn run(at: JournalAt, action: Action) -> Result<ExitCode, String> {
                 for skipped in &report.skipped {
                     println!("skipped     {:<40} {:?}", skipped.key, skipped.why);
                 }
+                for damaged in &report.damaged {
+                    println!("damaged     {}", masked(&damaged.to_string()));
+                }
             }
-            eprintln!("{} settled, {} still open, {} skipped", report.settled.len(), report.still_open.len(), report.skipped.len());
-            // Open entries left: a non-zero exit so a script or a pager notices.
-            Ok(if report.still_open.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+            eprintln!(
+                "{} settled, {} still open, {} skipped, {} damaged",
+                report.settled.len(),
+                report.still_open.len(),
+                report.skipped.len(),
+                report.damaged.len()
+            );
+            // Open entries or damaged records left: a non-zero exit so a script or a pager notices.
+            Ok(if report.still_open.is_empty() && report.damaged.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) })
         }
         Action::Close { key, reason } => {
             let reason = reason.trim().to_string();

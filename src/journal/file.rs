@@ -2,35 +2,74 @@
 //!
 //! Each record is one line, `<checksum> <json>\n`, the checksum the first 16 hex digits of the
 //! SHA-256 of the JSON. A record is appended and fsynced before the call returns, so an intent is
-//! on disk before its request leaves. A process killed mid-write leaves a torn last line: it fails
-//! its checksum (or has no newline) and is ignored, and the next append starts on a fresh line, so
-//! it never corrupts the records around it. Processes on one machine share the file through an OS
-//! lock (`flock`) on `<path>.lock`, which the OS releases when a holder dies. When superseded
-//! records (old outcomes, leases, closed entries past their retention) outweigh the rest, the file
-//! is compacted: each entry kept is written (its intent, its state, its last outcome) to
-//! `<path>.tmp`, fsynced and renamed over the file. Closed entries are kept for
+//! on disk before its request leaves. Processes on one machine share the file through an OS lock
+//! (`flock`) on `<path>.lock`, which the OS releases when a holder dies.
+//!
+//! # What it reads back, and what it refuses
+//!
+//! * **A torn last line** (no newline: a writer killed mid-record, whose call never returned, so
+//!   its request never left) is crash residue: reads skip it, and the next writer, holding the
+//!   lock, cuts it off before appending.
+//! * **A complete line that does not read** (a flipped byte, a line that is not a record, a
+//!   record this version does not know, a line over [`LINE_LIMIT`]) is never dropped: it is
+//!   reported by [`Journal::damaged`] and in [`RecoveryReport::damaged`](crate::money::RecoveryReport::damaged)
+//!   (its line, why, and the track id when it can be read), logged once per process, kept as it
+//!   is across compactions, and it holds its track id: the client sends nothing under it until an
+//!   operator has repaired or removed the line. While a line whose bytes are damaged (its checksum
+//!   fails, so even the track id it seems to name may be wrong) is in the file, no staged entry is
+//!   sent: each reads as sending, and recovery looks it up.
+//! * Lines ending in CRLF read the same as LF. Anything at the path that is not a regular file (a
+//!   FIFO, a device, a folder) is refused without blocking, and the file is read up to 64 MiB.
+//!
+//! # Cost
+//!
+//! The file is read once per process; after that each call reads only what other processes
+//! appended since (the file's identity and the bytes before where it stopped are checked, so a
+//! file compacted or replaced by another process is read again whole; a file edited in place
+//! while processes have it open is not noticed unless its end changed: stop them, or replace the
+//! file with a copy renamed over it, to repair it by hand). When superseded records
+//! (old outcomes, leases, closed entries past their retention) outweigh the rest, the file is
+//! compacted: each entry kept is written (its intent, its state, its last outcome) to a temporary
+//! file, fsynced and renamed over the file, its mode kept. Closed entries are kept for
 //! [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION) after they were written (see
 //! [`FileJournal::retention`]), so a used track id stays used across compactions.
 use std::collections::HashMap;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{now_ms, Begin, Entry, Intent, Journal, Outcome, Target, DEFAULT_RETENTION};
+use super::{now_ms, Begin, Damaged, Entry, Intent, Journal, Outcome, Target, DEFAULT_RETENTION};
 
 /// Compact once the file holds more than this many records and superseded ones are the majority.
 const COMPACT_AFTER_RECORDS: usize = 512;
 
+/// The longest line the journal writes or reads (4 MiB: a batch of thousands of items fits). A
+/// longer complete line is reported damaged; a record that would be longer is refused before
+/// anything is sent.
+pub const LINE_LIMIT: usize = 4 << 20;
+
+/// How many bytes before where a read stopped are kept to recognize the same file next time.
+const MARK: usize = 32;
+
 /// A journal in one file, shared by the processes of one machine (see the module docs).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct FileJournal {
     path: PathBuf,
     retention: Duration,
+    /// What this process has read of the file (shared by clones).
+    loaded: Arc<Mutex<Option<Loaded>>>,
+}
+
+impl std::fmt::Debug for FileJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileJournal").field("path", &self.path).field("retention", &self.retention).finish_non_exhaustive()
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -55,12 +94,24 @@ enum Record {
     Lease { key: String, holder: String, until_ms: u64 },
 }
 
+type Lease = Option<(String, u64)>;
+
+/// A complete line that did not read: the report, whether its bytes are intact (its checksum
+/// matched, so the track id read from it is the one written), and the line itself, kept as it is
+/// across compactions.
+struct DamagedLine {
+    report: Damaged,
+    intact: bool,
+    line: Vec<u8>,
+}
+
 /// What the file says, folded.
 #[derive(Default)]
 struct State {
     order: Vec<String>,
-    entries: HashMap<String, (Entry, Option<(String, u64)>)>,
+    entries: HashMap<String, (Entry, Lease)>,
     records: usize,
+    damaged: Vec<DamagedLine>,
 }
 
 impl State {
@@ -96,14 +147,109 @@ impl State {
         }
     }
 
-    fn open(&self) -> impl Iterator<Item = &(Entry, Option<(String, u64)>)> {
-        self.order.iter().filter_map(|k| self.entries.get(k)).filter(|(e, _)| e.is_open())
+    /// The damaged line that holds `key`, if one does: it names the key, or its bytes are damaged
+    /// (the key it names may be wrong) and the entry is only staged, which would let it be sent.
+    fn held_by(&self, key: &str) -> Option<&Damaged> {
+        let named = self.damaged.iter().find(|d| d.report.key.as_deref() == Some(key));
+        let staged = || self.entries.get(key).is_some_and(|(e, _)| e.state() == super::EntryState::Staged);
+        named.or_else(|| self.damaged.iter().find(|d| !d.intact).filter(|_| staged())).map(|d| &d.report)
+    }
+
+    /// The entry `key` as it must be read: one held by a damaged line is never merely staged (it
+    /// reads as sending since it was written, the safe reading, so recovery looks it up).
+    fn entry(&self, key: &str) -> Option<Entry> {
+        let (entry, _) = self.entries.get(key)?;
+        let mut entry = entry.clone();
+        if entry.sending_since_ms.is_none() && self.held_by(key).is_some() {
+            entry.sending_since_ms = Some(entry.intent.created_at_ms);
+        }
+        Some(entry)
+    }
+
+    fn open(&self) -> Vec<Entry> {
+        self.order.iter().filter(|k| self.entries.get(*k).is_some_and(|(e, _)| e.is_open())).filter_map(|k| self.entry(k)).collect()
     }
 
     /// The entries a compaction keeps: every open one, and closed ones written within `retention`.
-    fn kept(&self, retention: Duration) -> impl Iterator<Item = &(Entry, Option<(String, u64)>)> {
+    fn kept(&self, retention: Duration) -> impl Iterator<Item = &(Entry, Lease)> {
         let horizon = now_ms().saturating_sub(u64::try_from(retention.as_millis()).unwrap_or(u64::MAX));
         self.order.iter().filter_map(|k| self.entries.get(k)).filter(move |(e, _)| e.is_open() || e.intent.created_at_ms >= horizon)
+    }
+
+    /// How many records a compaction would write.
+    fn kept_records(&self, retention: Duration) -> usize {
+        self.kept(retention)
+            .map(|(entry, lease)| {
+                let begun = entry.sending_since_ms.is_some_and(|at| at != entry.intent.created_at_ms);
+                1 + usize::from(begun) + usize::from(entry.outcome.is_some()) + usize::from(lease.is_some())
+            })
+            .sum()
+    }
+}
+
+/// What this process has read of the file: the state, and where the read stopped (the end of the
+/// last complete line) in which file.
+struct Loaded {
+    state: State,
+    /// The file's device and inode (unix), so a file replaced by another process's compaction is read whole.
+    identity: Option<(u64, u64)>,
+    read_to: u64,
+    /// The last bytes before `read_to`.
+    mark: Vec<u8>,
+    lines: usize,
+    /// When the file holds more records than this, see whether a compaction pays.
+    compaction_check: usize,
+}
+
+impl Loaded {
+    fn new(identity: Option<(u64, u64)>) -> Self {
+        Loaded { state: State::default(), identity, read_to: 0, mark: Vec::new(), lines: 0, compaction_check: COMPACT_AFTER_RECORDS }
+    }
+
+    /// Whether `file` (of `identity`, `len` bytes) is the file read so far, grown or not.
+    fn continues(&self, file: &mut File, identity: Option<(u64, u64)>, len: u64) -> io::Result<bool> {
+        if identity.is_none() || self.identity != identity || len < self.read_to {
+            return Ok(false);
+        }
+        let mut mark = vec![0u8; self.mark.len()];
+        file.seek(SeekFrom::Start(self.read_to - self.mark.len() as u64))?;
+        file.read_exact(&mut mark)?;
+        Ok(mark == self.mark)
+    }
+
+    /// Folds the complete lines of `bytes`, read from `read_to` on.
+    fn fold(&mut self, bytes: &[u8], path: &Path) {
+        let complete = match bytes.iter().rposition(|b| *b == b'\n') {
+            Some(last) => &bytes[..=last],
+            None => &bytes[..0], // a torn last record, or nothing new
+        };
+        let mut offset = self.read_to;
+        for raw in complete.split_inclusive(|b| *b == b'\n') {
+            self.lines += 1;
+            let line = raw.strip_suffix(b"\n").unwrap_or(raw);
+            // A line ending in CRLF (the file went through an editor or a copy on Windows) reads the same.
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if !line.is_empty() {
+                match decode(line) {
+                    Ok(record) => self.state.apply(record),
+                    Err(why) => {
+                        let (key, intact) = (key_in(line), why != Why::Checksum && why != Why::TooLong);
+                        let report = Damaged {
+                            position: format!("line {} (byte {offset}) of {}", self.lines, path.display()),
+                            why: why.to_string(),
+                            key,
+                        };
+                        tracing::error!(position = %report.position, why = %report.why, key = ?report.key, "journal: a damaged record is held for an operator");
+                        self.state.damaged.push(DamagedLine { report, intact, line: line.to_vec() });
+                    }
+                }
+            }
+            offset += raw.len() as u64;
+        }
+        self.read_to += complete.len() as u64;
+        self.mark.extend_from_slice(complete);
+        let excess = self.mark.len().saturating_sub(MARK);
+        self.mark.drain(..excess);
     }
 }
 
@@ -118,7 +264,7 @@ impl FileJournal {
         if !folder.is_dir() {
             return Err(crate::error::Error::invalid("journal path", format!("{} is not a folder", folder.display())));
         }
-        Ok(Self { path, retention: DEFAULT_RETENTION })
+        Ok(Self { path, retention: DEFAULT_RETENTION, loaded: Arc::default() })
     }
 
     /// How long a closed entry is kept after it was written (default
@@ -140,102 +286,141 @@ impl FileJournal {
         PathBuf::from(name)
     }
 
-    /// Runs `work` holding the machine-wide lock (exclusive to write, shared to read).
-    fn locked<T>(&self, exclusive: bool, work: impl FnOnce() -> io::Result<T>) -> io::Result<T> {
+    /// Runs `work` on the file as it is now, holding the machine-wide lock (exclusive to write,
+    /// shared to read).
+    fn locked<T>(&self, exclusive: bool, work: impl FnOnce(&mut Loaded) -> io::Result<T>) -> io::Result<T> {
         let lock = OpenOptions::new().create(true).truncate(false).write(true).open(self.sibling(".lock"))?;
         if exclusive {
             lock.lock()?;
         } else {
             lock.lock_shared()?;
         }
-        let result = work();
+        let result = self.current().and_then(|mut loaded| match loaded.as_mut() {
+            Some(loaded) => work(loaded),
+            None => Err(io::Error::other("the journal was not read")),
+        });
         let _ = lock.unlock();
         result
     }
 
-    fn read(&self) -> io::Result<State> {
-        let text = crate::local_file::read_bounded(&self.path, crate::local_file::JOURNAL_LIMIT, "journal")?.unwrap_or_default();
-        let mut state = State::default();
-        let complete = match text.iter().rposition(|b| *b == b'\n') {
-            Some(last) => &text[..=last],
-            None => &text[..0], // a torn first record, or an empty file
+    /// What this process has read of the file, brought up to date: only what was appended since
+    /// the last read, or the whole file when it is not the one read before.
+    fn current(&self) -> io::Result<MutexGuard<'_, Option<Loaded>>> {
+        // A panic while it was held leaves a state half folded: read the file again.
+        let mut loaded = self.loaded.lock().unwrap_or_else(|poisoned| {
+            let mut guard = poisoned.into_inner();
+            *guard = None;
+            guard
+        });
+        let Some(mut file) = crate::local_file::open_regular(&self.path, "journal")? else {
+            *loaded = Some(Loaded::new(None));
+            return Ok(loaded);
         };
-        for (number, line) in complete.split(|b| *b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-            // A line ending in CRLF (the file went through an editor or a copy on Windows) reads the same.
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            match decode(line) {
-                Some(record) => state.apply(record),
-                None => tracing::warn!(path = %self.path.display(), line = number + 1, "journal: skipped a torn or damaged record"),
-            }
+        let metadata = file.metadata()?;
+        let len = metadata.len();
+        if len > crate::local_file::JOURNAL_LIMIT {
+            return Err(crate::local_file::too_big(&self.path, "journal", crate::local_file::JOURNAL_LIMIT));
         }
-        Ok(state)
+        #[cfg(unix)]
+        let identity = Some(std::os::unix::fs::MetadataExt::dev(&metadata)).zip(Some(std::os::unix::fs::MetadataExt::ino(&metadata)));
+        #[cfg(not(unix))]
+        let identity = None;
+        let continues = match loaded.as_ref() {
+            Some(previous) => previous.continues(&mut file, identity, len)?,
+            None => false,
+        };
+        if !continues {
+            *loaded = Some(Loaded::new(identity));
+        }
+        if let Some(state) = loaded.as_mut() {
+            let mut bytes = Vec::new();
+            file.seek(SeekFrom::Start(state.read_to))?;
+            file.take(len - state.read_to).read_to_end(&mut bytes)?;
+            state.fold(&bytes, &self.path);
+        }
+        Ok(loaded)
     }
 
-    /// Appends `records` and fsyncs; a torn tail left by a killed writer is closed off first.
-    fn append(&self, records: &[Record]) -> io::Result<()> {
-        let mut file = crate::local_file::open_append(&self.path, PRIVATE, "journal")?;
+    /// Appends `records` and fsyncs, then reads them back into `loaded`. A torn tail (a writer
+    /// killed mid-record, which holds the lock no longer: its call never returned) is cut off first.
+    fn append(&self, loaded: &mut Loaded, records: &[Record]) -> io::Result<()> {
         let mut bytes = Vec::new();
-        let length = file.seek(SeekFrom::End(0))?;
-        if length > 0 {
-            let mut last = [0u8; 1];
-            file.seek(SeekFrom::Start(length - 1))?;
-            file.read_exact(&mut last)?;
-            if last[0] != b'\n' {
-                bytes.push(b'\n');
-            }
-        }
         for record in records {
-            bytes.extend(encode(record));
+            bytes.extend(encode(record)?);
+        }
+        let mut file = crate::local_file::open_append(&self.path, PRIVATE, "journal")?;
+        let length = file.seek(SeekFrom::End(0))?;
+        if length > loaded.read_to {
+            tracing::warn!(path = %self.path.display(), bytes = length - loaded.read_to, "journal: cut off a torn last record (a writer stopped mid-write; its call never returned)");
+            file.set_len(loaded.read_to)?;
+        }
+        if loaded.read_to.saturating_add(bytes.len() as u64) > crate::local_file::JOURNAL_LIMIT {
+            return Err(crate::local_file::too_big(&self.path, "journal", crate::local_file::JOURNAL_LIMIT));
         }
         file.write_all(&bytes)?;
-        file.sync_data()
+        file.sync_data()?;
+        loaded.fold(&bytes, &self.path);
+        Ok(())
     }
 
-    /// Rewrites the file with the entries kept (their intent, state, outcome and lease).
-    fn compact(&self, state: &State) -> io::Result<()> {
+    /// Rewrites the file with its damaged lines as they are and the entries kept (their intent,
+    /// state, outcome and lease); the next call reads it afresh.
+    fn compact(&self, loaded: &mut Loaded) -> io::Result<()> {
+        let state = &loaded.state;
         let mut bytes = Vec::new();
+        for damaged in &state.damaged {
+            bytes.extend_from_slice(&damaged.line);
+            bytes.push(b'\n');
+        }
         for (entry, lease) in state.kept(self.retention) {
             let key = &entry.intent.key;
             let staged = entry.sending_since_ms.is_none();
-            bytes.extend(encode(&Record::Intent { intent: entry.intent.clone(), staged }));
+            bytes.extend(encode(&Record::Intent { intent: entry.intent.clone(), staged })?);
             if let Some(at_ms) = entry.sending_since_ms.filter(|at| *at != entry.intent.created_at_ms) {
-                bytes.extend(encode(&Record::Begin { key: key.clone(), at_ms, target: None }));
+                bytes.extend(encode(&Record::Begin { key: key.clone(), at_ms, target: None })?);
             }
             if let Some(outcome) = &entry.outcome {
-                bytes.extend(encode(&Record::Update { key: entry.intent.key.clone(), outcome: outcome.clone() }));
+                bytes.extend(encode(&Record::Update { key: key.clone(), outcome: outcome.clone() })?);
             }
             if let Some((holder, until_ms)) = lease {
-                bytes.extend(encode(&Record::Lease { key: entry.intent.key.clone(), holder: holder.clone(), until_ms: *until_ms }));
+                bytes.extend(encode(&Record::Lease { key: key.clone(), holder: holder.clone(), until_ms: *until_ms })?);
             }
         }
         // Private from the first byte, and the mode the operator gave the journal kept.
-        crate::local_file::replace(&self.path, &bytes, crate::local_file::mode_of(&self.path, PRIVATE))
+        crate::local_file::replace(&self.path, &bytes, crate::local_file::mode_of(&self.path, PRIVATE))?;
+        *loaded = Loaded::new(None);
+        Ok(())
     }
 
     fn record_blocking(&self, intent: Intent) -> io::Result<()> {
-        self.locked(true, || {
-            let state = self.read()?;
+        self.locked(true, |loaded| {
+            let state = &loaded.state;
+            if let Some(damaged) = state.held_by(&intent.key) {
+                return Err(held_by_damage(&intent.key, damaged));
+            }
             match state.entries.get(&intent.key) {
                 // Staged already, the same move: already durable.
                 Some((entry, _)) if entry.state() == super::EntryState::Staged && entry.intent.is_same_move(&intent) => Ok(()),
                 Some(_) => Err(already_exists(&intent.key)),
-                None => self.append(&[Record::Intent { intent, staged: true }]),
+                None => self.append(loaded, &[Record::Intent { intent, staged: true }]),
             }
         })
     }
 
     fn begin_blocking(&self, intent: Intent) -> io::Result<Begin> {
-        self.locked(true, || {
-            let state = self.read()?;
-            match state.entries.get(&intent.key) {
-                Some((entry, _)) if entry.accepts_send_of(&intent) => {
-                    self.append(&[Record::Begin { key: intent.key.clone(), at_ms: now_ms(), target: intent.target.clone() }])?;
+        self.locked(true, |loaded| {
+            let state = &loaded.state;
+            let held = state.held_by(&intent.key).cloned();
+            match (state.entry(&intent.key), held) {
+                (Some(entry), _) if entry.accepts_send_of(&intent) => {
+                    self.append(loaded, &[Record::Begin { key: intent.key.clone(), at_ms: now_ms(), target: intent.target.clone() }])?;
                     Ok(Begin::Sending)
                 }
-                Some((entry, _)) => Ok(Begin::Held(Box::new(entry.clone()))),
-                None => {
+                (Some(entry), _) => Ok(Begin::Held(Box::new(entry))),
+                (None, Some(damaged)) => Err(held_by_damage(&intent.key, &damaged)),
+                (None, None) => {
                     let intent = Intent { created_at_ms: now_ms(), ..intent };
-                    self.append(&[Record::Intent { intent, staged: false }])?;
+                    self.append(loaded, &[Record::Intent { intent, staged: false }])?;
                     Ok(Begin::Sending)
                 }
             }
@@ -243,40 +428,35 @@ impl FileJournal {
     }
 
     fn update_blocking(&self, key: String, outcome: Outcome) -> io::Result<()> {
-        self.locked(true, || {
-            let mut state = self.read()?;
-            if !state.entries.contains_key(&key) {
+        self.locked(true, |loaded| {
+            if !loaded.state.entries.contains_key(&key) {
                 return Ok(());
             }
-            let record = Record::Update { key, outcome };
-            self.append(std::slice::from_ref(&record))?;
-            state.apply(record);
+            self.append(loaded, &[Record::Update { key, outcome }])?;
             // Compacted, each entry kept takes its intent, and a begin, an outcome and a lease when
-            // it has them: compact when the file holds twice that.
-            let kept: usize = state
-                .kept(self.retention)
-                .map(|(entry, lease)| {
-                    let begun = entry.sending_since_ms.is_some_and(|at| at != entry.intent.created_at_ms);
-                    1 + usize::from(begun) + usize::from(entry.outcome.is_some()) + usize::from(lease.is_some())
-                })
-                .sum();
-            if state.records > COMPACT_AFTER_RECORDS && state.records > 2 * kept {
-                self.compact(&state)?;
+            // it has them: compact when the file holds twice that. Counting is linear, so it is
+            // done again only once the file has grown by a quarter.
+            let records = loaded.state.records;
+            if records > loaded.compaction_check {
+                let kept = loaded.state.kept_records(self.retention) + loaded.state.damaged.len();
+                if records > 2 * kept {
+                    return self.compact(loaded);
+                }
+                loaded.compaction_check = (2 * kept).max(records + records / 4);
             }
             Ok(())
         })
     }
 
     fn lease_blocking(&self, key: String, holder: String, ttl: Duration) -> io::Result<bool> {
-        self.locked(true, || {
-            let state = self.read()?;
-            let Some((entry, lease)) = state.entries.get(&key) else { return Ok(false) };
+        self.locked(true, |loaded| {
+            let Some((entry, lease)) = loaded.state.entries.get(&key) else { return Ok(false) };
             let now = now_ms();
             if !entry.is_open() || lease.as_ref().is_some_and(|(other, until)| *other != holder && *until > now) {
                 return Ok(false);
             }
             let until_ms = now.saturating_add(u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX));
-            self.append(&[Record::Lease { key, holder, until_ms }])?;
+            self.append(loaded, &[Record::Lease { key, holder, until_ms }])?;
             Ok(true)
         })
     }
@@ -287,25 +467,84 @@ pub(super) fn already_exists(key: &str) -> io::Error {
     io::Error::new(io::ErrorKind::AlreadyExists, format!("the journal already holds {key}"))
 }
 
+/// The refusal to stage or send `key` while `damaged` may be its record.
+pub(super) fn held_by_damage(key: &str, damaged: &Damaged) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "{key} is held: the journal's record at {} is damaged ({}) and may be this track id's; an operator must repair or remove it (`vandar journal damaged`)",
+            damaged.position, damaged.why
+        ),
+    )
+}
+
 fn checksum(json: &[u8]) -> String {
     Sha256::digest(json).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
-fn encode(record: &Record) -> Vec<u8> {
-    let json = serde_json::to_vec(record).expect("a journal record serializes");
+fn encode(record: &Record) -> io::Result<Vec<u8>> {
+    let json = serde_json::to_vec(record).map_err(io::Error::other)?;
     let mut line = checksum(&json).into_bytes();
     line.push(b' ');
     line.extend(json);
+    if line.len() > LINE_LIMIT {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("a journal record of {} bytes is over the {LINE_LIMIT}-byte line limit; not written (and not sent)", line.len())));
+    }
     line.push(b'\n');
-    line
+    Ok(line)
 }
 
-fn decode(line: &[u8]) -> Option<Record> {
-    let (sum, json) = (line.get(..16)?, line.get(17..)?);
-    if line.get(16) != Some(&b' ') || sum != checksum(json).as_bytes() {
-        return None;
+/// Why a complete line did not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Why {
+    TooLong,
+    NoChecksum,
+    Checksum,
+    Unknown,
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Why::TooLong => "the line is over the journal's line limit",
+            Why::NoChecksum => "the line is not a journal record (no checksum)",
+            Why::Checksum => "its checksum does not match: the line was damaged after it was written",
+            Why::Unknown => "its checksum matches, but it is not a record this version reads",
+        })
     }
-    serde_json::from_slice(json).ok()
+}
+
+fn decode(line: &[u8]) -> Result<Record, Why> {
+    if line.len() > LINE_LIMIT {
+        return Err(Why::TooLong);
+    }
+    let (Some(sum), Some(json)) = (line.get(..16), line.get(17..)) else { return Err(Why::NoChecksum) };
+    if line.get(16) != Some(&b' ') || !sum.iter().all(u8::is_ascii_hexdigit) {
+        return Err(Why::NoChecksum);
+    }
+    if sum != checksum(json).as_bytes() {
+        return Err(Why::Checksum);
+    }
+    serde_json::from_slice(json).map_err(|_| Why::Unknown)
+}
+
+/// The track id a damaged line names, when it can be read: its `key` (or its intent's).
+fn key_in(line: &[u8]) -> Option<String> {
+    let json = line.get(17..).unwrap_or(line);
+    if let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) {
+        let key = value.get("key").or_else(|| value.get("intent").and_then(|i| i.get("key")));
+        return key.and_then(|k| k.as_str()).filter(|k| plausible_key(k)).map(str::to_string);
+    }
+    // Not JSON any more: the first `"key":"..."` in it.
+    let needle = b"\"key\":\"";
+    let at = json.windows(needle.len()).position(|w| w == needle)? + needle.len();
+    let rest = json.get(at..)?;
+    let end = rest.iter().take(257).position(|b| *b == b'"')?;
+    std::str::from_utf8(&rest[..end]).ok().filter(|k| plausible_key(k)).map(str::to_string)
+}
+
+fn plausible_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 256 && !key.chars().any(char::is_control)
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> io::Result<T> + Send + 'static) -> io::Result<T> {
@@ -334,14 +573,17 @@ impl Journal for FileJournal {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
         let (journal, key) = (self.clone(), key.to_string());
-        Box::pin(blocking(move || journal.locked(false, || Ok(journal.read()?.entries.get(&key).map(|(entry, _)| entry.clone())))))
+        Box::pin(blocking(move || journal.locked(false, |loaded| Ok(loaded.state.entry(&key)))))
     }
 
     fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
         let journal = self.clone();
-        Box::pin(blocking(move || {
-            journal.locked(false, || Ok(journal.read()?.open().map(|(entry, _)| entry.clone()).collect()))
-        }))
+        Box::pin(blocking(move || journal.locked(false, |loaded| Ok(loaded.state.open()))))
+    }
+
+    fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
+        let journal = self.clone();
+        Box::pin(blocking(move || journal.locked(false, |loaded| Ok(loaded.state.damaged.iter().map(|d| d.report.clone()).collect()))))
     }
 
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
@@ -406,19 +648,34 @@ mod tests {
         let (_dir, journal) = journal();
         journal.record(&intent("a")).await.unwrap();
         // A writer killed mid-record: half a line, no newline.
-        let torn = encode(&Record::Intent { intent: intent("b"), staged: false });
+        let torn = encode(&Record::Intent { intent: intent("b"), staged: false }).unwrap();
         OpenOptions::new().append(true).open(journal.path()).unwrap().write_all(&torn[..torn.len() / 2]).unwrap();
         assert_eq!(journal.open().await.unwrap().len(), 1);
         journal.record(&intent("c")).await.unwrap();
         let keys: Vec<String> = journal.open().await.unwrap().into_iter().map(|e| e.intent.key).collect();
         assert_eq!(keys, ["a", "c"], "the torn record is skipped and the next one reads whole");
-        // A damaged record in the middle (a flipped byte) is skipped too, never the rest.
+        assert!(!std::fs::read_to_string(journal.path()).unwrap().contains("\"b\""), "the torn tail was cut off, not closed off");
+        assert!(journal.damaged().await.unwrap().is_empty(), "crash residue is not damage");
+        // A damaged record in the middle (a flipped byte) is reported, never the rest lost.
         let mut text = std::fs::read(journal.path()).unwrap();
         let at = text.iter().position(|b| *b == b'{').unwrap() + 5;
         text[at] ^= 1;
-        std::fs::write(journal.path(), text).unwrap();
+        // Replaced as a restore from a backup replaces it (another file renamed over it).
+        let copy = journal.path().with_extension("copy");
+        std::fs::write(&copy, text).unwrap();
+        std::fs::rename(&copy, journal.path()).unwrap();
         let keys: Vec<String> = journal.open().await.unwrap().into_iter().map(|e| e.intent.key).collect();
         assert_eq!(keys, ["c"]);
+        let damaged = journal.damaged().await.unwrap();
+        assert_eq!(damaged.len(), 1);
+        assert_eq!(damaged[0].key.as_deref(), Some("a"), "{}", damaged[0]);
+        assert!(damaged[0].position.starts_with("line 1 (byte 0)"), "{}", damaged[0]);
+        // Its track id is held: neither staged nor sent again.
+        assert_eq!(journal.record(&intent("a")).await.unwrap_err().kind(), io::ErrorKind::InvalidData);
+        assert!(journal.begin(&intent("a")).await.is_err());
+        // And c, staged, is no longer sendable while a line whose bytes are damaged is in the file.
+        assert_eq!(journal.get("c").await.unwrap().unwrap().state(), crate::journal::EntryState::Sending);
+        assert!(matches!(journal.begin(&intent("c")).await.unwrap(), Begin::Held(_)));
     }
 
     #[tokio::test]

@@ -36,7 +36,7 @@ mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
 
-pub use file::FileJournal;
+pub use file::{FileJournal, LINE_LIMIT};
 #[cfg(any(feature = "redis", feature = "postgres", test))]
 pub(crate) use outcome::RESENDABLE;
 pub use outcome::{EntryState, Outcome};
@@ -57,8 +57,9 @@ pub enum EntryKind {
 }
 
 /// Written before a money move's request leaves the process (a payment's, once the gateway gave
-/// its token).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// its token). Its `Debug` masks the destination (an IBAN, a card) and shows only the names of the
+/// request's fields: a log line never carries them whole.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Intent {
     /// The track id (a batch's `batch_id`; a payment's token): what the lookup finds it by.
     pub key: String,
@@ -84,6 +85,27 @@ pub struct Intent {
     /// such a move was not sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Target>,
+}
+
+impl std::fmt::Debug for Intent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields: Vec<&str> = match &self.request {
+            serde_json::Value::Object(map) => map.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        f.debug_struct("Intent")
+            .field("key", &self.key)
+            .field("kind", &self.kind)
+            .field("operation", &self.operation)
+            .field("amount", &self.amount)
+            .field("unit", &self.unit)
+            .field("destination", &self.destination.as_deref().map(crate::mask::mask_personal_data))
+            .field("reference", &self.reference.as_deref().map(crate::mask::mask_personal_data))
+            .field("request", &format_args!("{{{}}} (values masked)", fields.join(", ")))
+            .field("created_at_ms", &self.created_at_ms)
+            .field("target", &self.target)
+            .finish()
+    }
 }
 
 /// Where a journaled request was sent (recorded by the client with the intent).
@@ -121,7 +143,7 @@ pub(crate) fn gateway_fingerprint(api_key: &str) -> String {
 impl Intent {
     /// When the intent was written.
     pub fn created_at(&self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.created_at_ms)
+        at_ms(self.created_at_ms)
     }
 
     /// How long ago the intent was written (zero if the clock went back).
@@ -192,7 +214,7 @@ impl Entry {
     /// How long ago it was last sent (or, never sent, written).
     pub fn age(&self) -> Duration {
         let since = self.sending_since_ms.unwrap_or(self.intent.created_at_ms);
-        SystemTime::now().duration_since(UNIX_EPOCH + Duration::from_millis(since)).unwrap_or_default()
+        SystemTime::now().duration_since(at_ms(since)).unwrap_or_default()
     }
 
     /// Whether the client may send `intent` now: it is this entry's move, and the entry is staged
@@ -205,6 +227,44 @@ impl Entry {
                 _ => false,
             }
     }
+}
+
+/// A stored record the journal could not read back (damaged on disk, forged, or written by
+/// another version): reported by [`Journal::damaged`] and in
+/// [`RecoveryReport::damaged`](crate::money::RecoveryReport::damaged), never dropped. Its content
+/// is never quoted (it may hold an IBAN or a card number).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Damaged {
+    /// Where it is: `line 12 (byte 4096) of /var/lib/shop/vandar.journal`, `redis key
+    /// vandar:my-shop:journal:entry:t-1 (field intent)`, `postgres row t-1 (column intent)`.
+    pub position: String,
+    /// What is wrong with it, in words (never its content).
+    pub why: String,
+    /// The track id (or payment token) it names, when that could be read. The client sends nothing
+    /// under it until the record is repaired or removed.
+    pub key: Option<String>,
+}
+
+impl std::fmt::Display for Damaged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.position, self.why)?;
+        match &self.key {
+            Some(key) => write!(f, " (names {key})"),
+            None => f.write_str(" (no track id can be read from it)"),
+        }
+    }
+}
+
+/// Why a stored JSON value does not read, in words: where and what kind of problem, never the
+/// value (serde's own message may quote it: an IBAN, a token).
+pub(crate) fn unreadable(error: &serde_json::Error) -> String {
+    let kind = match error.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => "JSON of the wrong shape",
+        serde_json::error::Category::Eof => "truncated JSON",
+    };
+    format!("{kind} (line {}, column {})", error.line(), error.column())
 }
 
 /// What [`Journal::begin`] did.
@@ -246,6 +306,9 @@ pub enum Begin {
 /// * `lease`: take `key` for `ttl` on behalf of `holder` unless another holder's lease runs; atomic
 ///   among every process sharing the journal, so replicas recovering at once never work on the
 ///   same entry twice.
+/// * `damaged`: every stored record that does not read back ([`Damaged`]). A record that does not
+///   read is never dropped by `open`: it is reported here, and `begin` refuses (or holds) the
+///   track id it names. The default reports none (a journal whose storage cannot be damaged).
 pub trait Journal: Send + Sync + 'static {
     /// Names the journal in errors (`file journal /var/lib/shop/vandar.journal`).
     fn describe(&self) -> String;
@@ -267,6 +330,12 @@ pub trait Journal: Send + Sync + 'static {
 
     /// Takes the entry `key` for `ttl` for `holder`; whether it was taken.
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>>;
+
+    /// The stored records that do not read back, each with where, why and the track id it names
+    /// if that can be read (see [`Damaged`]).
+    fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
 }
 
 /// A journal shared behind an `Arc` (one journal for the Client and your own code, or chosen at
@@ -292,6 +361,9 @@ impl<J: Journal + ?Sized> Journal for std::sync::Arc<J> {
     }
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
         (**self).lease(key, holder, ttl)
+    }
+    fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
+        (**self).damaged()
     }
 }
 
@@ -328,6 +400,12 @@ impl Default for RecoveryOptions {
 /// How long a closed entry is kept by default by the file and Redis journals: its track id stays
 /// taken (and [`Journal::get`] answers it) that long.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The time `ms` milliseconds after the Unix epoch (a stored value out of range reads as the
+/// latest time the platform holds, never a panic).
+fn at_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH.checked_add(Duration::from_millis(ms)).unwrap_or_else(|| UNIX_EPOCH + Duration::from_secs(i32::MAX as u64))
+}
 
 /// Milliseconds since the Unix epoch, now.
 pub(crate) fn now_ms() -> u64 {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 
 use super::file::already_exists;
-use super::{Begin, Entry, Intent, Journal, Outcome, DEFAULT_RETENTION, RESENDABLE};
+use super::{Begin, Damaged, Entry, Intent, Journal, Outcome, DEFAULT_RETENTION, RESENDABLE};
 use crate::redis_connection::RedisConnection;
 
 /// A journal in Redis, shared by every replica that uses the same server and prefix: entries
@@ -110,35 +110,71 @@ fn millis(duration: Duration) -> String {
     duration.as_millis().min(i64::MAX as u128).to_string()
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("a journal record serializes")
+fn to_json<T: serde::Serialize>(value: &T) -> io::Result<String> {
+    serde_json::to_string(value).map_err(io::Error::other)
 }
 
-fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> io::Result<T> {
-    serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Redis does not read: {e}")))
+/// `text` read as a `T`, or why not: where and what kind of problem, never the value (an IBAN, a body).
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| super::unreadable(&e))
 }
 
-/// The number of hash fields `open.lua` and `get.lua` return per entry.
-const ENTRY_FIELDS: usize = 6;
+/// The number of values `open.lua` returns per entry: its member, its type, and its hash fields.
+const OPEN_FIELDS: usize = 8;
 
-/// An entry from its hash fields `[intent, outcome, staged, sending, created, target]` ('' for none).
-fn entry(fields: &[String]) -> io::Result<Entry> {
+/// An entry from its hash fields `[intent, outcome, staged, sending, created, target]` ('' for none),
+/// or which field does not read and why.
+fn entry(fields: &[String]) -> Result<Entry, (&'static str, String)> {
     let [intent, outcome, staged, sending, created, target] = fields else {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "a journal entry in Redis has the wrong number of fields"));
+        return Err(("", "the entry has the wrong number of fields".into()));
     };
-    let mut intent: Intent = from_json("intent", intent)?;
+    if intent.is_empty() {
+        return Err(("intent", "the entry holds no intent".into()));
+    }
+    let mut intent: Intent = from_json(intent).map_err(|why| ("intent", why))?;
     // A staged intent learns where it goes when it is sent (begin.lua writes `target` then).
     if !target.is_empty() {
-        intent.target = Some(from_json("target", target)?);
+        intent.target = Some(from_json(target).map_err(|why| ("target", why))?);
     }
-    let outcome = if outcome.is_empty() { None } else { Some(from_json("outcome", outcome)?) };
-    // Written before staging existed (no `staged`, no `sending`): sent since it was written, the safe reading.
+    let outcome = if outcome.is_empty() { None } else { Some(from_json(outcome).map_err(|why| ("outcome", why))?) };
+    // Written before staging existed (no `staged`, no `sending`): sent since it was written, the safe
+    // reading; so is a damaged `sending`.
     let sending_since_ms = match (staged.as_str(), sending.parse::<u64>()) {
         ("1", _) => None,
         (_, Ok(at)) => Some(at),
         _ => Some(created.parse().unwrap_or(intent.created_at_ms)),
     };
     Ok(Entry { intent, outcome, sending_since_ms })
+}
+
+impl RedisJournal {
+    /// The open index read in one snapshot: the entries that read, and a report for each one that
+    /// does not (a field that does not parse, a key of another type, an index member whose hash is gone).
+    async fn scan(&self) -> io::Result<(Vec<Entry>, Vec<Damaged>)> {
+        let values: Vec<String> = self.invoke(&self.inner.open, &[&self.inner.open_key], &[self.entry_prefix()]).await?;
+        let (mut entries, mut damaged) = (Vec::new(), Vec::new());
+        for chunk in values.chunks(OPEN_FIELDS) {
+            let [member, kind, fields @ ..] = chunk else { continue };
+            let position = |field: &str| {
+                let key = self.entry_key(member);
+                if field.is_empty() { format!("redis key {key}") } else { format!("redis key {key} (field {field})") }
+            };
+            let key = Some(member.clone());
+            match kind.as_str() {
+                "hash" => match entry(fields) {
+                    Ok(read) => entries.push(read),
+                    Err((field, why)) => damaged.push(Damaged { position: position(field), why, key }),
+                },
+                "none" => damaged.push(Damaged {
+                    position: format!("{} (member {member})", self.inner.open_key),
+                    why: "the open index names an entry whose hash is gone (deleted or evicted): a money move in doubt without its intent".into(),
+                    key,
+                }),
+                other => damaged.push(Damaged { position: position(""), why: format!("holds a {other}, not an entry hash"), key }),
+            }
+        }
+        Ok((entries, damaged))
+    }
 }
 
 impl Journal for RedisJournal {
@@ -149,7 +185,7 @@ impl Journal for RedisJournal {
     fn record<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let entry = self.entry_key(&intent.key);
-            let args = [to_json(intent), intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint()];
+            let args = [to_json(intent)?, intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint()];
             let staged: i64 = self.invoke(&self.inner.record, &[&entry, &self.inner.open_key], &args).await?;
             if staged == 1 { Ok(()) } else { Err(already_exists(&intent.key)) }
         })
@@ -158,8 +194,8 @@ impl Journal for RedisJournal {
     fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
         Box::pin(async move {
             let entry = self.entry_key(&intent.key);
-            let target = intent.target.as_ref().map(to_json).unwrap_or_default();
-            let mut args = vec![to_json(intent), intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint(), target];
+            let target = intent.target.as_ref().map(to_json).transpose()?.unwrap_or_default();
+            let mut args = vec![to_json(intent)?, intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint(), target];
             args.extend(RESENDABLE.iter().map(|kind| kind.to_string()));
             let sending: i64 = self.invoke(&self.inner.begin, &[&entry, &self.inner.open_key], &args).await?;
             if sending == 1 {
@@ -174,8 +210,15 @@ impl Journal for RedisJournal {
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
         Box::pin(async move {
-            let fields: Vec<String> = self.invoke(&self.inner.get, &[&self.entry_key(key)], &[]).await?;
-            if fields.is_empty() { Ok(None) } else { entry(&fields).map(Some) }
+            let entry_key = self.entry_key(key);
+            let fields: Vec<String> = self.invoke(&self.inner.get, &[&entry_key], &[]).await?;
+            match fields.as_slice() {
+                [] => Ok(None),
+                [none, kind] if none.is_empty() => Err(io::Error::new(io::ErrorKind::InvalidData, format!("redis key {entry_key} holds a {kind}, not an entry hash; refused"))),
+                _ => entry(&fields).map(Some).map_err(|(field, why)| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("redis key {entry_key} (field {field}) does not read: {why}; refused"))
+                }),
+            }
         })
     }
 
@@ -183,7 +226,7 @@ impl Journal for RedisJournal {
         Box::pin(async move {
             let entry = self.entry_key(key);
             let closes = if outcome.closes() { "1" } else { "0" };
-            let args = [to_json(outcome), closes.to_string(), key.to_string(), millis(self.inner.retention), outcome.kind().to_string()];
+            let args = [to_json(outcome)?, closes.to_string(), key.to_string(), millis(self.inner.retention), outcome.kind().to_string()];
             let _recorded: i64 = self.invoke(&self.inner.update, &[&entry, &self.inner.open_key], &args).await?;
             Ok(())
         })
@@ -191,9 +234,12 @@ impl Journal for RedisJournal {
 
     fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
         Box::pin(async move {
-            let fields: Vec<String> = self.invoke(&self.inner.open, &[&self.inner.open_key], &[self.entry_prefix()]).await?;
-            fields.chunks(ENTRY_FIELDS).map(entry).collect()
+            Ok(self.scan().await?.0)
         })
+    }
+
+    fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
+        Box::pin(async move { Ok(self.scan().await?.1) })
     }
 
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {

@@ -74,6 +74,11 @@ pub struct RecoveryReport {
     pub still_open: Vec<StillOpen>,
     /// Entries left alone this time, each with why (and, when it is only too young, when it is ready).
     pub skipped: Vec<Skipped>,
+    /// Records the journal holds that do not read back (damaged on disk, forged, or written by
+    /// another version): each may be a money move in doubt. Nothing is sent under a track id one
+    /// of them names; an operator must look (`vandar journal damaged`).
+    #[serde(default)]
+    pub damaged: Vec<crate::journal::Damaged>,
 }
 
 impl RecoveryReport {
@@ -104,15 +109,26 @@ impl Client {
         let unavailable = |error: std::io::Error| Error::Unavailable { component: "journal", message: format!("{}: {error}", journal.describe()) };
         let open = journal.open().await.map_err(unavailable)?;
         let holder = self.recovery_holder();
-        let mut report = RecoveryReport::default();
+        let mut report = RecoveryReport { damaged: journal.damaged().await.map_err(unavailable)?, ..RecoveryReport::default() };
+        for damaged in &report.damaged {
+            tracing::error!(%damaged, "the journal holds a record that does not read: an operator must look");
+        }
         for entry in open {
             if let Some(why) = self.not_now(&entry, &options) {
                 report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why });
                 continue;
             }
-            if !journal.lease(&entry.intent.key, holder, options.lease).await.map_err(unavailable)? {
-                report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why: SkipReason::Leased });
-                continue;
+            match journal.lease(&entry.intent.key, holder, options.lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why: SkipReason::Leased });
+                    continue;
+                }
+                // One entry the journal cannot lease (a damaged record) stops nothing else.
+                Err(error) => {
+                    report.still_open.push(StillOpen { entry, looked_up: format!("not looked up: {} could not lease it: {error}", journal.describe()) });
+                    continue;
+                }
             }
             let found = match entry.intent.kind {
                 EntryKind::MoneyMove => self.recover_move(&entry).await,
@@ -243,7 +259,11 @@ impl Client {
                         Ok(Outcome::Underpaid { expected: expected.0, paid: payment.amount.0 })
                     }
                     Ok(VerifyOutcome::NotPaid { message }) => Ok(Outcome::NotPaid { message }),
-                    Ok(other) => Err(format!("paid but not verified; verify_payment: {other:?}")),
+                    // A short summary, never the outcome's Debug (it may carry the payer's card).
+                    Ok(VerifyOutcome::Pending { reason }) => Err(format!("paid but not verified; verify_payment is pending: {reason}")),
+                    Ok(VerifyOutcome::Unrecognized { status, code, .. }) => {
+                        Err(format!("paid but not verified; verify_payment found status {status}, code {code:?}, which the documents do not describe"))
+                    }
                     Err(error) => Err(format!("paid but not verified; verify_payment: {error}")),
                 }
             }

@@ -11,9 +11,21 @@ if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   return 0
 end
 redis.call('DEL', KEYS[1])
-local waiters = tonumber(redis.call('GET', KEYS[2]) or '0')
+-- A count that does not read (damaged, another type) counts as one waiter: a wake token too many costs
+-- a waiter one look at the lock, a missing one a second of waiting.
+local stored = redis.pcall('GET', KEYS[2])
+local waiters = 1
+if stored == false then
+  waiters = 0
+elseif type(stored) == 'string' then
+  waiters = tonumber(stored) or 1
+end
 if waiters > 0 then
-  redis.call('RPUSH', KEYS[3], '1')
+  if type(redis.pcall('RPUSH', KEYS[3], '1')) ~= 'number' then
+    -- The wake list holds another type (damaged or planted): replaced, so waiters are woken again.
+    redis.call('DEL', KEYS[3])
+    redis.call('RPUSH', KEYS[3], '1')
+  end
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
 return 1

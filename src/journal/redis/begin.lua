@@ -6,6 +6,11 @@
 -- Returns 1 when the caller may send (a new key; the same move staged, or closed by an outcome of ARGV[6..]),
 -- 0 when the key is held (sending, in doubt, done, or another move): nothing is changed then.
 -- Invariant: a key is sending at most once at a time, and never after an outcome that does not allow it.
+-- A key holding something else than a hash is damaged or planted: refused, never overwritten.
+local found = redis.call('TYPE', KEYS[1]).ok
+if found ~= 'none' and found ~= 'hash' then
+  return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds a ' .. found .. ', not an entry; refused')
+end
 local time = redis.call('TIME')
 local now = string.format('%d', tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000))
 local stored = redis.call('HGET', KEYS[1], 'intent')
@@ -30,6 +35,7 @@ redis.call('HSET', KEYS[1], 'sending', now)
 if ARGV[5] ~= '' then
   redis.call('HSET', KEYS[1], 'target', ARGV[5])
 end
-redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[1], 'created'), ARGV[3])
+-- A damaged `created` scores the entry oldest: it is recovered first, never dropped.
+redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'created') or '') or 0, ARGV[3])
 redis.call('PERSIST', KEYS[1])
 return 1

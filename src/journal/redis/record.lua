@@ -4,6 +4,11 @@
 -- ARGV[1]  the intent as JSON   ARGV[2]  its created_at_ms   ARGV[3]  its key   ARGV[4]  its move fingerprint
 -- Returns 1 when staged, or when the same move is staged already; 0 when the key is taken otherwise.
 -- Invariant: an entry's intent is written once and never changed.
+-- A key holding something else than a hash is damaged or planted: refused, never overwritten.
+local found = redis.call('TYPE', KEYS[1]).ok
+if found ~= 'none' and found ~= 'hash' then
+  return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds a ' .. found .. ', not an entry; refused')
+end
 local stored = redis.call('HGET', KEYS[1], 'intent')
 if stored then
   if redis.call('HGET', KEYS[1], 'staged') == '1' and redis.call('HGET', KEYS[1], 'move') == ARGV[4] then

@@ -4,6 +4,11 @@
 -- ARGV[4]  how long a closed entry is kept, in ms (its key stays taken until then)   ARGV[5]  the outcome's kind
 -- Returns 1 when recorded, 0 for an unknown key (ignored, as in every journal).
 -- Invariant: an entry is in the open index exactly when its last outcome does not close it.
+-- A key holding something else than a hash is damaged or planted: refused, never overwritten.
+local found = redis.call('TYPE', KEYS[1]).ok
+if found ~= 'none' and found ~= 'hash' then
+  return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds a ' .. found .. ', not an entry; refused')
+end
 if redis.call('HEXISTS', KEYS[1], 'intent') == 0 then
   return 0
 end
@@ -15,7 +20,8 @@ if ARGV[2] == '1' then
   redis.call('HDEL', KEYS[1], 'lease_holder', 'lease_until')
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 else
-  redis.call('ZADD', KEYS[2], redis.call('HGET', KEYS[1], 'created'), ARGV[3])
+  -- A damaged `created` scores the entry oldest: it is recovered first, never dropped.
+  redis.call('ZADD', KEYS[2], tonumber(redis.call('HGET', KEYS[1], 'created') or '') or 0, ARGV[3])
   redis.call('PERSIST', KEYS[1])
 end
 return 1

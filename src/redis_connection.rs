@@ -80,6 +80,12 @@ impl RedisConnection {
     }
 }
 
+/// Whether Redis itself answered `error` (a wrong type, a script's refusal), as opposed to the
+/// connection breaking or timing out: the answer of a server that was reached.
+pub(crate) fn answered(error: &redis::RedisError) -> bool {
+    !is_broken(error) && !error.is_timeout()
+}
+
 /// Whether `error` says the connection broke (the command may not have reached Redis), as
 /// opposed to Redis answering with an error.
 fn is_broken(error: &redis::RedisError) -> bool {

@@ -72,3 +72,16 @@ pub(crate) fn scrub(text: &str) -> String {
     let known = KNOWN.read().unwrap_or_else(|e| e.into_inner());
     known.iter().fold(text.to_string(), |text, secret| text.replace(secret.expose(), "***"))
 }
+
+/// Why a stored JSON value does not read, in words: where and what kind of problem, never the value
+/// (serde's own message may quote it: a token, an IBAN). `shape` names the data error ("not a token
+/// pair").
+pub(crate) fn unquoted(error: &serde_json::Error, shape: &str) -> String {
+    let kind = match error.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "not JSON",
+        serde_json::error::Category::Data => shape,
+        serde_json::error::Category::Eof => "truncated",
+    };
+    format!("{kind} (line {}, column {})", error.line(), error.column())
+}

@@ -122,40 +122,74 @@ impl TokenStore for RedisTokenStore {
             let owner = uuid::Uuid::new_v4().simple().to_string();
             let deadline = tokio::time::Instant::now() + inner.wait;
             let lease_ms = inner.lease.as_millis() as u64;
-            let try_lock = || {
-                let (inner, owner) = (&inner, &owner);
+            let options = redis::SetOptions::default()
+                .conditional_set(redis::ExistenceCheck::NX)
+                .with_expiration(redis::SetExpiry::PX(lease_ms));
+            // `take_over`: also take a lock that never expires (checked once a waiter has waited
+            // its whole wait, so the common path costs what a plain SET NX and a GET cost).
+            let try_lock = |take_over: bool| {
+                let (inner, owner, options) = (&inner, &owner, options.clone());
                 async move {
                     let taken: i64 = inner
                         .conn
-                        .run(|mut connection| async move {
-                            inner.take.key(&inner.lock_key).arg(owner).arg(lease_ms).invoke_async(&mut connection).await
+                        .run(|mut connection| {
+                            let options = options.clone();
+                            async move {
+                                let taken: Option<String> = connection.set_options(&inner.lock_key, owner, options).await?;
+                                if taken.is_some() {
+                                    return Ok(1);
+                                }
+                                // A SET that ran before the connection broke: the lock is ours already.
+                                let holder: redis::RedisResult<Option<String>> = connection.get(&inner.lock_key).await;
+                                match holder {
+                                    Ok(holder) if holder.as_deref() == Some(owner.as_str()) => Ok(1),
+                                    Ok(_) if !take_over => Ok(0),
+                                    Err(e) if !crate::redis_connection::answered(&e) => Err(e),
+                                    // Another type at the key (GET failed), or the whole wait is over.
+                                    _ => inner.take.key(&inner.lock_key).arg(owner).arg(lease_ms).invoke_async(&mut connection).await,
+                                }
+                            }
                         })
                         .await
                         .map_err(io_error)?;
                     if taken == 2 {
-                        tracing::warn!(key = %inner.lock_key, "took over a token renewal lock that would never expire (damaged or planted)");
+                        tracing::warn!(key = %inner.lock_key, "took over a token renewal lock that was not a live lock (another type, or no expiry: damaged or planted)");
                     }
                     Ok::<bool, io::Error>(taken != 0)
                 }
             };
-            if try_lock().await? {
+            if try_lock(false).await? {
                 return Ok(inner.release_lock(owner));
             }
-            // Register as a waiter before trying again, so a release between the two wakes us.
+            // Register as a waiter before trying again, so a release between the two wakes us. A
+            // count that is not an integer (INCR fails) is started again by `add_waiter.lua`.
             let (waiters, add_waiter) = (&inner.waiters_key, &inner.add_waiter);
             inner
                 .conn
-                .run(|mut connection| async move { add_waiter.key(waiters).arg(lease_ms * 2).invoke_async::<i64>(&mut connection).await })
+                .run(|mut connection| async move {
+                    let registered =
+                        redis::pipe().incr(waiters, 1).ignore().pexpire(waiters, lease_ms as i64 * 2).ignore().query_async::<()>(&mut connection).await;
+                    match registered {
+                        Err(e) if crate::redis_connection::answered(&e) => {
+                            add_waiter.key(waiters).arg(lease_ms * 2).invoke_async::<i64>(&mut connection).await.map(drop)
+                        }
+                        other => other,
+                    }
+                })
                 .await
                 .map_err(io_error)?;
             let waited = async {
                 let mut blocking = inner.conn.dedicated().await.map_err(io_error)?;
                 loop {
-                    if try_lock().await? {
+                    if try_lock(false).await? {
                         return Ok(());
                     }
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
                     if left.is_zero() {
+                        // The whole wait is over: a lock that never expires is taken over now.
+                        if try_lock(true).await? {
+                            return Ok(());
+                        }
                         return Err(io::Error::new(
                             io::ErrorKind::TimedOut,
                             format!("another process has held the token renewal lock for over {:?}", inner.wait),
@@ -165,7 +199,7 @@ impl TokenStore for RedisTokenStore {
                     let woken: redis::RedisResult<Option<(String, String)>> = blocking.blpop(&inner.wake_key, block).await;
                     match woken {
                         Ok(_) => {}
-                        Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => return Err(io_error(inner.conn.failed(e))),
+                        Err(e) if !crate::redis_connection::answered(&e) => return Err(io_error(inner.conn.failed(e))),
                         // Redis answered with an error (the wake list holds another type): wait the
                         // second without it; the next release replaces the list.
                         Err(error) => {

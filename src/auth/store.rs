@@ -221,13 +221,7 @@ impl StoredPair {
     pub(crate) fn decode(bytes: &[u8]) -> io::Result<TokenPair> {
         // serde's message may quote the value it could not read (a token): only where and what kind.
         let stored: StoredPair = serde_json::from_slice(bytes).map_err(|e| {
-            let kind = match e.classify() {
-                serde_json::error::Category::Io => "unreadable",
-                serde_json::error::Category::Syntax => "not JSON",
-                serde_json::error::Category::Data => "not a token pair",
-                serde_json::error::Category::Eof => "truncated",
-            };
-            io::Error::new(io::ErrorKind::InvalidData, format!("stored token pair {kind} (line {}, column {}); refused", e.line(), e.column()))
+            io::Error::new(io::ErrorKind::InvalidData, format!("stored token pair {}; refused", crate::secret::unquoted(&e, "not a token pair")))
         })?;
         let expires_at = match stored.expires_at_unix {
             None => None,

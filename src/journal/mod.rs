@@ -236,7 +236,7 @@ impl Entry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Damaged {
     /// Where it is: `line 12 (byte 4096) of /var/lib/shop/vandar.journal`, `redis key
-    /// vandar:my-shop:journal:entry:t-1 (field intent)`, `postgres row t-1 (column intent)`.
+    /// vandar:my-shop:journal:entry:t-1 (field intent)`.
     pub position: String,
     /// What is wrong with it, in words (never its content).
     pub why: String,
@@ -253,18 +253,6 @@ impl std::fmt::Display for Damaged {
             None => f.write_str(" (no track id can be read from it)"),
         }
     }
-}
-
-/// Why a stored JSON value does not read, in words: where and what kind of problem, never the
-/// value (serde's own message may quote it: an IBAN, a token).
-pub(crate) fn unreadable(error: &serde_json::Error) -> String {
-    let kind = match error.classify() {
-        serde_json::error::Category::Io => "unreadable",
-        serde_json::error::Category::Syntax => "not JSON",
-        serde_json::error::Category::Data => "JSON of the wrong shape",
-        serde_json::error::Category::Eof => "truncated JSON",
-    };
-    format!("{kind} (line {}, column {})", error.line(), error.column())
 }
 
 /// What [`Journal::begin`] did.

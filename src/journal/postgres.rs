@@ -208,7 +208,10 @@ fn bind_intent<'q>(
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> io::Result<T> {
-    serde_json::from_str(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Postgres does not read: {e}")))
+    serde_json::from_str(text).map_err(|e| {
+        let why = crate::secret::unquoted(&e, "JSON of the wrong shape");
+        io::Error::new(io::ErrorKind::InvalidData, format!("a journal {what} in Postgres does not read: {why}"))
+    })
 }
 
 impl Journal for PostgresJournal {

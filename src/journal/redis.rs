@@ -116,7 +116,7 @@ fn to_json<T: serde::Serialize>(value: &T) -> io::Result<String> {
 
 /// `text` read as a `T`, or why not: where and what kind of problem, never the value (an IBAN, a body).
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
-    serde_json::from_str(text).map_err(|e| super::unreadable(&e))
+    serde_json::from_str(text).map_err(|e| crate::secret::unquoted(&e, "JSON of the wrong shape"))
 }
 
 /// The number of values `open.lua` returns per entry: its member, its type, and its hash fields.

@@ -19,19 +19,19 @@ if not new then
   return redis.error_reply('vandar: a token generation must be at most 15 digits; refused')
 end
 local kind = redis.call('TYPE', KEYS[1]).ok
+local replaced = false
 if kind == 'string' then
   local stored = generation(string.match(redis.call('GET', KEYS[1]), '"generation"%s*:%s*(%d+)'))
   if stored ~= nil and stored >= new then
     return 0
   end
-  if stored == nil then
-    redis.call('SET', KEYS[1], ARGV[1])
-    return 2
-  end
+  replaced = stored == nil
 elseif kind ~= 'none' then
   redis.call('DEL', KEYS[1])
-  redis.call('SET', KEYS[1], ARGV[1])
-  return 2
+  replaced = true
 end
 redis.call('SET', KEYS[1], ARGV[1])
+if replaced then
+  return 2
+end
 return 1

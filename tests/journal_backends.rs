@@ -316,3 +316,46 @@ async fn a_client_with_the_postgres_journal_sends_an_intent_committed_with_the_o
     postgres.stop();
     refused_while_down(&mock, &vandar, &journal.describe()).await;
 }
+
+/// A raw command on the test's Redis: what a damaged or hostile journal looks like.
+fn raw(url: &str, args: &[&str]) {
+    let mut connection = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.exec(&mut connection).unwrap();
+}
+
+#[tokio::test]
+async fn one_bad_redis_value_is_reported_and_the_rest_recovered() {
+    let redis = RedisServer::start();
+    let journal = RedisJournal::new(&redis.url(), "vandar:hostile").unwrap();
+    for key in ["good-1", "bad-intent", "wrong-type", "hostile-lease", "good-2"] {
+        journal.begin(&intent(key, 5000)).await.unwrap();
+    }
+    let entry = |key: &str| format!("vandar:hostile:journal:entry:{key}");
+    // An intent that does not read (it quotes an IBAN it must never echo), a key of another type,
+    // a lease field that is not a number, and an index member whose hash is gone.
+    raw(&redis.url(), &["HSET", &entry("bad-intent"), "intent", &format!(r#"{{"key":"bad-intent","amount":"{IBAN}"}}"#)]);
+    raw(&redis.url(), &["DEL", &entry("wrong-type")]);
+    raw(&redis.url(), &["SET", &entry("wrong-type"), "x"]);
+    raw(&redis.url(), &["HSET", &entry("hostile-lease"), "lease_holder", "other", "lease_until", "NaN-forever"]);
+    raw(&redis.url(), &["ZADD", "vandar:hostile:journal:open", "1", "orphan"]);
+
+    let mut keys = open_keys(&journal).await;
+    keys.sort();
+    assert_eq!(keys, ["good-1", "good-2", "hostile-lease"], "the rest read");
+    let damaged = journal.damaged().await.unwrap();
+    let mut named: Vec<&str> = damaged.iter().filter_map(|d| d.key.as_deref()).collect();
+    named.sort();
+    assert_eq!(named, ["bad-intent", "orphan", "wrong-type"], "{damaged:?}");
+    assert!(damaged.iter().all(|d| !d.why.contains(IBAN) && !d.position.contains(IBAN)), "{damaged:?}");
+    assert!(damaged.iter().any(|d| d.position.ends_with("(field intent)")), "{damaged:?}");
+    // A lease field that does not read is a lease that ran out: the entry is taken, never stuck.
+    assert!(journal.lease("hostile-lease", "me", Duration::from_secs(60)).await.unwrap());
+    // A damaged entry's track id is never sent again; a key of another type is refused, not overwritten.
+    assert!(journal.begin(&intent("bad-intent", 5000)).await.is_err());
+    let error = journal.begin(&intent("wrong-type", 5000)).await.unwrap_err();
+    assert!(error.to_string().contains("holds a string"), "{error}");
+}

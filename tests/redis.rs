@@ -138,3 +138,46 @@ async fn the_first_call_after_redis_comes_back_succeeds() {
     assert_eq!(store.load().await.expect("the first read after Redis is back"), None);
     drop(redis);
 }
+
+/// Raw commands on the test's Redis: what a damaged or hostile store looks like.
+fn raw(url: &str, args: &[&str]) {
+    let mut connection = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let mut command = redis::cmd(args[0]);
+    for arg in &args[1..] {
+        command.arg(*arg);
+    }
+    command.exec(&mut connection).unwrap();
+}
+
+#[tokio::test]
+async fn hostile_token_state_in_redis_never_locks_the_fleet_out() {
+    let redis = RedisServer::start();
+    let store = RedisTokenStore::new(&redis.url(), "vandar:hostile").unwrap().lease(Duration::from_millis(200));
+    // Generations near the 15-digit bound compare exactly (as doubles past 2^53 they would not).
+    let top = vandar::auth::MAX_GENERATION;
+    assert_eq!(store.save(&pair("high", top - 1)).await.unwrap(), Saved::Stored);
+    assert_eq!(store.save(&pair("same", top - 1)).await.unwrap(), Saved::Superseded);
+    assert_eq!(store.save(&pair("top", top)).await.unwrap(), Saved::Stored);
+    // A stored pair whose generation is beyond the bound is refused on load, and replaced by a save.
+    raw(&redis.url(), &["SET", "vandar:hostile:tokens", r#"{"access_token":"s3cret","refresh_token":"s3cret","generation":99999999999999999999}"#]);
+    let error = store.load().await.unwrap_err().to_string();
+    assert!(error.contains("refused") && !error.contains("s3cret"), "{error}");
+    assert_eq!(store.save(&pair("fresh", 1)).await.unwrap(), Saved::Stored);
+    assert_eq!(store.load().await.unwrap().unwrap().access_token.expose(), "access-fresh");
+
+    // A hash planted at the lock key: taken over at once.
+    raw(&redis.url(), &["HSET", "vandar:hostile:tokens:lock", "x", "y"]);
+    let started = Instant::now();
+    store.lock().await.unwrap().release().await.unwrap();
+    assert!(started.elapsed() < Duration::from_millis(300), "{:?}", started.elapsed());
+    // A lock that never expires and a waiter count that is not a number: taken over once the
+    // whole wait (twice the lease) is over, never a lockout.
+    raw(&redis.url(), &["SET", "vandar:hostile:tokens:lock", "someone-forever"]);
+    raw(&redis.url(), &["SET", "vandar:hostile:tokens:waiters", "not-a-number"]);
+    let started = Instant::now();
+    let lock = tokio::time::timeout(Duration::from_secs(5), store.lock()).await.expect("never a lockout").unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(400), "a live-looking lock is waited for first");
+    lock.release().await.unwrap();
+    // And a released lock is free again for the next holder.
+    store.lock().await.unwrap().release().await.unwrap();
+}

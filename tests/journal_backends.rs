@@ -358,4 +358,13 @@ async fn one_bad_redis_value_is_reported_and_the_rest_recovered() {
     assert!(journal.begin(&intent("bad-intent", 5000)).await.is_err());
     let error = journal.begin(&intent("wrong-type", 5000)).await.unwrap_err();
     assert!(error.to_string().contains("holds a string"), "{error}");
+    // An index member whose entry is gone, or an entry that lost its intent, may be the only trace
+    // of a move that left: refused, never taken for a new track id.
+    for key in ["orphan", "good-1"] {
+        if key == "good-1" {
+            raw(&redis.url(), &["HDEL", &entry(key), "intent"]);
+        }
+        assert!(journal.begin(&intent(key, 5000)).await.is_err(), "{key} sent anew");
+        assert!(journal.record(&intent(key, 5000)).await.is_err(), "{key} staged anew");
+    }
 }

@@ -14,10 +14,14 @@
 //!   record this version does not know, a line over [`LINE_LIMIT`]) is never dropped: it is
 //!   reported by [`Journal::damaged`] and in [`RecoveryReport::damaged`](crate::money::RecoveryReport::damaged)
 //!   (its line, why, and the track id when it can be read), logged once per process, kept as it
-//!   is across compactions, and it holds its track id: the client sends nothing under it until an
-//!   operator has repaired or removed the line. While a line whose bytes are damaged (its checksum
-//!   fails, so even the track id it seems to name may be wrong) is in the file, no staged entry is
-//!   sent: each reads as sending, and recovery looks it up.
+//!   is across compactions, and it holds every track id it may be a record of (the one read from
+//!   it, any that appears in it, and one a flipped byte in the track id would explain): the client
+//!   sends nothing under those until an operator has repaired or removed the line. While a line
+//!   whose bytes are damaged (its checksum fails, so even the track id it seems to name may be
+//!   wrong) is in the file, no staged entry is sent: each reads as sending, and recovery looks it
+//!   up. A damaged line whose track id cannot be read at all may be the only record of a move
+//!   that left: while it is there, nothing new is sent (every `begin` that would send is refused,
+//!   naming the line).
 //! * Lines ending in CRLF read the same as LF. Anything at the path that is not a regular file (a
 //!   FIFO, a device, a folder) is refused without blocking, and the file is read up to 64 MiB.
 //!
@@ -105,6 +109,33 @@ struct DamagedLine {
     line: Vec<u8>,
 }
 
+impl DamagedLine {
+    /// Whether the line may be a record of `key`: the track id read from it is `key`, `key`
+    /// appears in it as a JSON string (an intent's request carries its track id again), or, its
+    /// bytes damaged, putting `key` in place of the track id read makes its checksum match (a
+    /// flipped byte in the track id itself).
+    fn may_name(&self, key: &str) -> bool {
+        if self.report.key.as_deref() == Some(key) {
+            return true;
+        }
+        let Ok(quoted) = serde_json::to_string(key) else { return false };
+        if contains(&self.line, quoted.as_bytes()) {
+            return true;
+        }
+        let (Some(read), false) = (self.report.key.as_deref(), self.intact) else { return false };
+        let (Some(sum), Some(json), Ok(read)) = (self.line.get(..16), self.line.get(17..), serde_json::to_string(read)) else { return false };
+        let Some(at) = json.windows(read.len()).position(|w| w == read.as_bytes()) else { return false };
+        let mut candidate = json[..at].to_vec();
+        candidate.extend_from_slice(quoted.as_bytes());
+        candidate.extend_from_slice(&json[at + read.len()..]);
+        checksum(&candidate).as_bytes() == sum
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// What the file says, folded.
 #[derive(Default)]
 struct State {
@@ -147,12 +178,24 @@ impl State {
         }
     }
 
-    /// The damaged line that holds `key`, if one does: it names the key, or its bytes are damaged
-    /// (the key it names may be wrong) and the entry is only staged, which would let it be sent.
+    /// The damaged line that holds `key`, if one does: one that may be its record (it names the
+    /// key, see [`DamagedLine::may_name`]); or one whose bytes are damaged (the key it names may be
+    /// wrong) while the entry is only staged, which would let it be sent; or one whose bytes are
+    /// damaged and whose track id cannot be read at all, which holds every key the client would
+    /// send now (new, staged, or closed by an outcome that allows a resend): that line may be the
+    /// only record of a move that left.
     fn held_by(&self, key: &str) -> Option<&Damaged> {
-        let named = self.damaged.iter().find(|d| d.report.key.as_deref() == Some(key));
-        let staged = || self.entries.get(key).is_some_and(|(e, _)| e.state() == super::EntryState::Staged);
-        named.or_else(|| self.damaged.iter().find(|d| !d.intact).filter(|_| staged())).map(|d| &d.report)
+        let entry = self.entries.get(key).map(|(e, _)| e);
+        let state = entry.map(Entry::state);
+        let staged = state == Some(super::EntryState::Staged);
+        let sendable = match entry {
+            None => true,
+            Some(e) => staged || (state == Some(super::EntryState::Closed) && e.outcome.as_ref().is_some_and(Outcome::allows_resend)),
+        };
+        let named = || self.damaged.iter().find(|d| d.may_name(key));
+        let unread = || self.damaged.iter().find(|d| !d.intact && d.report.key.is_none()).filter(|_| sendable);
+        let damaged = || self.damaged.iter().find(|d| !d.intact).filter(|_| staged);
+        named().or_else(unread).or_else(damaged).map(|d| &d.report)
     }
 
     /// The entry `key` as it must be read: one held by a damaged line is never merely staged (it
@@ -412,10 +455,12 @@ impl FileJournal {
             let state = &loaded.state;
             let held = state.held_by(&intent.key).cloned();
             match (state.entry(&intent.key), held) {
-                (Some(entry), _) if entry.accepts_send_of(&intent) => {
+                (Some(entry), None) if entry.accepts_send_of(&intent) => {
                     self.append(loaded, &[Record::Begin { key: intent.key.clone(), at_ms: now_ms(), target: intent.target.clone() }])?;
                     Ok(Begin::Sending)
                 }
+                // It would be sent, but a damaged line may say it was sent since.
+                (Some(entry), Some(damaged)) if entry.accepts_send_of(&intent) => Err(held_by_damage(&intent.key, &damaged)),
                 (Some(entry), _) => Ok(Begin::Held(Box::new(entry))),
                 (None, Some(damaged)) => Err(held_by_damage(&intent.key, &damaged)),
                 (None, None) => {
@@ -535,12 +580,13 @@ fn key_in(line: &[u8]) -> Option<String> {
         let key = value.get("key").or_else(|| value.get("intent").and_then(|i| i.get("key")));
         return key.and_then(|k| k.as_str()).filter(|k| plausible_key(k)).map(str::to_string);
     }
-    // Not JSON any more: the first `"key":"..."` in it.
-    let needle = b"\"key\":\"";
-    let at = json.windows(needle.len()).position(|w| w == needle)? + needle.len();
-    let rest = json.get(at..)?;
-    let end = rest.iter().take(257).position(|b| *b == b'"')?;
-    std::str::from_utf8(&rest[..end]).ok().filter(|k| plausible_key(k)).map(str::to_string)
+    // Not JSON any more: the first `"key":"..."` in it, else the request's track id.
+    [&b"\"key\":\""[..], b"\"track_id\":\"", b"\"batch_id\":\""].into_iter().find_map(|needle| {
+        let at = json.windows(needle.len()).position(|w| w == needle)? + needle.len();
+        let rest = json.get(at..)?;
+        let end = rest.iter().take(257).position(|b| *b == b'"')?;
+        std::str::from_utf8(&rest[..end]).ok().filter(|k| plausible_key(k)).map(str::to_string)
+    })
 }
 
 fn plausible_key(key: &str) -> bool {
@@ -676,6 +722,47 @@ mod tests {
         // And c, staged, is no longer sendable while a line whose bytes are damaged is in the file.
         assert_eq!(journal.get("c").await.unwrap().unwrap().state(), crate::journal::EntryState::Sending);
         assert!(matches!(journal.begin(&intent("c")).await.unwrap(), Begin::Held(_)));
+    }
+
+    /// Replaces the journal's file with `bytes` as a restore from a backup would.
+    fn restore(journal: &FileJournal, bytes: &[u8]) {
+        let copy = journal.path().with_extension("copy");
+        std::fs::write(&copy, bytes).unwrap();
+        std::fs::rename(&copy, journal.path()).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_damaged_line_holds_every_track_id_it_may_be_a_record_of() {
+        let (_dir, journal) = journal();
+        // "r" was proven not sent, then sent again: its Begin line is what forbids a third send.
+        journal.begin(&intent("r")).await.unwrap();
+        journal.update("r", &Outcome::ProvenNotSent { looked_up: "transaction_list".into() }).await.unwrap();
+        assert!(matches!(journal.begin(&intent("r")).await.unwrap(), Begin::Sending));
+        let clean = std::fs::read(journal.path()).unwrap();
+        let begin_at = clean.windows(8).rposition(|w| w == b"\"begin\",").unwrap();
+        let key_at = begin_at + clean[begin_at..].windows(7).position(|w| w == b"\"key\":\"").unwrap() + 7;
+
+        // A flipped byte in that line's track id: it now reads "s", yet it holds "r".
+        let mut flipped = clean.clone();
+        flipped[key_at] = b's';
+        restore(&journal, &flipped);
+        assert_eq!(journal.damaged().await.unwrap()[0].key.as_deref(), Some("s"));
+        let error = journal.begin(&intent("r")).await.unwrap_err();
+        assert!(error.to_string().contains("r is held"), "{error}");
+        assert!(journal.begin(&intent("new")).await.is_ok(), "a readable track id holds only what it may be");
+
+        // A line damaged so that no track id can be read: nothing new is sent while it is there.
+        let mut unreadable = clean.clone();
+        unreadable[key_at - 3] = b'_'; // "key" -> "k_y"
+        restore(&journal, &unreadable);
+        assert_eq!(journal.damaged().await.unwrap()[0].key, None);
+        assert!(journal.begin(&intent("r")).await.is_err());
+        let error = journal.begin(&intent("another")).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        // Repaired (the line removed by an operator), the journal sends again.
+        restore(&journal, &clean);
+        assert!(journal.damaged().await.unwrap().is_empty());
+        assert!(matches!(journal.begin(&intent("another")).await.unwrap(), Begin::Sending));
     }
 
     #[tokio::test]

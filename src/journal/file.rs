@@ -9,19 +9,23 @@
 //!
 //! * **A torn last line** (no newline: a writer killed mid-record, whose call never returned, so
 //!   its request never left) is crash residue: reads skip it, and the next writer, holding the
-//!   lock, cuts it off before appending.
-//! * **A complete line that does not read** (a flipped byte, a line that is not a record, a
-//!   record this version does not know, a line over [`LINE_LIMIT`]) is never dropped: it is
-//!   reported by [`Journal::damaged`] and in [`RecoveryReport::damaged`](crate::money::RecoveryReport::damaged)
-//!   (its line, why, and the track id when it can be read), logged once per process, kept as it
-//!   is across compactions, and it holds every track id it may be a record of (the one read from
-//!   it, any that appears in it, and one a flipped byte in the track id would explain): the client
-//!   sends nothing under those until an operator has repaired or removed the line. While a line
-//!   whose bytes are damaged (its checksum fails, so even the track id it seems to name may be
-//!   wrong) is in the file, no staged entry is sent: each reads as sending, and recovery looks it
-//!   up. A damaged line whose track id cannot be read at all may be the only record of a move
-//!   that left: while it is there, nothing new is sent (every `begin` that would send is refused,
-//!   naming the line).
+//!   lock, cuts it off before appending. Only what can be the start of one record counts as torn
+//!   (16 hex digits, a space, JSON cut short); any other last line without its newline (a flipped
+//!   newline) is damage, below, and the next writer ends it with a newline instead.
+//! * **A line that does not read** (a flipped byte, a line that is not a record, a record this
+//!   version does not know, a line over [`LINE_LIMIT`], an outcome older than its entry's last
+//!   begin: a replayed copy) is never dropped: it is reported by [`Journal::damaged`] and in
+//!   [`RecoveryReport::damaged`](crate::money::RecoveryReport::damaged) (its line, why, and the
+//!   track id when it can be read), logged once per process, and kept as it is across
+//!   compactions. It holds every track id it names (the one read from it, any that appears in it
+//!   as a string): the client sends nothing under those until an operator has repaired or
+//!   removed the line (`vandar journal damaged` lists them). A line whose checksum fails may say
+//!   anything, even under another track id, and may be the only record of a move that left:
+//!   while one is in the file, nothing is sent that the journal would otherwise let go (a new
+//!   track id, a staged one, one proven not sent): each `begin` is refused with an error naming
+//!   the line, and staged entries read as sending, so recovery looks them up. One flipped bit
+//!   stops new money moves on that journal until an operator has looked: a payout delayed, never
+//!   a payout doubled.
 //! * Lines ending in CRLF read the same as LF. Anything at the path that is not a regular file (a
 //!   FIFO, a device, a folder) is refused without blocking, and the file is read up to 64 MiB.
 //!
@@ -94,7 +98,16 @@ enum Record {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         target: Option<Target>,
     },
-    Update { key: String, outcome: Outcome },
+    /// An outcome, recorded at `at_ms` (never before the entry's last begin; `None` in records
+    /// written before outcomes were timed). An outcome older than the entry's last begin is a
+    /// replayed line (copied, restored from a backup): reported damaged, never applied, or it could
+    /// close a move sent since and let its track id be sent again.
+    Update {
+        key: String,
+        outcome: Outcome,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at_ms: Option<u64>,
+    },
     Lease { key: String, holder: String, until_ms: u64 },
 }
 
@@ -110,25 +123,10 @@ struct DamagedLine {
 }
 
 impl DamagedLine {
-    /// Whether the line may be a record of `key`: the track id read from it is `key`, `key`
-    /// appears in it as a JSON string (an intent's request carries its track id again), or, its
-    /// bytes damaged, putting `key` in place of the track id read makes its checksum match (a
-    /// flipped byte in the track id itself).
-    fn may_name(&self, key: &str) -> bool {
-        if self.report.key.as_deref() == Some(key) {
-            return true;
-        }
-        let Ok(quoted) = serde_json::to_string(key) else { return false };
-        if contains(&self.line, quoted.as_bytes()) {
-            return true;
-        }
-        let (Some(read), false) = (self.report.key.as_deref(), self.intact) else { return false };
-        let (Some(sum), Some(json), Ok(read)) = (self.line.get(..16), self.line.get(17..), serde_json::to_string(read)) else { return false };
-        let Some(at) = json.windows(read.len()).position(|w| w == read.as_bytes()) else { return false };
-        let mut candidate = json[..at].to_vec();
-        candidate.extend_from_slice(quoted.as_bytes());
-        candidate.extend_from_slice(&json[at + read.len()..]);
-        checksum(&candidate).as_bytes() == sum
+    /// Whether the line names `key`: the track id read from it is `key`, or `key` appears in it as
+    /// a JSON string (an intent's request carries its track id again).
+    fn names(&self, key: &str) -> bool {
+        self.report.key.as_deref() == Some(key) || serde_json::to_string(key).is_ok_and(|quoted| contains(&self.line, quoted.as_bytes()))
     }
 }
 
@@ -143,10 +141,22 @@ struct State {
     entries: HashMap<String, (Entry, Lease)>,
     records: usize,
     damaged: Vec<DamagedLine>,
+    /// The bytes after the last newline when they cannot be a torn record (a flipped newline, a
+    /// line that is not a record's start): damage, reported and held like a damaged line. The
+    /// next writer ends it with a newline, which makes it one.
+    tail: Option<DamagedLine>,
+    /// When each entry's last outcome was recorded, where the record says.
+    outcome_at: HashMap<String, u64>,
 }
 
 impl State {
-    fn apply(&mut self, record: Record) {
+    /// Applies a record that decoded; an outcome older than its entry's last begin is refused.
+    fn apply(&mut self, record: Record) -> Result<(), Why> {
+        if let Record::Update { key, at_ms: Some(at), .. } = &record {
+            if self.entries.get(key).and_then(|(e, _)| e.sending_since_ms).is_some_and(|since| *at < since) {
+                return Err(Why::Stale);
+            }
+        }
         self.records += 1;
         match record {
             Record::Intent { intent, staged } => {
@@ -165,9 +175,13 @@ impl State {
                     }
                 }
             }
-            Record::Update { key, outcome } => {
+            Record::Update { key, outcome, at_ms } => {
                 if let Some((entry, _)) = self.entries.get_mut(&key) {
                     entry.outcome = Some(outcome);
+                    match at_ms {
+                        Some(at) => self.outcome_at.insert(key, at),
+                        None => self.outcome_at.remove(&key),
+                    };
                 }
             }
             Record::Lease { key, holder, until_ms } => {
@@ -176,26 +190,45 @@ impl State {
                 }
             }
         }
+        Ok(())
     }
 
-    /// The damaged line that holds `key`, if one does: one that may be its record (it names the
-    /// key, see [`DamagedLine::may_name`]); or one whose bytes are damaged (the key it names may be
-    /// wrong) while the entry is only staged, which would let it be sent; or one whose bytes are
-    /// damaged and whose track id cannot be read at all, which holds every key the client would
-    /// send now (new, staged, or closed by an outcome that allows a resend): that line may be the
-    /// only record of a move that left.
+    /// When an outcome for `key` recorded now is recorded: never before the entry's last begin
+    /// (a clock that went back, another process's clock ahead).
+    fn outcome_time(&self, key: &str) -> u64 {
+        let since = self.entries.get(key).and_then(|(e, _)| e.sending_since_ms).unwrap_or(0);
+        now_ms().max(since)
+    }
+
+    /// When a begin of `key` recorded now is recorded: after the entry's last outcome, so a
+    /// replayed copy of that outcome reads as older than the begin.
+    fn begin_time(&self, key: &str) -> u64 {
+        let after = self.outcome_at.get(key).map_or(0, |at| at.saturating_add(1));
+        let since = self.entries.get(key).and_then(|(e, _)| e.sending_since_ms).map_or(0, |at| at.saturating_add(1));
+        now_ms().max(after).max(since)
+    }
+
+    /// The damaged line that holds `key`, if one does: one that names it (see
+    /// [`DamagedLine::names`]), or one whose bytes are damaged while the client would send `key`
+    /// now (new, staged, or closed by an outcome that allows a resend). A line whose checksum
+    /// fails may say anything, even under another track id: it may be the only record that this
+    /// move left, so nothing is sent while it is there.
     fn held_by(&self, key: &str) -> Option<&Damaged> {
         let entry = self.entries.get(key).map(|(e, _)| e);
-        let state = entry.map(Entry::state);
-        let staged = state == Some(super::EntryState::Staged);
-        let sendable = match entry {
+        let sendable = match entry.map(|e| (e, e.state())) {
             None => true,
-            Some(e) => staged || (state == Some(super::EntryState::Closed) && e.outcome.as_ref().is_some_and(Outcome::allows_resend)),
+            Some((_, super::EntryState::Staged)) => true,
+            Some((e, super::EntryState::Closed)) => e.outcome.as_ref().is_some_and(Outcome::allows_resend),
+            Some(_) => false,
         };
-        let named = || self.damaged.iter().find(|d| d.may_name(key));
-        let unread = || self.damaged.iter().find(|d| !d.intact && d.report.key.is_none()).filter(|_| sendable);
-        let damaged = || self.damaged.iter().find(|d| !d.intact).filter(|_| staged);
-        named().or_else(unread).or_else(damaged).map(|d| &d.report)
+        let named = || self.all_damaged().find(|d| d.names(key));
+        let damaged = || self.all_damaged().find(|d| !d.intact).filter(|_| sendable);
+        named().or_else(damaged).map(|d| &d.report)
+    }
+
+    /// Every damaged line, the last one without its newline included.
+    fn all_damaged(&self) -> impl Iterator<Item = &DamagedLine> {
+        self.damaged.iter().chain(&self.tail)
     }
 
     /// The entry `key` as it must be read: one held by a damaged line is never merely staged (it
@@ -273,8 +306,8 @@ impl Loaded {
             // A line ending in CRLF (the file went through an editor or a copy on Windows) reads the same.
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if !line.is_empty() {
-                match decode(line) {
-                    Ok(record) => self.state.apply(record),
+                match decode(line).and_then(|record| self.state.apply(record)) {
+                    Ok(()) => {}
                     Err(why) => {
                         let (key, intact) = (key_in(line), why != Why::Checksum && why != Why::TooLong);
                         let report = Damaged {
@@ -289,6 +322,16 @@ impl Loaded {
             }
             offset += raw.len() as u64;
         }
+        let tail = &bytes[complete.len()..];
+        self.state.tail = (!tail.is_empty() && !torn(tail)).then(|| {
+            let report = Damaged {
+                position: format!("line {} (byte {offset}, the last, without its newline) of {}", self.lines + 1, path.display()),
+                why: "the last line is cut short but is not the start of a record (a writer killed mid-write leaves one): damaged".into(),
+                key: key_in(tail),
+            };
+            tracing::error!(position = %report.position, why = %report.why, key = ?report.key, "journal: a damaged record is held for an operator");
+            DamagedLine { report, intact: false, line: tail.to_vec() }
+        });
         self.read_to += complete.len() as u64;
         self.mark.extend_from_slice(complete);
         let excess = self.mark.len().saturating_sub(MARK);
@@ -385,15 +428,22 @@ impl FileJournal {
     }
 
     /// Appends `records` and fsyncs, then reads them back into `loaded`. A torn tail (a writer
-    /// killed mid-record, which holds the lock no longer: its call never returned) is cut off first.
+    /// killed mid-record, which holds the lock no longer: its call never returned) is cut off first;
+    /// a last line that is damage instead is kept and ended by a newline.
     fn append(&self, loaded: &mut Loaded, records: &[Record]) -> io::Result<()> {
+        // A last line that is damage, not a torn record, is kept: ended by a newline, it is the
+        // damaged line it is.
+        let damaged_tail = loaded.state.tail.as_ref().map(|d| d.line.clone());
         let mut bytes = Vec::new();
+        if damaged_tail.is_some() {
+            bytes.push(b'\n');
+        }
         for record in records {
             bytes.extend(encode(record)?);
         }
         let mut file = crate::local_file::open_append(&self.path, PRIVATE, "journal")?;
         let length = file.seek(SeekFrom::End(0))?;
-        if length > loaded.read_to {
+        if length > loaded.read_to && damaged_tail.is_none() {
             tracing::warn!(path = %self.path.display(), bytes = length - loaded.read_to, "journal: cut off a torn last record (a writer stopped mid-write; its call never returned)");
             file.set_len(loaded.read_to)?;
         }
@@ -402,19 +452,21 @@ impl FileJournal {
         }
         file.write_all(&bytes)?;
         file.sync_data()?;
-        loaded.fold(&bytes, &self.path);
+        match damaged_tail {
+            Some(mut folded) => {
+                folded.extend(bytes);
+                loaded.fold(&folded, &self.path);
+            }
+            None => loaded.fold(&bytes, &self.path),
+        }
         Ok(())
     }
 
-    /// Rewrites the file with its damaged lines as they are and the entries kept (their intent,
-    /// state, outcome and lease); the next call reads it afresh.
+    /// Rewrites the file with the entries kept (their intent, state, outcome and lease) and its
+    /// damaged lines as they are; the next call reads it afresh.
     fn compact(&self, loaded: &mut Loaded) -> io::Result<()> {
         let state = &loaded.state;
         let mut bytes = Vec::new();
-        for damaged in &state.damaged {
-            bytes.extend_from_slice(&damaged.line);
-            bytes.push(b'\n');
-        }
         for (entry, lease) in state.kept(self.retention) {
             let key = &entry.intent.key;
             let staged = entry.sending_since_ms.is_none();
@@ -423,11 +475,18 @@ impl FileJournal {
                 bytes.extend(encode(&Record::Begin { key: key.clone(), at_ms, target: None })?);
             }
             if let Some(outcome) = &entry.outcome {
-                bytes.extend(encode(&Record::Update { key: key.clone(), outcome: outcome.clone() })?);
+                let at_ms = state.outcome_at.get(key).copied();
+                bytes.extend(encode(&Record::Update { key: key.clone(), outcome: outcome.clone(), at_ms })?);
             }
             if let Some((holder, until_ms)) = lease {
                 bytes.extend(encode(&Record::Lease { key: key.clone(), holder: holder.clone(), until_ms: *until_ms })?);
             }
+        }
+        // After the entries, so a line damaged only by where it stands (a replayed outcome) reads
+        // as damaged again.
+        for damaged in state.all_damaged() {
+            bytes.extend_from_slice(&damaged.line);
+            bytes.push(b'\n');
         }
         // Private from the first byte, and the mode the operator gave the journal kept.
         crate::local_file::replace(&self.path, &bytes, crate::local_file::mode_of(&self.path, PRIVATE))?;
@@ -456,7 +515,8 @@ impl FileJournal {
             let held = state.held_by(&intent.key).cloned();
             match (state.entry(&intent.key), held) {
                 (Some(entry), None) if entry.accepts_send_of(&intent) => {
-                    self.append(loaded, &[Record::Begin { key: intent.key.clone(), at_ms: now_ms(), target: intent.target.clone() }])?;
+                    let at_ms = state.begin_time(&intent.key);
+                    self.append(loaded, &[Record::Begin { key: intent.key.clone(), at_ms, target: intent.target.clone() }])?;
                     Ok(Begin::Sending)
                 }
                 // It would be sent, but a damaged line may say it was sent since.
@@ -477,13 +537,14 @@ impl FileJournal {
             if !loaded.state.entries.contains_key(&key) {
                 return Ok(());
             }
-            self.append(loaded, &[Record::Update { key, outcome }])?;
+            let at_ms = Some(loaded.state.outcome_time(&key));
+            self.append(loaded, &[Record::Update { key, outcome, at_ms }])?;
             // Compacted, each entry kept takes its intent, and a begin, an outcome and a lease when
             // it has them: compact when the file holds twice that. Counting is linear, so it is
             // done again only once the file has grown by a quarter.
             let records = loaded.state.records;
             if records > loaded.compaction_check {
-                let kept = loaded.state.kept_records(self.retention) + loaded.state.damaged.len();
+                let kept = loaded.state.kept_records(self.retention) + loaded.state.all_damaged().count();
                 if records > 2 * kept {
                     return self.compact(loaded);
                 }
@@ -523,6 +584,25 @@ pub(super) fn held_by_damage(key: &str, damaged: &Damaged) -> io::Error {
     )
 }
 
+/// Whether `tail`, the bytes after the last newline, may be the start of one record a writer was
+/// killed while writing: up to 16 lowercase hex digits, a space, then JSON cut short (or whole
+/// but for its newline, its checksum matching).
+fn torn(tail: &[u8]) -> bool {
+    if tail.len() > LINE_LIMIT || !tail.iter().take(16).all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b)) {
+        return false;
+    }
+    match tail.get(16) {
+        None => return true,
+        Some(b' ') => {}
+        Some(_) => return false,
+    }
+    let json = &tail[17..];
+    match serde_json::from_slice::<serde::de::IgnoredAny>(json) {
+        Ok(_) => checksum(json).as_bytes() == &tail[..16],
+        Err(e) => e.is_eof(),
+    }
+}
+
 fn checksum(json: &[u8]) -> String {
     Sha256::digest(json).iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
@@ -546,6 +626,7 @@ enum Why {
     NoChecksum,
     Checksum,
     Unknown,
+    Stale,
 }
 
 impl std::fmt::Display for Why {
@@ -555,6 +636,7 @@ impl std::fmt::Display for Why {
             Why::NoChecksum => "the line is not a journal record (no checksum)",
             Why::Checksum => "its checksum does not match: the line was damaged after it was written",
             Why::Unknown => "its checksum matches, but it is not a record this version reads",
+            Why::Stale => "an outcome older than the entry's last begin: a replayed copy of an earlier line",
         })
     }
 }
@@ -629,7 +711,7 @@ impl Journal for FileJournal {
 
     fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
         let journal = self.clone();
-        Box::pin(blocking(move || journal.locked(false, |loaded| Ok(loaded.state.damaged.iter().map(|d| d.report.clone()).collect()))))
+        Box::pin(blocking(move || journal.locked(false, |loaded| Ok(loaded.state.all_damaged().map(|d| d.report.clone()).collect()))))
     }
 
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
@@ -732,7 +814,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_damaged_line_holds_every_track_id_it_may_be_a_record_of() {
+    async fn a_damaged_line_holds_what_it_names_and_a_checksum_failure_holds_every_send() {
         let (_dir, journal) = journal();
         // "r" was proven not sent, then sent again: its Begin line is what forbids a third send.
         journal.begin(&intent("r")).await.unwrap();
@@ -742,27 +824,65 @@ mod tests {
         let begin_at = clean.windows(8).rposition(|w| w == b"\"begin\",").unwrap();
         let key_at = begin_at + clean[begin_at..].windows(7).position(|w| w == b"\"key\":\"").unwrap() + 7;
 
-        // A flipped byte in that line's track id: it now reads "s", yet it holds "r".
+        // A flipped byte in that line's track id: it now reads "s", and its checksum fails, so it
+        // may be anything's record: "r" is held, and nothing new is sent while it is there.
         let mut flipped = clean.clone();
         flipped[key_at] = b's';
         restore(&journal, &flipped);
         assert_eq!(journal.damaged().await.unwrap()[0].key.as_deref(), Some("s"));
         let error = journal.begin(&intent("r")).await.unwrap_err();
         assert!(error.to_string().contains("r is held"), "{error}");
-        assert!(journal.begin(&intent("new")).await.is_ok(), "a readable track id holds only what it may be");
-
-        // A line damaged so that no track id can be read: nothing new is sent while it is there.
-        let mut unreadable = clean.clone();
-        unreadable[key_at - 3] = b'_'; // "key" -> "k_y"
-        restore(&journal, &unreadable);
-        assert_eq!(journal.damaged().await.unwrap()[0].key, None);
-        assert!(journal.begin(&intent("r")).await.is_err());
         let error = journal.begin(&intent("another")).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert!(error.to_string().contains("line 3"), "names the line: {error}");
+
+        // A record with a valid checksum that this version does not read holds only what it names.
+        let json = br#"{"record":"refund","key":"u","amount":5000}"#;
+        let unknown = [&clean[..], checksum(json).as_bytes(), b" ", json, b"\n"].concat();
+        restore(&journal, &unknown);
+        assert_eq!(journal.damaged().await.unwrap()[0].key.as_deref(), Some("u"));
+        assert!(journal.begin(&intent("u")).await.is_err());
+        assert!(matches!(journal.begin(&intent("another")).await.unwrap(), Begin::Sending));
         // Repaired (the line removed by an operator), the journal sends again.
         restore(&journal, &clean);
         assert!(journal.damaged().await.unwrap().is_empty());
         assert!(matches!(journal.begin(&intent("another")).await.unwrap(), Begin::Sending));
+    }
+
+    #[tokio::test]
+    async fn a_replayed_outcome_or_a_flipped_last_newline_is_damage_kept_across_compaction() {
+        let (_dir, journal) = journal();
+        journal.begin(&intent("r")).await.unwrap();
+        journal.update("r", &Outcome::ProvenNotSent { looked_up: "transaction_list".into() }).await.unwrap();
+        assert!(matches!(journal.begin(&intent("r")).await.unwrap(), Begin::Sending));
+        let clean = std::fs::read(journal.path()).unwrap();
+        let lines: Vec<&[u8]> = clean.split_inclusive(|b| *b == b'\n').collect();
+        // The "proven not sent" line copied after the second begin (a backup restored over a
+        // copy, a replication replay) would close a move that may have left since.
+        let replayed = [&clean[..], lines[1]].concat();
+        restore(&journal, &replayed);
+        let damaged = journal.damaged().await.unwrap();
+        assert_eq!(damaged.len(), 1, "{damaged:?}");
+        assert!(damaged[0].why.contains("replayed") && damaged[0].key.as_deref() == Some("r"), "{damaged:?}");
+        assert_eq!(journal.open().await.unwrap().len(), 1, "still sending, so recovery looks it up");
+        assert!(matches!(journal.begin(&intent("r")).await.unwrap(), Begin::Held(_)), "never sent a third time");
+        // Compacted, the replayed line stays after the entry, so it still reads as replayed.
+        journal.locked(true, |loaded| journal.compact(loaded)).unwrap();
+        assert_eq!(journal.damaged().await.unwrap().len(), 1);
+        assert!(matches!(journal.begin(&intent("r")).await.unwrap(), Begin::Held(_)));
+
+        // A last newline flipped is damage, not a torn write: reported, held, kept by the next writer.
+        let mut flipped = clean.clone();
+        *flipped.last_mut().unwrap() = b'x';
+        restore(&journal, &flipped);
+        let damaged = journal.damaged().await.unwrap();
+        assert!(damaged.len() == 1 && damaged[0].position.contains("without its newline"), "{damaged:?}");
+        assert!(journal.begin(&intent("r")).await.is_err());
+        assert!(journal.begin(&intent("new")).await.is_err(), "its checksum fails: every send is held");
+        journal.update("r", &Outcome::Indeterminate { reason: "lost".into() }).await.unwrap();
+        let written = std::fs::read(journal.path()).unwrap();
+        assert!(written.starts_with(&flipped) && written[flipped.len()] == b'\n', "the damaged line is kept whole");
+        assert_eq!(FileJournal::open(journal.path()).unwrap().damaged().await.unwrap().len(), 1, "read afresh, the same damage");
     }
 
     #[tokio::test]

@@ -68,8 +68,8 @@ impl RedisJournal {
                 open_key: format!("{prefix}:journal:open"),
                 retention: DEFAULT_RETENTION,
                 record: redis::Script::new(include_str!("redis/record.lua")),
-                begin: redis::Script::new(include_str!("redis/begin.lua")),
-                get: redis::Script::new(include_str!("redis/get.lua")),
+                begin: redis::Script::new(concat!(include_str!("redis/fields.lua"), include_str!("redis/begin.lua"))),
+                get: redis::Script::new(concat!(include_str!("redis/fields.lua"), include_str!("redis/get.lua"))),
                 update: redis::Script::new(include_str!("redis/update.lua")),
                 lease: redis::Script::new(include_str!("redis/lease.lua")),
                 open: redis::Script::new(include_str!("redis/open.lua")),
@@ -93,6 +93,24 @@ impl RedisJournal {
     }
 
     /// Runs `script` with `keys` and `args` on the shared connection.
+    /// The entry `key` and the digest of its fields as stored ('' for none); an entry that does not
+    /// read is an error naming the key and the field, never quoting it.
+    async fn read(&self, key: &str) -> io::Result<(Option<Entry>, String)> {
+        let entry_key = self.entry_key(key);
+        let mut fields: Vec<String> = self.invoke(&self.inner.get, &[&entry_key], &[]).await?;
+        match fields.as_slice() {
+            [] => Ok((None, String::new())),
+            [none, kind] if none.is_empty() => Err(io::Error::new(io::ErrorKind::InvalidData, format!("redis key {entry_key} holds a {kind}, not an entry hash; refused"))),
+            _ => {
+                let digest = fields.pop().unwrap_or_default();
+                let entry = entry(&fields).map_err(|(field, why)| {
+                    io::Error::new(io::ErrorKind::InvalidData, format!("redis key {entry_key} (field {field}) does not read: {why}; refused"))
+                })?;
+                Ok((Some(entry), digest))
+            }
+        }
+    }
+
     async fn invoke<T: redis::FromRedisValue>(&self, script: &redis::Script, keys: &[&str], args: &[String]) -> io::Result<T> {
         let mut connection = self.inner.conn.get().await.map_err(io::Error::other)?;
         let mut invocation = script.prepare_invoke();
@@ -118,6 +136,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> io::Result<String> {
 fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
     serde_json::from_str(text).map_err(|e| crate::secret::unquoted(&e, "JSON of the wrong shape"))
 }
+
+/// How often `begin` reads an entry again that another process changed meanwhile.
+const BEGIN_ATTEMPTS: usize = 8;
 
 /// The number of values `open.lua` returns per entry: its member, its type, and its hash fields.
 const OPEN_FIELDS: usize = 8;
@@ -195,31 +216,32 @@ impl Journal for RedisJournal {
         Box::pin(async move {
             let entry = self.entry_key(&intent.key);
             let target = intent.target.as_ref().map(to_json).transpose()?.unwrap_or_default();
-            let mut args = vec![to_json(intent)?, intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint(), target];
-            args.extend(RESENDABLE.iter().map(|kind| kind.to_string()));
-            let sending: i64 = self.invoke(&self.inner.begin, &[&entry, &self.inner.open_key], &args).await?;
-            if sending == 1 {
-                return Ok(Begin::Sending);
+            // Read and decode the entry here (one that does not read is refused), then begin it
+            // only if it is still what was read: the script compares the digest.
+            for _ in 0..BEGIN_ATTEMPTS {
+                let (read, digest) = self.read(&intent.key).await?;
+                if let Some(held) = read.filter(|entry| !entry.accepts_send_of(intent)) {
+                    return Ok(Begin::Held(Box::new(held)));
+                }
+                let mut args = vec![to_json(intent)?, intent.created_at_ms.to_string(), intent.key.clone(), intent.fingerprint(), target.clone(), digest];
+                args.extend(RESENDABLE.iter().map(|kind| kind.to_string()));
+                match self.invoke::<i64>(&self.inner.begin, &[&entry, &self.inner.open_key], &args).await? {
+                    1 => return Ok(Begin::Sending),
+                    0 => {
+                        return match self.get(&intent.key).await? {
+                            Some(held) => Ok(Begin::Held(Box::new(held))),
+                            None => Err(io::Error::other(format!("the journal held {} and then did not", intent.key))),
+                        }
+                    }
+                    _ => continue, // changed since it was read: read it again
+                }
             }
-            match self.get(&intent.key).await? {
-                Some(held) => Ok(Begin::Held(Box::new(held))),
-                None => Err(io::Error::other(format!("the journal held {} and then did not", intent.key))),
-            }
+            Err(io::Error::other(format!("{entry} changed {BEGIN_ATTEMPTS} times while it was being begun; nothing sent")))
         })
     }
 
     fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Entry>>> {
-        Box::pin(async move {
-            let entry_key = self.entry_key(key);
-            let fields: Vec<String> = self.invoke(&self.inner.get, &[&entry_key], &[]).await?;
-            match fields.as_slice() {
-                [] => Ok(None),
-                [none, kind] if none.is_empty() => Err(io::Error::new(io::ErrorKind::InvalidData, format!("redis key {entry_key} holds a {kind}, not an entry hash; refused"))),
-                _ => entry(&fields).map(Some).map_err(|(field, why)| {
-                    io::Error::new(io::ErrorKind::InvalidData, format!("redis key {entry_key} (field {field}) does not read: {why}; refused"))
-                }),
-            }
-        })
+        Box::pin(async move { Ok(self.read(key).await?.0) })
     }
 
     fn update<'a>(&'a self, key: &'a str, outcome: &'a Outcome) -> BoxFuture<'a, io::Result<()>> {

@@ -2,19 +2,27 @@
 -- KEYS[1]  the entry hash   KEYS[2]  the open index
 -- ARGV[1]  the intent as JSON   ARGV[2]  its created_at_ms   ARGV[3]  its key   ARGV[4]  its move fingerprint
 -- ARGV[5]  where it is sent, as JSON ('' when unknown)
--- ARGV[6..]  the outcome kinds after which the same move may be sent again
--- Returns 1 when the caller may send (a new key; the same move staged, or closed by an outcome of ARGV[6..]),
--- 0 when the key is held (sending, in doubt, done, or another move): nothing is changed then.
+-- ARGV[6]  the digest of the entry as the caller read and checked it (get.lua; '' for none)
+-- ARGV[7..]  the outcome kinds after which the same move may be sent again
+-- Returns 1 when the caller may send (a new key; the same move staged, or closed by an outcome of ARGV[7..]),
+-- 0 when the key is held (sending, in doubt, done, or another move), 2 when the entry changed since the
+-- caller read it (it reads again): nothing is changed then.
 -- Invariant: a key is sending at most once at a time, and never after an outcome that does not allow it.
 -- A key holding something else than a hash is damaged or planted: refused, never overwritten.
 local found = redis.call('TYPE', KEYS[1]).ok
 if found ~= 'none' and found ~= 'hash' then
   return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds a ' .. found .. ', not an entry; refused')
 end
--- An entry that lost its intent, or an index member whose entry is gone, may be the only trace of a
--- move that left: damaged, refused until an operator repairs it, never taken for a new key.
-if found == 'hash' and redis.call('HEXISTS', KEYS[1], 'intent') == 0 then
-  return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds no intent (damaged); refused')
+-- The client decoded every field of the entry and found it whole (a damaged one is refused there):
+-- act only on that entry. An index member whose entry is gone may be the only trace of a move that
+-- left: damaged, refused until an operator repairs it, never taken for a new key.
+local current = ''
+if found == 'hash' then
+  local _, digest = entry_fields(KEYS[1])
+  current = digest
+end
+if current ~= ARGV[6] then
+  return 2
 end
 if found == 'none' and redis.call('ZSCORE', KEYS[2], ARGV[3]) then
   return redis.error_reply('vandar journal: the open index names ' .. KEYS[1] .. ' but it is gone (damaged); refused')
@@ -32,7 +40,7 @@ if redis.call('HGET', KEYS[1], 'move') ~= ARGV[4] then
 end
 local accepts = redis.call('HGET', KEYS[1], 'staged') == '1'
 local kind = redis.call('HGET', KEYS[1], 'outcome_kind')
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   if kind == ARGV[i] then accepts = true end
 end
 if not accepts then

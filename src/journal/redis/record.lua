@@ -9,10 +9,14 @@ local found = redis.call('TYPE', KEYS[1]).ok
 if found ~= 'none' and found ~= 'hash' then
   return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds a ' .. found .. ', not an entry; refused')
 end
--- An entry that lost its intent, or an index member whose entry is gone, may be the only trace of a
+-- An entry whose intent is gone or does not read, or an index member whose entry is gone, may be the only trace of a
 -- move that left: damaged, refused until an operator repairs it, never taken for a new key.
-if found == 'hash' and redis.call('HEXISTS', KEYS[1], 'intent') == 0 then
-  return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds no intent (damaged); refused')
+if found == 'hash' then
+  local intent = redis.call('HGET', KEYS[1], 'intent')
+  local read, decoded = pcall(cjson.decode, intent or '')
+  if not read or type(decoded) ~= 'table' then
+    return redis.error_reply('vandar journal: ' .. KEYS[1] .. ' holds no intent that reads (damaged); refused')
+  end
 end
 if found == 'none' and redis.call('ZSCORE', KEYS[2], ARGV[3]) then
   return redis.error_reply('vandar journal: the open index names ' .. KEYS[1] .. ' but it is gone (damaged); refused')

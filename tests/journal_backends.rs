@@ -220,8 +220,32 @@ async fn the_postgres_journal_conforms() {
     assert_eq!(a.describe(), format!("postgres journal 127.0.0.1:{}/postgres", postgres.port));
     conforms(&a, &b).await;
     time_record(&a, "postgres").await;
+    one_bad_postgres_row_is_reported_and_the_rest_recovered(&postgres.url()).await;
     postgres.stop();
     refuses_quickly_when_down(&a).await;
+}
+
+/// A row edited by hand to a shape this version does not read (quoting an IBAN it must never echo):
+/// reported by `damaged()`, left out of `open()` without hiding the others, and never sent over.
+async fn one_bad_postgres_row_is_reported_and_the_rest_recovered(url: &str) {
+    let journal = PostgresJournal::connect(url).await.unwrap();
+    for key in ["pg-good", "pg-bad"] {
+        journal.record(&intent(key, 5000)).await.unwrap();
+    }
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let forged = format!(r#"{{"key":"pg-bad","amount":"{IBAN}"}}"#);
+    sqlx::query("UPDATE vandar_journal SET intent = $1::jsonb WHERE key = 'pg-bad'").bind(forged).execute(&pool).await.unwrap();
+    let keys = open_keys(&journal).await;
+    assert!(keys.contains(&"pg-good".to_string()) && !keys.contains(&"pg-bad".to_string()), "{keys:?}");
+    let damaged = journal.damaged().await.unwrap();
+    assert_eq!(damaged.len(), 1, "{damaged:?}");
+    assert_eq!(damaged[0].key.as_deref(), Some("pg-bad"));
+    assert!(!damaged[0].to_string().contains(IBAN), "{}", damaged[0]);
+    let error = journal.begin(&intent("pg-bad", 5000)).await.unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData, "{error}");
+    assert!(!error.to_string().contains(IBAN), "{error}");
+    assert_eq!(journal.begin(&intent("pg-good", 5000)).await.unwrap(), Begin::Sending);
+    sqlx::query("DELETE FROM vandar_journal WHERE key LIKE 'pg-%'").execute(&pool).await.unwrap();
 }
 
 /// A client on `mock` with `journal`, and a settlement it sends under `track_id`.

@@ -8,7 +8,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row;
 
 use super::file::already_exists;
-use super::{Begin, Entry, Intent, Journal, Outcome, RESENDABLE};
+use super::{Begin, Damaged, Entry, Intent, Journal, Outcome, RESENDABLE};
 
 /// The shipped migration: the `vandar_journal` table and its index (idempotent).
 pub const MIGRATION: &str = include_str!("postgres.sql");
@@ -41,7 +41,7 @@ const GET: &str = "SELECT intent::text, outcome::text, state, sending_since_ms, 
 const UPDATE: &str = "UPDATE vandar_journal SET outcome = $2::jsonb, open = $3, state = 'sent', \
      lease_holder = CASE WHEN $3 THEN lease_holder END, lease_until_ms = CASE WHEN $3 THEN lease_until_ms END \
      WHERE key = $1";
-const OPEN: &str = "SELECT intent::text, outcome::text, state, sending_since_ms, created_at_ms FROM vandar_journal WHERE open ORDER BY created_at_ms, key";
+const OPEN: &str = "SELECT intent::text, outcome::text, state, sending_since_ms, created_at_ms, key FROM vandar_journal WHERE open ORDER BY created_at_ms, key";
 /// One statement, so two replicas racing for an entry serialize on its row: the second re-reads the
 /// lease the first just wrote. The database's clock is the one clock of every replica.
 const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms = clock.now_ms + $3 \
@@ -176,6 +176,19 @@ impl PostgresJournal {
         Ok(Entry { intent: from_json("intent", &intent)?, outcome: outcome.map(|o| from_json("outcome", &o)).transpose()?, sending_since_ms })
     }
 
+    /// Every open row: its entry, or, when it does not read (a row edited by hand to a shape this
+    /// version does not know), where and why, so one bad row never hides the others.
+    async fn open_rows(&self) -> io::Result<Vec<Result<Entry, Damaged>>> {
+        let rows = sqlx::query(OPEN).fetch_all(&self.pool).await.map_err(|e| self.failed(e))?;
+        let read = |row: &sqlx::postgres::PgRow| {
+            self.entry(row).map_err(|error| {
+                let key: Option<String> = row.try_get(5).ok();
+                Damaged { position: format!("row {} of vandar_journal at {}", key.as_deref().unwrap_or("?"), self.shown), why: error.to_string(), key }
+            })
+        };
+        Ok(rows.iter().map(read).collect())
+    }
+
     fn failed(&self, error: sqlx::Error) -> io::Error {
         let kind = match error {
             sqlx::Error::PoolTimedOut => io::ErrorKind::TimedOut,
@@ -225,6 +238,8 @@ impl Journal for PostgresJournal {
 
     fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
         Box::pin(self.bounded(async move {
+            // A row that does not read is held: refused (naming it), never sent over.
+            self.get_entry(&intent.key).await?;
             let resendable: Vec<String> = RESENDABLE.iter().map(|k| k.to_string()).collect();
             let sent = bind_intent(sqlx::query(BEGIN), intent).bind(resendable).fetch_optional(&self.pool).await.map_err(|e| self.failed(e))?;
             if sent.is_some() {
@@ -251,10 +266,11 @@ impl Journal for PostgresJournal {
     }
 
     fn open(&self) -> BoxFuture<'_, io::Result<Vec<Entry>>> {
-        Box::pin(self.bounded(async move {
-            let rows = sqlx::query(OPEN).fetch_all(&self.pool).await.map_err(|e| self.failed(e))?;
-            rows.iter().map(|row| self.entry(row)).collect()
-        }))
+        Box::pin(self.bounded(async move { Ok(self.open_rows().await?.into_iter().filter_map(Result::ok).collect()) }))
+    }
+
+    fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
+        Box::pin(self.bounded(async move { Ok(self.open_rows().await?.into_iter().filter_map(Result::err).collect()) }))
     }
 
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {

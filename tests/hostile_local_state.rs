@@ -100,10 +100,42 @@ where
     let seed = std::env::var("PROPTEST_RNG_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
     });
+    logs();
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(cases);
     let config = Config { cases, rng_seed: RngSeed::Fixed(seed), failure_persistence: None, max_shrink_iters: 256, ..Config::default() };
     if let Err(failure) = TestRunner::new(config).run(&strategy, test) {
         panic!("{name} failed: {failure}\nreplay: PROPTEST_RNG_SEED={seed} cargo test --all-features --test hostile_local_state {name}");
+    }
+    logged_none_of(&[IBAN_DIGITS, "s3cret", "0123456789"]);
+}
+
+/// Everything logged in this test binary (a global subscriber: the file journal logs from
+/// blocking threads). Each property checks at its end that no stored secret or IBAN was logged.
+fn logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buffer: &'static std::sync::Mutex<Vec<u8>> = Box::leak(Box::default());
+        struct Writer(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for Writer {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_max_level(tracing::Level::TRACE).with_writer(move || Writer(buffer)).finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per test binary");
+        buffer
+    })
+}
+
+/// Fails if anything logged so far quotes `secrets`.
+fn logged_none_of(secrets: &[&str]) {
+    let logged = String::from_utf8_lossy(&logs().lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    for secret in secrets {
+        assert!(!logged.contains(secret), "a log line quotes {secret}: {}", logged.lines().find(|l| l.contains(secret)).unwrap_or_default());
     }
 }
 
@@ -325,6 +357,8 @@ fn a_damaged_file_journal_never_forgets_or_resends_a_move() {
             holds(&again, &lives, &before, "fresh-2", None).await
         })
     });
+    let logged = String::from_utf8_lossy(&logs().lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+    assert!(logged.contains("a damaged record is held"), "the damage was logged, and the log was read");
 }
 
 #[test]

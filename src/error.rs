@@ -84,11 +84,15 @@ pub enum Error {
     },
 
     /// No rate-limit permit came within the call's deadline (`ClientBuilder::max_wait`,
-    /// `CallOptions::max_wait`). Nothing was sent; try again, or later.
-    #[error("no rate-limit permit within the deadline: waited {waited:?}; nothing was sent")]
+    /// `CallOptions::max_wait`). Nothing was sent; try again, or later. The message says how
+    /// long it waited, in which lane and budget, how far the earliest slot was and how many calls
+    /// were ahead of it (all in `missed`).
+    #[error("no rate-limit permit within the deadline: {missed}; nothing was sent")]
     DeadlineExceeded {
         /// How long the call waited for a permit.
         waited: Duration,
+        /// What the limiter knew when the call gave up.
+        missed: crate::rate_limit::DeadlineMissed,
     },
 
     /// The journal holds this track id in a state that forbids sending it: it is being sent (by
@@ -458,7 +462,7 @@ pub(crate) enum Failure {
     /// A shared component (token store, rate limiter) failed before sending.
     Unavailable { component: &'static str, message: String },
     /// No rate-limit permit within the call's deadline; nothing was sent.
-    Deadline { waited: Duration },
+    Deadline(crate::rate_limit::DeadlineMissed),
     RateLimited(Option<Duration>),
     Undecodable { reason: String, snippet: String },
     /// The journal holds the track id: nothing was sent.
@@ -614,7 +618,7 @@ pub(crate) fn from_response(response: &reqwest::Response) -> Error {
         Some(Failure::Authentication { status, message }) => Error::Authentication { status, message },
         Some(Failure::Configuration(message)) => Error::Configuration { message },
         Some(Failure::Unavailable { component, message }) => Error::Unavailable { component, message },
-        Some(Failure::Deadline { waited }) => Error::DeadlineExceeded { waited },
+        Some(Failure::Deadline(missed)) => Error::DeadlineExceeded { waited: missed.waited, missed },
         Some(Failure::RateLimited(retry_after)) => Error::RateLimited { retry_after },
         Some(Failure::Undecodable { reason, snippet }) => Error::Undecodable { status: Some(status), reason, snippet },
         Some(Failure::Held(held)) => {

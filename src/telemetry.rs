@@ -20,7 +20,7 @@
 #![cfg_attr(not(all(feature = "api", feature = "ipg")), allow(dead_code))]
 use std::time::Duration;
 
-use crate::rate_limit::Lane;
+use crate::rate_limit::Priority;
 
 #[cfg(feature = "metrics")]
 fn budget(post: bool) -> &'static str {
@@ -51,14 +51,14 @@ pub(crate) fn http_request(method: &str, host: &'static str, status: Option<u16>
 
 /// A permit granted after `waited`.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn permit_wait(lane: Lane, post: bool, waited: Duration) {
+pub(crate) fn permit_wait(lane: Priority, post: bool, waited: Duration) {
     #[cfg(feature = "metrics")]
     metrics::histogram!("vandar.rate_limit.wait", "lane" => lane.name(), "budget" => budget(post)).record(waited.as_secs_f64());
 }
 
 /// A permit refused by the call's deadline.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
-pub(crate) fn permit_refused(lane: Lane, post: bool) {
+pub(crate) fn permit_refused(lane: Priority, post: bool) {
     #[cfg(feature = "metrics")]
     metrics::counter!("vandar.rate_limit.refused", "lane" => lane.name(), "budget" => budget(post)).increment(1);
 }

@@ -4,6 +4,7 @@
 use vandar::money::Rials;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures::future::BoxFuture;
 use vandar::auth::{FileTokenStore, MemoryTokenStore, Saved, TokenStore};
@@ -207,4 +208,39 @@ async fn eight_tasks_never_draw_a_429_from_a_sliding_window_server() {
 /// The mock's second token after `first` (`mock-access-<start>-1` -> `mock-access-<start>-2`).
 fn second_of(first: &str) -> String {
     format!("{}-2", first.strip_suffix("-1").expect("a first token ends in -1"))
+}
+
+/// A token known to be expiring (under the 30 s a request may take) is never sent while
+/// its renewal is under way: the calls that come during a slow renewal wait for it and go out
+/// with the new token, so none meets a 401 and none is sent twice.
+#[tokio::test]
+async fn calls_during_a_slow_renewal_wait_for_it_instead_of_sending_an_expiring_token() {
+    let mock = MockVandar::start().await.unwrap();
+    // Tokens live 60 s: each is due for renewal at once (the margin is 10 min).
+    mock.set_token_lifetime(Duration::from_secs(60));
+    let clock = Arc::new(vandar::auth::ManualClock::new(std::time::SystemTime::now()));
+    let c = mock.credentials();
+    let seed = TokenPair::new(c.access_token.clone(), c.refresh_token.clone(), Some(std::time::SystemTime::now() + Duration::from_secs(60)));
+    let vandar = mock.client_builder().business_tokens(seed).clock(clock.clone()).build().unwrap();
+    balance(&vandar).await.unwrap(); // renews: a token good for 60 s
+    clock.advance(Duration::from_secs(45)); // 15 s left: known to be expiring
+    // The next refresh is carried out at once (the old token stops working) and answered 300 ms later.
+    mock.inject_for("token_refresh", vandar::mock::Fault::Latency(Duration::from_millis(300)));
+    let first = tokio::spawn({
+        let vandar = vandar.clone();
+        async move { balance(&vandar).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await; // the renewal is under way
+    let during: Vec<_> = (0..10).map(|_| {
+        let vandar = vandar.clone();
+        tokio::spawn(async move { balance(&vandar).await })
+    }).collect();
+    first.await.unwrap().unwrap();
+    for call in during {
+        call.await.unwrap().unwrap();
+    }
+    let answers = mock.answers();
+    assert_eq!(mock.refreshes(), 2, "one renewal each time");
+    assert!(answers.iter().all(|a| a.status != 401), "a call went out with the expiring token: {:?}", answers.iter().map(|a| (a.request.path.as_str(), a.status)).collect::<Vec<_>>());
+    assert_eq!(answers.iter().filter(|a| a.request.path.ends_with("/balance")).count(), 12, "each call sent once");
 }

@@ -64,14 +64,21 @@ impl State {
     }
 }
 
+/// How long a token must still be valid to be sent while a renewal is under way: longer than
+/// a request can take (its permit, the send, Vandar's answer), so it never expires in flight.
+pub(crate) const IN_FLIGHT: Duration = Duration::from_secs(30);
+
 /// One token, renewed ahead of expiry and after a 401, one renewal at a time: callers in this
 /// process wait on the mutex while the first of them renews, and processes sharing the store
 /// wait on its lock (see [`TokenStore`] for the protocol).
 pub(crate) struct TokenManager {
     source: Source,
     state: Mutex<State>,
-    /// The token in use and its expiry, readable while a renewal holds `state`: a token that is
-    /// due for renewal but not expired keeps serving other callers meanwhile.
+    /// The token in use and its expiry, read without the lock while it is good for the margin,
+    /// and while another caller renews, as long as it is good for [`IN_FLIGHT`] more (half the
+    /// margin at most). One closer to expiry than that is never handed out while a renewal is
+    /// under way: callers wait for the renewal (which goes ahead of every lane of the budget)
+    /// rather than send with a token known to be expiring.
     current: std::sync::RwLock<Option<(Secret, Option<SystemTime>)>>,
     /// `Authorization: Bearer <token>` for the token last sent, built once per token instead of
     /// once per request (marked sensitive, so it never shows in Debug).
@@ -125,22 +132,31 @@ impl TokenManager {
     }
 
     /// A token good for at least `margin`, renewing it first if needed. While another caller
-    /// renews, a token that has not expired yet is handed out instead of waiting.
+    /// renews, a token good for [`IN_FLIGHT`] more (half the margin at most) is handed out
+    /// instead of waiting; one closer to expiry waits for the renewal.
     pub(crate) async fn token(&self, endpoint: &impl TokenEndpoint) -> Result<Secret, Failure> {
-        if let Some((token, expires_at)) = self.current.read().expect("token cache").clone() {
-            let valid = expires_at.is_none_or(|at| self.clock.now() < at);
-            if self.good_for_margin(expires_at) || (valid && self.state.try_lock().is_err()) {
-                return Ok(token);
+        let seen = self.current.read().expect("token cache").clone();
+        if let Some((token, expires_at)) = &seen {
+            if self.good_for_margin(*expires_at) || (self.lasts_in_flight(*expires_at) && self.state.try_lock().is_err()) {
+                return Ok(token.clone());
             }
         }
         // Boxed: the renewal (store, lock, HTTP) is a large future that every call's future would
         // otherwise carry, and move, for the rare call that renews.
-        Box::pin(self.token_after_renewal(endpoint)).await
+        Box::pin(self.token_after_renewal(endpoint, seen.map(|(token, _)| token))).await
     }
 
-    async fn token_after_renewal(&self, endpoint: &impl TokenEndpoint) -> Result<Secret, Failure> {
+    /// Whether a token expiring at `expires_at` outlasts a request: [`IN_FLIGHT`], half the margin at most.
+    fn lasts_in_flight(&self, expires_at: Option<SystemTime>) -> bool {
+        expires_at.is_none_or(|at| self.clock.now() + IN_FLIGHT.min(self.margin / 2) < at)
+    }
+
+    async fn token_after_renewal(&self, endpoint: &impl TokenEndpoint, seen: Option<Secret>) -> Result<Secret, Failure> {
         let mut state = self.prepare().await?;
-        if !self.fresh(&state) {
+        // Renewed by the caller this one waited for (a lifetime shorter than the margin is never
+        // "fresh"): that token, if it outlasts the request, rather than one more renewal.
+        let renewed_meanwhile = seen.is_some() && state.access.is_some() && state.access != seen && self.lasts_in_flight(state.expires_at);
+        if !self.fresh(&state) && !renewed_meanwhile {
             self.renew(endpoint, &mut state, None).await?;
         }
         Ok(self.publish(&state))

@@ -18,7 +18,7 @@ use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
 use crate::error::{Failure, Held, NOT_CONFIGURED};
 use crate::host::Host;
 use crate::journal::{Begin, Intent, Journal, Outcome, Target};
-use crate::rate_limit::{Lane, PermitRefused, RateLimits};
+use crate::rate_limit::{Lane, PermitRefused, Priority, RateLimits};
 use crate::reach::{classify, observe_transport, Observed};
 use crate::secret::Secret;
 
@@ -236,7 +236,7 @@ impl Transport {
                 let attempt = spans::Attempt { number: *sent, renewed, ..labels };
                 let method = request.as_ref().expect("kept while the request can be repeated").method().clone();
                 let outcome = self
-                    .send_one(&method, attempt, labels.lane, labels.deadline, || {
+                    .send_one(&method, attempt, Priority::Lane(labels.lane), labels.deadline, || {
                         // Generated bodies are buffered JSON and clone for a repeat; a streamed body
                         // (multipart upload) is sent once.
                         let original = request.as_ref().expect("kept while the request can be repeated");
@@ -330,29 +330,47 @@ impl Transport {
         &'a self,
         method: &'a Method,
         attempt: spans::Attempt,
-        lane: Lane,
+        priority: Priority,
         deadline: Option<tokio::time::Instant>,
         request: impl FnOnce() -> Result<Request, Failure> + 'a,
     ) -> impl std::future::Future<Output = Result<reqwest::Result<Response>, Failure>> + 'a {
         async move {
             let post = *method == Method::POST;
-            // A free slot now needs no future; a wait is boxed, off every call's own future.
-            let granted = if self.limits.grant_now(method, lane) {
-                Ok(std::time::Duration::ZERO)
-            } else {
-                Box::pin(self.limits.permit(method, lane, deadline)).await
-            };
-            match granted {
-                Ok(waited) => crate::telemetry::permit_wait(lane, post, waited),
-                Err(PermitRefused::Unavailable(unavailable)) => {
-                    return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });
+            let asked = tokio::time::Instant::now();
+            let request = loop {
+                // A free slot now needs no future; a wait is boxed, off every call's own future.
+                let granted = match self.limits.grant_now(method, priority) {
+                    Some(permit) => Ok(permit),
+                    None => Box::pin(self.limits.grant(method, priority, deadline)).await,
+                };
+                let permit = match granted {
+                    Ok(permit) => permit,
+                    Err(PermitRefused::Unavailable(unavailable)) => {
+                        return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 });
+                    }
+                    Err(PermitRefused::Deadline(mut missed)) => {
+                        missed.waited = asked.elapsed();
+                        crate::telemetry::permit_refused(priority, post);
+                        return Err(Failure::Deadline(missed));
+                    }
+                };
+                // Counted at send time: a stall between the permit and here moves the slot to now
+                // (or takes another), so a late send never lands in Vandar's next window.
+                match self.limits.confirm(&permit).await {
+                    Ok(true) => break request()?,
+                    Ok(false) => continue,
+                    Err(unavailable) => return Err(Failure::Unavailable { component: "rate limiter", message: unavailable.0 }),
                 }
-                Err(PermitRefused::Deadline { waited }) => {
-                    crate::telemetry::permit_refused(lane, post);
-                    return Err(Failure::Deadline { waited });
+            };
+            crate::telemetry::permit_wait(priority, post, asked.elapsed());
+            let sent = spans::send(&self.http, request, attempt).await;
+            if let Ok(response) = &sent {
+                if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                    // Vandar counted more than this client did: the whole fleet pauses this budget.
+                    self.limits.rate_limited(method, retry::retry_after(response)).await;
                 }
             }
-            Ok(spans::send(&self.http, request()?, attempt).await)
+            Ok(sent)
         }
     }
 }
@@ -365,7 +383,8 @@ impl TokenEndpoint for Transport {
             Failure::Configuration(format!("could not build the token renewal request: {}", e.without_url()))
         })?;
         // The most urgent request of all: every call of this process (and, through the shared
-        // store, of the fleet) waits for it. Interactive, and never abandoned for a caller's deadline.
+        // store, of the fleet) waits for it. Ahead of every lane, and never abandoned for a
+        // caller's deadline.
         let attempt = spans::Attempt {
             operation: token_request.operation,
             host: Host::Api.name(),
@@ -374,7 +393,7 @@ impl TokenEndpoint for Transport {
             lane: Lane::Interactive,
             deadline: None,
         };
-        self.send_one(&Method::POST, attempt, Lane::Interactive, None, || Ok(request)).await
+        self.send_one(&Method::POST, attempt, Priority::Renewal, None, || Ok(request)).await
     }
 }
 

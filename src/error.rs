@@ -92,7 +92,7 @@ pub enum Error {
         /// How long the call waited for a permit.
         waited: Duration,
         /// What the limiter knew when the call gave up.
-        missed: crate::rate_limit::DeadlineMissed,
+        missed: DeadlineMissed,
     },
 
     /// The journal holds this track id in a state that forbids sending it: it is being sent (by
@@ -462,7 +462,7 @@ pub(crate) enum Failure {
     /// A shared component (token store, rate limiter) failed before sending.
     Unavailable { component: &'static str, message: String },
     /// No rate-limit permit within the call's deadline; nothing was sent.
-    Deadline(crate::rate_limit::DeadlineMissed),
+    Deadline(DeadlineMissed),
     RateLimited(Option<Duration>),
     Undecodable { reason: String, snippet: String },
     /// The journal holds the track id: nothing was sent.
@@ -763,3 +763,30 @@ mod tests {
         assert_eq!(snippet(b"{\"status\":0,\"error\":\"x\"}"), "{\"status\":0,\"error\":\"x\"}");
     }
 }
+
+/// What a call refused for its deadline knew when it gave up (see [`Error::DeadlineExceeded`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeadlineMissed {
+    /// How long the call waited for a permit before giving up.
+    pub waited: Duration,
+    /// `"POST"` or `"other"`: which of Vandar's two budgets.
+    pub budget: &'static str,
+    /// `"renewal"`, `"interactive"` or `"background"`.
+    pub lane: &'static str,
+    /// How far from then the earliest slot it could have had was, when known.
+    pub earliest: Option<Duration>,
+    /// Calls (fleet-wide with the Redis budget) holding a slot later than now, i.e. ahead of it.
+    pub ahead: u32,
+}
+
+impl std::fmt::Display for DeadlineMissed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "a call in the {} lane found no slot of Vandar's {} budget within its deadline: it waited {:?}", self.lane, self.budget, self.waited)?;
+        if let Some(earliest) = self.earliest {
+            write!(f, " and the earliest slot was {earliest:?} away")?;
+        }
+        write!(f, ", with {} call(s) ahead of it", self.ahead)
+    }
+}
+

@@ -120,31 +120,7 @@ pub enum PermitRefused {
     Deadline(DeadlineMissed),
 }
 
-/// What a call refused for its deadline knew when it gave up (see [`crate::Error::DeadlineExceeded`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct DeadlineMissed {
-    /// How long the call waited for a permit before giving up.
-    pub waited: Duration,
-    /// `"POST"` or `"other"`: which of Vandar's two budgets.
-    pub budget: &'static str,
-    /// `"renewal"`, `"interactive"` or `"background"`.
-    pub lane: &'static str,
-    /// How far from then the earliest slot it could have had was, when known.
-    pub earliest: Option<Duration>,
-    /// Calls (fleet-wide with the Redis budget) holding a slot later than now, i.e. ahead of it.
-    pub ahead: u32,
-}
-
-impl std::fmt::Display for DeadlineMissed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "a call in the {} lane found no slot of Vandar's {} budget within its deadline: it waited {:?}", self.lane, self.budget, self.waited)?;
-        if let Some(earliest) = self.earliest {
-            write!(f, " and the earliest slot was {earliest:?} away")?;
-        }
-        write!(f, ", with {} call(s) ahead of it", self.ahead)
-    }
-}
+pub use crate::error::DeadlineMissed;
 
 /// One budget for POST, one for every other method.
 pub struct RateLimits {

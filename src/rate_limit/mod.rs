@@ -275,6 +275,8 @@ impl RateLimits {
                 let now = Instant::now();
                 let slot = match priority {
                     Priority::Lane(Lane::Background) => window.take_background(now, self.reserve_of(post)).ok()?,
+                    // A renewal may take a waiter's later slot (deadlines do not bind it): it waits in `grant`.
+                    Priority::Renewal => return None,
                     _ => window.reserve(now, priority, Some(now)).ok()?,
                 };
                 Some(Permit { post, at: slot.at, id: SlotId::Local(slot.id) })

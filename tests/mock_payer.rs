@@ -62,3 +62,26 @@ async fn the_control_api_plays_the_payer() {
     let bad = http.post(&control).json(&json!({"token": "nope", "action": "dance"})).send().await.unwrap();
     assert_eq!(bad.status(), 400);
 }
+
+/// The payer's browser on the payment page is not a call of the business: Vandar's budget counts
+/// API calls (a browser counted there once made the crate's own limiter, which cannot see the
+/// browser, overrun the mock's budget and draw a 429 that paused every caller).
+#[tokio::test]
+async fn the_payers_page_does_not_spend_the_business_budget() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = mock.client_builder().build().unwrap();
+    let payment = vandar.start_payment(Rials(25_000), "https://shop.example/cb").await.unwrap();
+    mock.set_rate_limits(30, 1);
+    let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for _ in 0..3 {
+        assert_eq!(browser.get(&payment.payment_page).send().await.unwrap().status(), 302);
+    }
+    let before = mock.stats();
+    vandar.api().balance().send().await.unwrap();
+    let after = mock.stats();
+    assert_eq!((after.accepted_other - before.accepted_other, after.rate_limited), (1, 0), "{after:?}");
+    // The one GET of the window is spent by the API call, not by the browser.
+    let refused = vandar.api().balance().send().await;
+    assert!(matches!(refused, Err(vandar::Error::RateLimited { .. })), "{refused:?}");
+    assert!(mock.stats().rate_limited >= 1);
+}

@@ -728,6 +728,13 @@ async fn request_rules(request: Request, next: Next) -> Response {
 /// Vandar's rate limits (POST 30 / other 100 in any 3-second window, a sliding window as Vandar
 /// counts, not fixed windows that reset) and the injected faults.
 async fn faults_and_limits(State(data): State<Shared>, request: Request, next: Next) -> Response {
+    // Only the business's API calls count against its budget: a browser sent to a payment or
+    // authorization page (the spec's `*_redirect` pages, answered 302) is the payer, not the business.
+    // Assumed: Vandar's documents state the budget for API calls and say nothing of these pages.
+    let operation = operation_of(&request).2;
+    if operation.is_none_or(|operation| operation.ends_with("_redirect")) {
+        return next.run(request).await;
+    }
     let (fault, limited) = {
         let mut data = data.lock().expect("mock state");
         let post = request.method() == axum::http::Method::POST;
@@ -747,7 +754,7 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
             (false, false) => data.stats.accepted_other += 1,
         }
         // A call refused by the rate limit never reached the operation: it does not count as one of its calls.
-        let aimed = if limited { None } else { operation_of(&request).2.and_then(|operation| data.aimed_fault(operation)) };
+        let aimed = if limited { None } else { operation.and_then(|operation| data.aimed_fault(operation)) };
         (aimed.or_else(|| data.faults.pop_front()), limited)
     };
     if limited {

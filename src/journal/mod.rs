@@ -41,7 +41,7 @@ pub use file::{FileJournal, LINE_LIMIT};
 pub(crate) use outcome::RESENDABLE;
 pub use outcome::{EntryState, Outcome};
 #[cfg(feature = "postgres")]
-pub use postgres::PostgresJournal;
+pub use postgres::{PostgresJournal, MIGRATION as POSTGRES_MIGRATION};
 #[cfg(feature = "redis")]
 pub use redis::RedisJournal;
 

@@ -53,7 +53,7 @@ const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms
 /// insert commits, shared by every replica using the database, and writable inside your own
 /// transaction ([`PostgresJournal::record_in`]).
 ///
-/// The table ships with the crate ([`MIGRATION`], `src/journal/postgres.sql`): run
+/// The table ships with the crate ([`POSTGRES_MIGRATION`](crate::journal::POSTGRES_MIGRATION), `src/journal/postgres.sql`): run
 /// [`PostgresJournal::migrate`] at start-up, or copy the SQL into your own migrations. Closed
 /// entries stay in the table (their track ids stay taken); delete old ones when you like
 /// (`DELETE FROM vandar_journal WHERE NOT open AND created_at_ms < ...`).
@@ -133,7 +133,7 @@ impl PostgresJournal {
         &self.pool
     }
 
-    /// Creates the `vandar_journal` table and its index unless they exist ([`MIGRATION`]); safe to
+    /// Creates the `vandar_journal` table and its index unless they exist ([`POSTGRES_MIGRATION`](crate::journal::POSTGRES_MIGRATION)); safe to
     /// run from every replica at start-up.
     pub async fn migrate(&self) -> Result<(), crate::error::Error> {
         let run = async {

@@ -96,7 +96,7 @@ impl RecoveryReport {
 }
 
 impl Client {
-    /// Settles every open journal entry old enough (see [`RecoveryOptions`]): a money move through
+    /// Settles every open journal entry old enough (see [`RecoveryOptions`](crate::journal::RecoveryOptions)): a money move through
     /// its documented lookup (reconciled, or proven not sent when the lookup holds nothing of it),
     /// a payment through the transaction lookup, verified exactly once when it is paid but not
     /// verified. What cannot be proven stays open and is reported with what was looked up. Run it

@@ -7,7 +7,7 @@
 //!
 //! | name | kind | labels | what |
 //! | --- | --- | --- | --- |
-//! | `http.client.request.duration` | histogram (s) | `http.request.method`, `server.address` (host: `api`, `ipg`, ...), `http.response.status_code`, `error.type` | every HTTP request sent, until its answer's head |
+//! | `http.client.request.duration` | histogram (s) | `http.request.method`, `server.address` (host: `api`, `ipg`, ...), `http.response.status_code` (when an answer came), `error.type` (only on a failure) | every HTTP request sent, until its answer's head |
 //! | `vandar.rate_limit.wait` | histogram (s) | `lane`, `budget` (`post`, `other`) | the wait for a rate-limit permit |
 //! | `vandar.rate_limit.refused` | counter | `lane`, `budget` | permits refused by a call's deadline (nothing sent) |
 //! | `vandar.http.rate_limited` | counter | `server.address` | 429 answers received |
@@ -31,21 +31,20 @@ fn budget(post: bool) -> &'static str {
     }
 }
 
-/// One HTTP request answered (`status`) or not (`error`), after `took`.
+/// One HTTP request answered (`status`) or not (`error`), after `took`. `error.type` is set only
+/// when the request failed (no answer, or a 4xx/5xx), and `http.response.status_code` only when an
+/// answer came, as OpenTelemetry's HTTP conventions have it: no label is ever empty.
 #[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
 pub(crate) fn http_request(method: &str, host: &'static str, status: Option<u16>, error: Option<&'static str>, took: Duration) {
     #[cfg(feature = "metrics")]
     {
-        let status = status.map(|s| s.to_string()).unwrap_or_default();
-        let error = error.map(str::to_string).unwrap_or_else(|| if status.starts_with(['4', '5']) { status.clone() } else { String::new() });
-        metrics::histogram!(
-            "http.client.request.duration",
-            "http.request.method" => method.to_string(),
-            "server.address" => host,
-            "http.response.status_code" => status,
-            "error.type" => error
-        )
-        .record(took.as_secs_f64());
+        let status = status.map(|s| s.to_string());
+        let failed = status.clone().filter(|s| s.starts_with(['4', '5']));
+        let error = error.map(str::to_string).or(failed);
+        let mut labels = vec![metrics::Label::new("http.request.method", method.to_string()), metrics::Label::from_static_parts("server.address", host)];
+        labels.extend(status.map(|status| metrics::Label::new("http.response.status_code", status)));
+        labels.extend(error.map(|error| metrics::Label::new("error.type", error)));
+        metrics::histogram!("http.client.request.duration", labels).record(took.as_secs_f64());
     }
 }
 

@@ -22,6 +22,7 @@ use serde_json::Value;
 #[path = "xtask/codegen/check.rs"] mod check;
 #[path = "xtask/codegen/hosts.rs"] mod hosts;
 #[path = "xtask/codegen/ipg_bodies.rs"] mod ipg_bodies;
+#[path = "xtask/codegen/setter_names.rs"] mod setter_names;
 #[path = "xtask/codegen/bounds.rs"] mod bounds;
 #[path = "xtask/codegen/enums.rs"] mod enums;
 #[path = "xtask/codegen/money_moves.rs"] mod money_moves;
@@ -70,6 +71,7 @@ fn run(spec_path: &Path, out: &Path) -> Result<(), String> {
         if host.name == "ipg" {
             ipg_bodies::adapt(&mut host_spec);
         }
+        setter_names::adapt(&mut host_spec);
         hosts::prune_components(&mut host_spec);
         // The docs read the spec's bounds; progenitor gets the copy without them.
         let documented = host_spec.clone();

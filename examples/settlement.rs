@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let latest: Vec<_> = vandar.api().settlement_list().per_page(25).items().take(50).try_collect().await?;
     println!("settlement_list   -> {} settlement(s)", latest.len());
 
-    let canceled = vandar.api().settlement_cancel().settlement_id(record.transaction_id).send().await?;
+    let canceled = vandar.api().settlement_cancel().transaction_id(record.transaction_id).send().await?;
     println!("settlement_cancel -> {}", canceled.message.as_deref().unwrap_or(""));
 
     let wallet = vandar.api().balance().send().await?.data.wallet;

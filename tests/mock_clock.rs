@@ -77,7 +77,7 @@ async fn a_settlement_is_done_after_a_day_and_its_notify_url_gets_the_final_stat
     let (_, form) = notified.next().await;
     assert!(form.contains("name=\"status\"\r\n\r\nDONE") && form.contains(&id.to_string()) && form.contains("ref_code"), "{form}");
     // A settlement done is no longer cancelable.
-    assert!(vandar.api().settlement_cancel().settlement_id(id).send().await.is_err());
+    assert!(vandar.api().settlement_cancel().transaction_id(id).send().await.is_err());
 }
 
 #[tokio::test]
@@ -92,7 +92,7 @@ async fn magic_ibans_fail_get_returned_or_are_unknown() {
     assert_eq!(status_of(&vandar, failing).await, ("FAILED".into(), -3));
     assert_eq!(status_of(&vandar, returned).await, ("CANCELED".into(), -4));
     assert_eq!(mock.wallet_rials(), start - 100_000, "the returned one is back, the failed one held");
-    vandar.api().settlement_cancel().settlement_id(failing).send().await.unwrap();
+    vandar.api().settlement_cancel().transaction_id(failing).send().await.unwrap();
     assert_eq!(mock.wallet_rials(), start, "a failed settlement canceled returns its money");
 
     let unknown = vandar.settlement_store(SettlementStoreRequest::builder().amount(Tomans(10_000)).iban(UNKNOWN_IBAN)).await.unwrap_err();

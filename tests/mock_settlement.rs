@@ -52,7 +52,7 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert_eq!(list.data.settlements.data.len(), 1);
 
-    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id).send().await.unwrap();
+    vandar.api().settlement_cancel().business("mock-shop").transaction_id(record.transaction_id).send().await.unwrap();
     assert_eq!(wallet_tomans(&vandar).await, before);
 }
 
@@ -78,7 +78,7 @@ async fn settlement_show_answers_the_stored_settlement_by_its_uuid_and_404_for_a
     assert_eq!(settlement.wallet.map(|w| w.to_string()), Some((5_000_000 - 7_000).to_string()), "wallet after the store, in Tomans");
 
     // Canceled (by transaction_id), it shows CANCELED; an id it never issued gets 404.
-    vandar.api().settlement_cancel().business("mock-shop").settlement_id(record.transaction_id).send().await.unwrap();
+    vandar.api().settlement_cancel().business("mock-shop").transaction_id(record.transaction_id).send().await.unwrap();
     let shown = vandar.api().settlement_show().business("mock-shop").settlement_id(record.id).send().await.unwrap();
     assert_eq!(shown.data.settlement.status.as_ref().map(|s| s.as_str()), Some("CANCELED"));
     let unknown = vandar.api().settlement_show().business("mock-shop").settlement_id(uuid::Uuid::new_v4()).send().await.unwrap_err();
@@ -144,7 +144,7 @@ async fn gets_ride_over_faults_and_a_lost_settlement_answer_is_never_resent() {
     assert_eq!(stored.status(), Some(vandar::enums::SettlementStatus::Pending));
     let listed: Vec<i64> = vandar.api().transaction_list().send().await.unwrap().data.iter().filter_map(|t| t.id).collect();
     assert!(listed.contains(&reconciled_id) && listed.contains(&answered_id), "{listed:?} holds {reconciled_id} and {answered_id}");
-    vandar.api().settlement_cancel().settlement_id(reconciled_id).send().await.unwrap();
+    vandar.api().settlement_cancel().transaction_id(reconciled_id).send().await.unwrap();
 }
 
 #[tokio::test]

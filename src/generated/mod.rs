@@ -9,8 +9,6 @@
 //! `cash_in_deposit`, `customer_wallet_deposit`/`_withdraw`) and [`crate::Client::verify_payment`].
 use std::sync::Arc;
 
-mod setters;
-
 use crate::host::{for_each_host, Host};
 use crate::transport::Transport;
 

@@ -14,6 +14,8 @@ mod check;
 mod hosts;
 #[path = "../../codegen/ipg_bodies.rs"]
 mod ipg_bodies;
+#[path = "../../codegen/setter_names.rs"]
+mod setter_names;
 #[path = "../../codegen/bounds.rs"]
 mod bounds;
 #[path = "../../codegen/enums.rs"]

@@ -63,8 +63,8 @@ impl Harness {
 #[tokio::test]
 async fn faults_posted_over_http_hit_the_next_answers_in_order_one_each() {
     let h = Harness::start().await;
-    let faults = json!({"faults": [{"status": 503}, "html_error_page", "rate_limited", {"latency_ms": 300}, "truncated_body", "unknown_enum_value", "drop_connection"]});
-    assert_eq!(h.post("faults", faults).await, json!({"queued": 7}));
+    let faults = json!({"faults": [{"status": 503}, "html_error_page", "rate_limited", {"latency_ms": 300}, "truncated_body", "unknown_enum_value", "drop_connection", "answer_lost"]});
+    assert_eq!(h.post("faults", faults).await, json!({"queued": 8}));
 
     let answer = h.balance(&h.access).await;
     assert_eq!(answer.status(), 503);
@@ -90,7 +90,16 @@ async fn faults_posted_over_http_hit_the_next_answers_in_order_one_each() {
         Ok(answer) => answer.bytes().await.is_err(),
     };
     assert!(dropped, "the connection drops");
+    // answer_lost: the customer is stored, its answer never arrives.
+    let second = json!({"type": "INDIVIDUAL", "mobile": "09123456788", "individual_national_code": "0013542419"});
+    let lost = match h.http.post(format!("{}/v2/business/mock-shop/customers", h.api)).bearer_auth(&h.access).json(&second).send().await {
+        Err(_) => true,
+        Ok(answer) => answer.bytes().await.is_err(),
+    };
+    assert!(lost, "the answer is lost");
     assert_eq!(h.balance(&h.access).await.status(), 200, "no fault left");
+    let listed: Value = h.http.get(format!("{}/v2/business/mock-shop/customers", h.api)).bearer_auth(&h.access).send().await.unwrap().json().await.unwrap();
+    assert!(listed.to_string().contains("09123456788"), "carried out before the answer was lost: {listed}");
 }
 
 #[tokio::test]

@@ -88,3 +88,27 @@ async fn the_control_api_aims_and_clears_faults() {
     let lonely_nth = http.post(&faults).json(&json!({"nth": 2, "faults": [{"status": 503}]})).send().await.unwrap();
     assert_eq!(lonely_nth.status(), 400);
 }
+
+/// `AnswerLost` carries the verify out and loses its answer (the money is taken, the shop does not
+/// know); `DropConnection` breaks before it is carried out. The next `verify_payment` tells them
+/// apart: already verified (by the call whose answer was lost), or verified now.
+#[tokio::test]
+async fn a_verify_whose_answer_is_lost_was_carried_out_and_one_dropped_before_was_not() {
+    let mock = MockVandar::start().await.unwrap();
+    let vandar = no_retries(&mock);
+    let verifies = |mock: &MockVandar| mock.requests().iter().filter(|r| r.path == "/ipg/api/v4/verify").count();
+    for fault in [Fault::AnswerLost, Fault::DropConnection] {
+        let before = verifies(&mock);
+        let payment = vandar.start_payment(Rials(5_000), "https://shop.example/cb").await.unwrap();
+        mock.pay(&payment.payment_page).unwrap();
+        mock.inject_for("ipg_verify", fault.clone());
+        let lost = vandar.ipg().ipg_verify().body_map(|b| b.token(payment.token.clone())).send().await.unwrap_err();
+        assert!(matches!(&lost, Error::Transport { .. }), "{fault:?}: {lost:?}");
+        let outcome = vandar.verify_payment(&payment.token, Rials(5_000)).await.unwrap();
+        match fault {
+            Fault::AnswerLost => assert!(matches!(outcome, VerifyOutcome::AlreadyVerified(_)), "carried out before the answer was lost: {outcome:?}"),
+            _ => assert!(matches!(outcome, VerifyOutcome::Verified(_)), "dropped before it was carried out: {outcome:?}"),
+        }
+        assert_eq!(verifies(&mock) - before, 2, "{fault:?}: the lost verify and verify_payment's");
+    }
+}

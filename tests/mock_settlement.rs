@@ -45,9 +45,13 @@ async fn a_settlement_moves_tomans_out_of_the_wallet_and_back_on_cancel() {
     // The transaction's time is the mock clock's, written in Tehran time: read back, it is now.
     let now = mock.now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     assert!((created.to_utc().timestamp() - now).abs() <= 5, "{created:?} is now (Tehran +03:30)");
-    assert_eq!(record.settlement_date_jalali, Some(JalaliDate::new(1405, 9, 2).unwrap()));
-    assert_eq!(record.settlement_done_time_prediction.map(|t| t.to_string()).as_deref(), Some("1405/09/02 16:00:00"));
-    assert_eq!(record.prediction.as_ref().and_then(|p| p.date), Some(JalaliDate::new(1405, 9, 2).unwrap()));
+    // A payout asked for today is dated today (Tehran), not a fixed day in the past.
+    let today: JalaliDate = vandar::dates::TehranDateTime::from(chrono::DateTime::<chrono::Utc>::from(mock.now())).jalali_date().unwrap();
+    let today_gregorian = chrono::DateTime::<chrono::Utc>::from(mock.now()).with_timezone(&chrono::FixedOffset::east_opt(12_600).unwrap()).date_naive();
+    assert_eq!(record.settlement_date, Some(today_gregorian));
+    assert_eq!(record.settlement_date_jalali, Some(today));
+    assert_eq!(record.settlement_done_time_prediction.map(|t| t.to_string()), Some(format!("{today} 16:00:00")));
+    assert_eq!(record.prediction.as_ref().and_then(|p| p.date), Some(today));
 
     let list = vandar.api().settlement_list().business("mock-shop").send().await.unwrap();
     assert_eq!(list.data.settlements.data.len(), 1);

@@ -85,6 +85,14 @@ pub(crate) fn tehran_date_time(unix: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}")
 }
 
+/// `unix` as Tehran's date, "YYYY-MM-DD", its time of day, "HH:MM:SS", and its Jalali date,
+/// "YYYY/MM/DD" (a settlement's `settlement_date`, `settlement_time`, `settlement_date_jalali`).
+pub(crate) fn tehran_day_parts(unix: i64) -> (String, String, String) {
+    let ((y, mo, d), (h, m, s)) = tehran(unix);
+    let (jy, jm, jd) = jalali((y, mo, d));
+    (format!("{y:04}-{mo:02}-{d:02}"), format!("{h:02}:{m:02}:{s:02}"), format!("{jy:04}/{jm:02}/{jd:02}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +106,6 @@ mod tests {
         // 2022-05-28 14:16:57 UTC is 17:46:57 in Tehran.
         assert_eq!(jalali_date_time(1_653_747_417), "17:46:57 - 1401/3/7");
         assert_eq!(jalali_day(1_653_747_417), 14_010_307);
+        assert_eq!(tehran_day_parts(1_653_747_417), ("2022-05-28".into(), "17:46:57".into(), "1401/03/07".into()));
     }
 }

@@ -296,6 +296,7 @@ enum FaultInput {
     HtmlErrorPage,
     TruncatedBody,
     DropConnection,
+    AnswerLost,
     RateLimited,
     UnknownEnumValue,
 }
@@ -311,6 +312,7 @@ impl FaultInput {
             FaultInput::HtmlErrorPage => Fault::HtmlErrorPage,
             FaultInput::TruncatedBody => Fault::TruncatedBody,
             FaultInput::DropConnection => Fault::DropConnection,
+            FaultInput::AnswerLost => Fault::AnswerLost,
             FaultInput::RateLimited => Fault::RateLimited,
             FaultInput::UnknownEnumValue => Fault::UnknownEnumValue,
         })
@@ -436,7 +438,7 @@ pub(super) async fn log_request(State(data): State<Shared>, request: axum::extra
     let fault = answer.extensions().get::<FaultApplied>().map(|f| f.0);
     let status = answer.status().as_u16();
     let content_type = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
-    if fault == Some("drop_connection") {
+    if matches!(fault, Some("drop_connection" | "answer_lost")) {
         // The answer never completes: logged without a body, passed on to break as it should.
         state(&data).log_answer(logged, status, content_type, Bytes::new(), fault);
         return answer;

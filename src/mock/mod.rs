@@ -178,8 +178,13 @@ pub enum Fault {
     HtmlErrorPage,
     /// Answer 200 with the body cut in the middle.
     TruncatedBody,
-    /// Start the answer and drop the connection.
+    /// Start the answer and drop the connection, without carrying the request out (a connection
+    /// that broke before Vandar acted).
     DropConnection,
+    /// Carry the request out, then drop the connection before its answer arrives: Vandar acted and
+    /// the answer is lost (a verify or a payout done, its caller none the wiser; what the lookups
+    /// must settle).
+    AnswerLost,
     /// Answer 429 with Retry-After: 1.
     RateLimited,
     /// Answer normally, but with every string `status` and `state` replaced by a value the spec does
@@ -786,7 +791,10 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
             parts.headers.remove("content-length");
             Response::from_parts(parts, Body::from(cut))
         }
-        Some(Fault::DropConnection) => {
+        Some(fault @ (Fault::DropConnection | Fault::AnswerLost)) => {
+            if matches!(fault, Fault::AnswerLost) {
+                drop(next.run(request).await); // carried out; the answer goes nowhere
+            }
             let broken = futures::stream::once(async { Err::<axum::body::Bytes, _>(std::io::Error::other("connection dropped")) });
             Response::builder()
                 .status(StatusCode::OK)
@@ -822,6 +830,7 @@ impl Fault {
             Fault::HtmlErrorPage => "html_error_page",
             Fault::TruncatedBody => "truncated_body",
             Fault::DropConnection => "drop_connection",
+            Fault::AnswerLost => "answer_lost",
             Fault::RateLimited => "rate_limited",
             Fault::UnknownEnumValue => "unknown_enum_value",
         }

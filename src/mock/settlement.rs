@@ -89,13 +89,16 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
         notify_url: request.notify_url.as_ref().map(|u| u.to_string()),
         revised_transaction_id: None,
     };
+    // Assumed (no source gives the rule): a payout is dated the day it is asked for, by the mock's
+    // clock in Tehran time, and predicted for that day's 16:00 cycle, the documents' example time.
+    let (day, time, jalali) = super::clock::tehran_day_parts(settlement.created);
     let record = json!({
         "id": settlement.id, "iban_id": "1", "transaction_id": transaction_id,
         "amount": request.amount.0 * 10, "amount_toman": request.amount.0, "wage_toman": 0,
         "payment_number": request.payment_number, "status": "PENDING", "wallet": (data.wallet_rials / 10).to_string(),
-        "description": settlement.description, "settlement_date": "2026-11-23", "settlement_time": "15:39:36",
-        "settlement_date_jalali": "1405/09/02", "settlement_done_time_prediction": "1405/09/02 16:00:00",
-        "is_instant": settlement.is_instant, "prediction": {"date": "1405/09/02", "time": "16:00", "extra": ""},
+        "description": settlement.description, "settlement_date": day, "settlement_time": time,
+        "settlement_date_jalali": jalali, "settlement_done_time_prediction": format!("{jalali} 16:00:00"),
+        "is_instant": settlement.is_instant, "prediction": {"date": jalali, "time": "16:00", "extra": ""},
         "receipt_url": format!("https://vand.ar/{transaction_id}"), "type": request.type_.as_ref().map(|t| t.to_string()).unwrap_or("ACH".into()),
     });
     data.settlements.push(settlement);
@@ -106,7 +109,7 @@ impl Settlement {
     /// The settlement as settlement_list and settlement_show answer it (amount in Rials, wallet in Tomans).
     fn view(&self) -> Value {
         json!({"id": self.id, "iban_id": 1, "gateway_transaction_id": self.transaction_id, "amount": self.amount_toman * 10,
-            "payment_number": self.payment_number, "status": self.status, "wallet": self.wallet_after_toman, "settlement_date": "2026-11-23",
+            "payment_number": self.payment_number, "status": self.status, "wallet": self.wallet_after_toman, "settlement_date": super::clock::tehran_day_parts(self.created).0,
             "description": self.description})
     }
 }

@@ -120,6 +120,7 @@ async fn bad_control_input_gets_400_naming_the_field_and_changes_nothing() {
         ("payer-declines", r#"{"declines": "yes"}"#, "declines: invalid type"),
         ("webhook-route", r#"{"base_url": "ftp://127.0.0.1/x"}"#, "base_url: \"ftp://127.0.0.1/x\" is not an http(s) URL"),
         ("webhook-route", r#"{"base_url": 7}"#, "base_url: invalid type"),
+        ("webhook-redelivery", r#"{"attempts": 0, "first_delay_ms": 10}"#, "attempts: 0 would never post"),
     ];
     for (endpoint, body, problem) in cases {
         let (status, answer) = h.control("POST", endpoint, Some(body)).await;
@@ -266,10 +267,17 @@ async fn a_payer_who_declines_is_set_over_http() {
 }
 
 #[tokio::test]
-async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
+async fn miando_webhooks_are_delivered_where_the_control_api_routes_them_until_a_2xx() {
     let h = Harness::start().await;
-    let receiver = support::serve(|_| async { support::json(200, json!({})) }).await;
+    // The receiver fails the first two deliveries (a 500, then a 503): the mock delivers again.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let receiver = support::serve(move |_| {
+        let n = answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async move { support::json([500, 503].get(n).copied().unwrap_or(200), json!({})) }
+    })
+    .await;
     assert_eq!(h.post("webhook-route", json!({"base_url": receiver.url})).await["base_url"], receiver.url);
+    assert_eq!(h.post("webhook-redelivery", json!({"attempts": 5, "first_delay_ms": 20})).await, json!({"attempts": 5, "first_delay_ms": 20}));
 
     // A Miando client in any language: token, two customers, a webhook for https://shop.example, an agreement.
     let c = h.mock.credentials();
@@ -303,12 +311,16 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them() {
     let mut seen = Vec::new();
     for _ in 0..100 {
         seen = receiver.seen();
-        if !seen.is_empty() {
+        if seen.len() >= 3 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(seen.len(), 1, "one delivery");
+    // 20 ms and 40 ms later; after the 2xx, nothing more (the next one would have come 80 ms later).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 3, "two failed deliveries and the one answered 2xx, then no more");
+    assert!(seen.iter().all(|s| s.body == seen[0].body && s.headers.get(vandar::inbound::webhook::SIGNATURE_HEADER) == seen[0].headers.get(vandar::inbound::webhook::SIGNATURE_HEADER)), "the same event each time");
     assert_eq!(seen[0].path, "/hooks/miando", "the registered URL's path on the routed base");
     let mut headers = http::HeaderMap::new();
     for (name, value) in &seen[0].headers {

@@ -243,6 +243,7 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/token-lifetime", post(token_lifetime))
         .route("/payer-declines", post(payer_declines))
         .route("/webhook-route", post(webhook_route))
+        .route("/webhook-redelivery", post(webhook_redelivery))
         .route("/stats", get(stats))
         .route("/payer", post(payer))
         .route("/clock", get(clock).post(advance_clock))
@@ -419,6 +420,22 @@ async fn webhook_route(State(data): State<Shared>, body: Bytes) -> Response {
     Json(route).into_response()
 }
 
+#[derive(Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookRedelivery {
+    attempts: u32,
+    first_delay_ms: u64,
+}
+
+async fn webhook_redelivery(State(data): State<Shared>, body: Bytes) -> Response {
+    let asked: WebhookRedelivery = check!(input(&body, r#"{"attempts": 6, "first_delay_ms": 1000}"#));
+    if asked.attempts == 0 {
+        return refused(StatusCode::BAD_REQUEST, "attempts: 0 would never post; 1 posts once");
+    }
+    state(&data).redelivery = super::Redelivery { attempts: asked.attempts, first_delay: Duration::from_millis(asked.first_delay_ms) };
+    Json(asked).into_response()
+}
+
 async fn stats(State(data): State<Shared>) -> Response {
     Json(state(&data).stats()).into_response()
 }
@@ -487,6 +504,6 @@ async fn advance_clock(State(data): State<Shared>, body: Bytes) -> Response {
         let notices = data.advance(Duration::from_secs(advance.advance_seconds));
         (notices, data.clock_view())
     };
-    super::deliver_notices(notices);
+    super::deliver_notices(notices, state(&data).redelivery);
     Json(view).into_response()
 }

@@ -386,17 +386,12 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
             _ => url,
         };
         let (body, signature) = (body.clone(), signature.clone());
-        tokio::spawn(async move {
-            let sent = reqwest::Client::new()
-                .post(target)
+        super::deliver(data.redelivery, "webhook", move |client| {
+            client
+                .post(&target)
                 .header("content-type", "application/json")
-                .header(crate::inbound::webhook::SIGNATURE_HEADER, signature)
-                .body(body)
-                .send()
-                .await;
-            if let Err(error) = sent {
-                tracing::warn!(error = %error.without_url(), "mock webhook delivery failed");
-            }
+                .header(crate::inbound::webhook::SIGNATURE_HEADER, &signature)
+                .body(body.clone())
         });
     }
 }

@@ -215,6 +215,7 @@ pub(crate) struct Data {
     pub(crate) records: HashMap<&'static str, Vec<serde_json::Value>>,
     /// Where webhooks registered for `https://…` URLs are delivered instead (tests on loopback).
     pub(crate) webhook_route: Option<String>,
+    pub(crate) redelivery: Redelivery,
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
@@ -267,6 +268,7 @@ impl Data {
             withdrawals_due: Vec::new(),
             records: HashMap::new(),
             webhook_route: None,
+            redelivery: Redelivery::default(),
             base_url,
             faults: VecDeque::new(),
             aimed: Vec::new(),
@@ -421,8 +423,8 @@ impl MockVandar {
     /// IBANs) and their notify_url is posted, IPG payments left unpaid or unverified expire. Must be called
     /// inside a Tokio runtime when a notify_url is to be posted.
     pub fn advance(&self, by: Duration) {
-        let notices = self.with(|data| data.advance(by));
-        deliver_notices(notices);
+        let (notices, redelivery) = self.with(|data| (data.advance(by), data.redelivery));
+        deliver_notices(notices, redelivery);
     }
 
     /// The mock's current time (`GET /__mock/clock`): real time plus every [`MockVandar::advance`].
@@ -523,6 +525,13 @@ impl MockVandar {
         self.with(|data| data.set_rate_limits(post, other));
     }
 
+    /// Re-delivers a webhook or a notify_url post that got no 2xx (an error status or no answer):
+    /// `attempts` posts in all, `first_delay` apart, then twice as long each time (default 6 posts, 1 s
+    /// first: about 31 s; `POST /__mock/webhook-redelivery`). `attempts` 1 posts once.
+    pub fn redeliver_webhooks(&self, attempts: u32, first_delay: Duration) {
+        self.with(|data| data.redelivery = Redelivery { attempts: attempts.max(1), first_delay });
+    }
+
     /// Delivers webhooks registered for `https://host/path` to `base/path` instead, a receiver on
     /// loopback (`POST /__mock/webhook-route`).
     pub fn route_webhooks_to(&self, base: impl Into<String>) {
@@ -614,26 +623,58 @@ impl Notice {
     }
 }
 
-/// Posts the notices, routed like webhooks when a route is set (done by the caller). Failures are logged,
-/// never retried (a test receiver on loopback).
-pub(crate) fn deliver_notices(notices: Vec<Notice>) {
+/// How the mock re-delivers a webhook or a notify_url post that got no 2xx: up to `attempts` posts
+/// in all, waiting `first_delay`, then twice as long each time. Assumed: Vandar's documents say a
+/// receiver must answer 2xx but give no re-delivery schedule; a receiver must survive seeing one
+/// event more than once, which is what this lets a test prove.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Redelivery {
+    pub(crate) attempts: u32,
+    pub(crate) first_delay: Duration,
+}
+
+impl Default for Redelivery {
+    /// 6 posts over about 31 s: 1, 2, 4, 8 and 16 s apart.
+    fn default() -> Self {
+        Self { attempts: 6, first_delay: Duration::from_secs(1) }
+    }
+}
+
+/// Posts what `request` builds until an answer is 2xx or `redelivery`'s attempts are spent, in a task
+/// of its own (nothing is posted outside a Tokio runtime). Failures are logged (`what` names the post).
+pub(crate) fn deliver(redelivery: Redelivery, what: &'static str, request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + 'static) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };
-    for notice in notices {
-        runtime.spawn(async move {
-            let client = reqwest::Client::new();
-            let sent = match notice {
-                Notice::Form(url, fields) => {
-                    let form = fields.into_iter().fold(reqwest::multipart::Form::new(), |form, (name, value)| form.text(name, value));
-                    client.post(url).multipart(form).send().await
-                }
-                Notice::Json(url, body) => client.post(url).json(&body).send().await,
+    runtime.spawn(async move {
+        let client = reqwest::Client::new();
+        let mut delay = redelivery.first_delay;
+        for attempt in 1..=redelivery.attempts.max(1) {
+            let failure = match request(&client).send().await {
+                Ok(answer) if answer.status().is_success() => return,
+                Ok(answer) => format!("answered {}", answer.status()),
+                Err(error) => error.without_url().to_string(),
             };
-            if let Err(error) = sent {
-                tracing::warn!(error = %error.without_url(), "mock notify_url delivery failed");
+            tracing::warn!(what, attempt, of = redelivery.attempts, %failure, "mock delivery got no 2xx");
+            if attempt < redelivery.attempts {
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2);
             }
-        });
+        }
+    });
+}
+
+/// Posts the notices (routed like webhooks when a route is set, done by the caller), re-delivered
+/// until a 2xx as [`Redelivery`] says.
+pub(crate) fn deliver_notices(notices: Vec<Notice>, redelivery: Redelivery) {
+    for notice in notices {
+        match notice {
+            Notice::Form(url, fields) => deliver(redelivery, "notify_url", move |client| {
+                let form = fields.iter().fold(reqwest::multipart::Form::new(), |form, (name, value)| form.text(*name, value.clone()));
+                client.post(&url).multipart(form)
+            }),
+            Notice::Json(url, body) => deliver(redelivery, "notify_url", move |client| client.post(&url).json(&body)),
+        }
     }
 }
 

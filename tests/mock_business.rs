@@ -168,6 +168,15 @@ async fn every_ravand_call_answers_and_the_upload_is_multipart() {
     let page = browser.get(vandar::extras::redirects::ravand_activation_page(&vandar, "act-1")).send().await.unwrap();
     assert_eq!(page.status(), 302);
     assert!(page.headers()["location"].to_str().unwrap().ends_with("token=act-1"));
+    // Whatever the path held reaches Location percent-encoded: still a URI, and the same token read back.
+    for token in ["Ã", "a&b=c d", "x#y?z"] {
+        let page = browser.get(vandar::extras::redirects::ravand_activation_page(&vandar, token)).send().await.unwrap();
+        assert_eq!(page.status(), 302, "{token}");
+        let location = page.headers()["location"].to_str().expect("an ASCII header");
+        let parsed = url::Url::parse(location).unwrap();
+        assert_eq!(parsed.to_string(), location, "already a normalized URI: {location}");
+        assert_eq!(parsed.query_pairs().collect::<Vec<_>>(), [("token".into(), token.into())], "{location}");
+    }
     api.ravand_accounts_info().business(b).provider(p).cardholder_id(c).send().await.unwrap();
     api.ravand_balance().business(b).provider(p).cardholder_id(c).body(open()).send().await.unwrap();
     api.ravand_bank_statement().business(b).provider(p).cardholder_id(c).send().await.unwrap();

@@ -195,8 +195,12 @@ async fn ravand_upload(State(data): State<Shared>, Path(params): Params, headers
     listed_only("ravand_cardholder_upload")
 }
 
+/// The activation page. The token is any text the path held: percent-encoded into the query, so
+/// `Location` is always a URI (a raw `Ã` or `&` would break the header or the query).
 async fn ravand_redirect(Path(token): Path<String>) -> Response {
-    (StatusCode::FOUND, [("location", format!("https://mock.vandar/ravand/activate?token={token}"))]).into_response()
+    let mut location = url::Url::parse("https://mock.vandar/ravand/activate").expect("a fixed URL");
+    location.query_pairs_mut().append_pair("token", &token);
+    (StatusCode::FOUND, [("location", location.to_string())]).into_response()
 }
 
 async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {

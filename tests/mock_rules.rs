@@ -139,3 +139,23 @@ async fn ipg_send_refuses_national_code_without_mobile_number_as_the_spec_says()
     assert_eq!(refusal["status"], 0, "the IPG shape: {refusal}");
     assert!(refusal["errors"][0].as_str().unwrap().contains("national_code"), "{refusal}");
 }
+
+/// A method the spec does not declare on a path is 405 with `Allow` naming the ones it does, in
+/// Vandar's JSON error shape (405 is in Vandar's error table), before any body rule is read.
+#[tokio::test]
+async fn an_undeclared_method_is_405_with_allow() {
+    let mock = MockVandar::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let api = mock.base_url(Host::Api).to_string();
+    for (method, path, allowed) in [
+        (reqwest::Method::PUT, "/v2/business/mock-shop/balance", "GET"),
+        (reqwest::Method::PATCH, "/v3/business/mock-shop/settlement/store", "POST"),
+    ] {
+        let answer = http.request(method.clone(), format!("{api}{path}")).header("content-type", "application/json").body("{\"amount\": \"x\"}").send().await.unwrap();
+        assert_eq!(answer.status(), 405, "{method} {path}");
+        let allow = answer.headers().get("allow").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+        assert!(allow.split(',').map(str::trim).any(|m| m == allowed), "{method} {path}: Allow {allow:?}");
+        let body: Value = answer.json().await.expect("a JSON error body");
+        assert_eq!(body["status"], 0, "{body}");
+    }
+}

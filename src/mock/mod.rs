@@ -563,12 +563,25 @@ fn router(data: Shared) -> Router {
         .nest("/batch", business::batch_routes())
         .nest("/subscription", subscription::redirect_routes())
         .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
+        .layer(middleware::map_response(method_not_allowed))
         .layer(middleware::from_fn(request_rules))
         .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
         .layer(middleware::from_fn_with_state(data.clone(), control::log_request))
         // Added after the layers, so control requests are not logged, limited or faulted.
         .nest("/__mock", control::routes())
         .with_state(data)
+}
+
+/// The router's bare 405 (a method the spec does not declare on the path) in Vandar's JSON error
+/// shape, its `Allow` header kept.
+async fn method_not_allowed(answer: Response) -> Response {
+    if answer.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return answer;
+    }
+    let allow = answer.headers().get(axum::http::header::ALLOW).cloned();
+    let mut refused = vandar_error(StatusCode::METHOD_NOT_ALLOWED, "the method is not allowed on this path");
+    refused.headers_mut().extend(allow.map(|allow| (axum::http::header::ALLOW, allow)));
+    refused
 }
 
 /// Answers `value` after checking it against the generated type of the spec's schema. The value

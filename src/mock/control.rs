@@ -432,7 +432,7 @@ async fn webhook_redelivery(State(data): State<Shared>, body: Bytes) -> Response
     if asked.attempts == 0 {
         return refused(StatusCode::BAD_REQUEST, "attempts: 0 would never post; 1 posts once");
     }
-    state(&data).redelivery = super::Redelivery { attempts: asked.attempts, first_delay: Duration::from_millis(asked.first_delay_ms) };
+    state(&data).redelivery = super::Redelivery::new(asked.attempts, Duration::from_millis(asked.first_delay_ms));
     Json(asked).into_response()
 }
 

@@ -529,7 +529,7 @@ impl MockVandar {
     /// `attempts` posts in all, `first_delay` apart, then twice as long each time (default 6 posts, 1 s
     /// first: about 31 s; `POST /__mock/webhook-redelivery`). `attempts` 1 posts once.
     pub fn redeliver_webhooks(&self, attempts: u32, first_delay: Duration) {
-        self.with(|data| data.redelivery = Redelivery { attempts: attempts.max(1), first_delay });
+        self.with(|data| data.redelivery = Redelivery::new(attempts, first_delay));
     }
 
     /// Delivers webhooks registered for `https://host/path` to `base/path` instead, a receiver on
@@ -646,6 +646,13 @@ pub(crate) struct Redelivery {
     pub(crate) first_delay: Duration,
 }
 
+impl Redelivery {
+    /// `attempts` posts in all, at least 1 (0 would never post).
+    pub(crate) fn new(attempts: u32, first_delay: Duration) -> Self {
+        Self { attempts: attempts.max(1), first_delay }
+    }
+}
+
 impl Default for Redelivery {
     /// 6 posts over about 31 s: 1, 2, 4, 8 and 16 s apart.
     fn default() -> Self {
@@ -662,7 +669,7 @@ pub(crate) fn deliver(redelivery: Redelivery, what: &'static str, request: impl 
     runtime.spawn(async move {
         let client = reqwest::Client::new();
         let mut delay = redelivery.first_delay;
-        for attempt in 1..=redelivery.attempts.max(1) {
+        for attempt in 1..=redelivery.attempts {
             let failure = match request(&client).send().await {
                 Ok(answer) if answer.status().is_success() => return,
                 Ok(answer) => format!("answered {}", answer.status()),

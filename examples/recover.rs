@@ -13,7 +13,8 @@
 use std::time::Duration;
 
 use vandar::api::types::builder::SettlementStoreRequest;
-use vandar::journal::{FileJournal, Outcome, RecoveryOptions};
+use vandar::journal::{FileJournal, Outcome};
+use vandar::money::RecoveryOptions;
 use vandar::mock::{Fault, MockVandar};
 use vandar::money::{Rials, Tomans};
 

@@ -30,7 +30,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
-use vandar::journal::{Begin, Entry, FileJournal, Intent, Journal, Outcome, RecoveryOptions};
+use vandar::journal::{Begin, Entry, FileJournal, Intent, Journal, Outcome};
+use vandar::money::RecoveryOptions;
 use vandar::mock::{Fault, MockAddress, MockVandar};
 use vandar::money::{RecoveryReport, Rials, Tomans};
 use vandar::rate_limit::RateLimits;

@@ -128,6 +128,7 @@ async fn conforms(a: &dyn Journal, b: &dyn Journal) {
         path: "/v3/business/shop-two/settlement/store".into(),
         business: Some("shop-two".into()),
         gateway: None,
+        sender: None,
     };
     let sent = Intent { target: Some(target.clone()), ..intent("g", 5000) };
     // Replicas racing to send one staged move: exactly one sends it.

@@ -18,7 +18,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use vandar::api::types::SettlementStoreRequest;
-use vandar::journal::{FileJournal, Journal, Outcome, RecoveryOptions};
+use vandar::journal::{FileJournal, Journal, Outcome};
+use vandar::money::RecoveryOptions;
 use vandar::mock::{Fault, MockVandar};
 use vandar::money::{Rials, Tomans};
 

@@ -28,6 +28,7 @@ fn begun(track_id: &str) -> Intent {
         path: "/v3/business/mock-shop/settlement/store".into(),
         business: Some("mock-shop".into()),
         gateway: None,
+        sender: None,
     };
     Intent { target: Some(target), ..Intent::for_money_move("settlement_store", &payout(track_id)).unwrap() }
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use vandar::api::types::SettlementStoreRequest;
-use vandar::journal::{Begin, EntryState, FileJournal, Intent, Journal, Outcome, RecoveryOptions, Target};
+use vandar::journal::{Begin, EntryState, FileJournal, Intent, Journal, Outcome, Target};
+use vandar::money::RecoveryOptions;
 use vandar::mock::{Credentials, MockVandar};
 use vandar::money::{Rials, SkipReason, Tomans};
 use vandar::Host;
@@ -26,6 +27,7 @@ fn begun(business: &str, track_id: &str) -> Intent {
         path: format!("/v3/business/{business}/settlement/store"),
         business: Some(business.into()),
         gateway: None,
+        sender: None,
     };
     Intent { target: Some(target), ..Intent::for_money_move("settlement_store", &payout(track_id)).unwrap() }
 }
@@ -166,6 +168,7 @@ async fn lookups_that_answer_an_html_404_a_json_404_or_a_302_conclude_nothing() 
             path: "/v2/business/mock-shop/subscription/withdrawal/store".into(),
             business: Some("mock-shop".into()),
             gateway: None,
+            sender: None,
         };
         let debit = Intent { target: Some(target), ..Intent::for_money_move("withdrawal_store", &debit).unwrap() };
         journal.begin(&debit).await.unwrap();

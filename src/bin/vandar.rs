@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use vandar::journal::{Entry, EntryState, Journal, Outcome, RecoveryOptions};
+use vandar::journal::{Entry, EntryState, Journal, Outcome};
+use vandar::money::RecoveryOptions;
 use vandar::mask::mask_personal_data;
 
 #[derive(Parser)]
@@ -173,7 +174,7 @@ async fn run(at: JournalAt, action: Action) -> Result<ExitCode, String> {
                     println!("still open  {:<40} {}", still.entry.intent.key, masked(&still.looked_up));
                 }
                 for skipped in &report.skipped {
-                    println!("skipped     {:<40} {:?}", skipped.key, skipped.why);
+                    println!("skipped     {:<40} {:?}: {}", skipped.key, skipped.why, skipped.why);
                 }
                 for damaged in &report.damaged {
                     println!("damaged     {}", masked(&damaged.to_string()));

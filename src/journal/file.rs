@@ -510,6 +510,11 @@ impl FileJournal {
     }
 
     fn begin_blocking(&self, intent: Intent) -> io::Result<Begin> {
+        // This process's mark of life, before anything it sends is recorded under its sender id. A
+        // mark that cannot be held only makes recovery look this process's entries up early.
+        if let Err(error) = super::sender::file_marks::hold(&self.sibling(".senders")) {
+            tracing::warn!(journal = %self.path.display(), %error, "cannot hold this process's mark of life beside the journal");
+        }
         self.locked(true, |loaded| {
             let state = &loaded.state;
             let held = state.held_by(&intent.key).cloned();
@@ -717,6 +722,13 @@ impl Journal for FileJournal {
     fn lease<'a>(&'a self, key: &'a str, holder: &'a str, ttl: Duration) -> BoxFuture<'a, io::Result<bool>> {
         let (journal, key, holder) = (self.clone(), key.to_string(), holder.to_string());
         Box::pin(blocking(move || journal.lease_blocking(key, holder, ttl)))
+    }
+
+    /// A process of this machine is alive while it holds its mark of life, `<path>.senders/<sender>`
+    /// (see [`Sender`](super::Sender)); another machine's is unknown.
+    fn sender<'a>(&'a self, sender: &'a str) -> BoxFuture<'a, io::Result<super::Sender>> {
+        let (folder, sender) = (self.sibling(".senders"), sender.to_string());
+        Box::pin(blocking(move || Ok(super::sender::file_marks::check(&folder, &sender))))
     }
 }
 

@@ -35,6 +35,7 @@ pub(crate) mod outcome;
 mod postgres;
 #[cfg(feature = "redis")]
 mod redis;
+mod sender;
 
 pub use file::{FileJournal, LINE_LIMIT};
 #[cfg(any(feature = "redis", feature = "postgres", test))]
@@ -44,6 +45,7 @@ pub use outcome::{EntryState, Outcome};
 pub use postgres::{PostgresJournal, MIGRATION as POSTGRES_MIGRATION};
 #[cfg(feature = "redis")]
 pub use redis::RedisJournal;
+pub use sender::{this_process, Sender};
 
 /// What an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -123,6 +125,11 @@ pub struct Target {
     /// For a payment: a fingerprint of the gateway's api_key (the first 16 hex digits of its
     /// SHA-256; never the key), so a Client with another key leaves it alone.
     pub gateway: Option<String>,
+    /// The process that sent it ([`this_process`]), whose life the journal can tell
+    /// ([`Journal::sender`]): recovery looks up at once an entry whose sender is gone. `None` in
+    /// entries written before senders were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
 }
 
 impl Target {
@@ -130,7 +137,14 @@ impl Target {
     pub(crate) fn new(host: &str, method: &str, path: &str) -> Self {
         let mut segments = path.split('/');
         let business = segments.by_ref().find(|s| *s == "business").and_then(|_| segments.next()).filter(|s| !s.is_empty()).map(str::to_string);
-        Target { host: host.to_string(), method: method.to_string(), path: path.to_string(), business, gateway: None }
+        Target {
+            host: host.to_string(),
+            method: method.to_string(),
+            path: path.to_string(),
+            business,
+            gateway: None,
+            sender: Some(this_process().to_string()),
+        }
     }
 }
 
@@ -297,6 +311,10 @@ pub enum Begin {
 /// * `damaged`: every stored record that does not read back ([`Damaged`]). A record that does not
 ///   read is never dropped by `open`: it is reported here, and `begin` refuses (or holds) the
 ///   track id it names. The default reports none (a journal whose storage cannot be damaged).
+/// * `sender`: whether the process with that sender id ([`Target::sender`]) still lives, by a mark
+///   of life the journal keeps for each process that begins sending through it and that its
+///   storage lets go when the process dies. The default answers [`Sender::Unknown`]: recovery then
+///   leaves young entries to `min_age`, as before.
 pub trait Journal: Send + Sync + 'static {
     /// Names the journal in errors (`file journal /var/lib/shop/vandar.journal`).
     fn describe(&self) -> String;
@@ -323,6 +341,13 @@ pub trait Journal: Send + Sync + 'static {
     /// if that can be read (see [`Damaged`]).
     fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
         Box::pin(async { Ok(Vec::new()) })
+    }
+
+    /// Whether the process `sender` (a [`Target::sender`] read back from storage: it may be
+    /// damaged or forged) still lives.
+    fn sender<'a>(&'a self, sender: &'a str) -> BoxFuture<'a, io::Result<Sender>> {
+        let _ = sender;
+        Box::pin(async { Ok(Sender::Unknown) })
     }
 }
 
@@ -353,35 +378,8 @@ impl<J: Journal + ?Sized> Journal for std::sync::Arc<J> {
     fn damaged(&self) -> BoxFuture<'_, io::Result<Vec<Damaged>>> {
         (**self).damaged()
     }
-}
-
-/// How recovery treats the journal's open entries.
-#[derive(Debug, Clone)]
-pub struct RecoveryOptions {
-    /// Entries younger than this are left alone: a living process may still be sending them, and
-    /// a lookup right after sending proves nothing by finding nothing (default 2 minutes, beyond
-    /// the request timeout and its retries).
-    pub min_age: Duration,
-    /// How long one replica holds an entry it works on (default 2 minutes). Replicas recovering at
-    /// once never work on the same entry twice.
-    pub lease: Duration,
-    /// Payments younger than this are left alone: the payer may still be on the payment page or
-    /// on the way back to your callback (default 15 minutes).
-    pub payments_after: Duration,
-    /// Payments older than this are no longer swept, only reported open (default: none). Vandar's
-    /// documents state no deadline for verify: gateways of this kind return unverified money to
-    /// the payer after a while, so sweep well within a day.
-    pub payments_before: Option<Duration>,
-}
-
-impl Default for RecoveryOptions {
-    fn default() -> Self {
-        Self {
-            min_age: Duration::from_secs(120),
-            lease: Duration::from_secs(120),
-            payments_after: Duration::from_secs(15 * 60),
-            payments_before: None,
-        }
+    fn sender<'a>(&'a self, sender: &'a str) -> BoxFuture<'a, io::Result<Sender>> {
+        (**self).sender(sender)
     }
 }
 

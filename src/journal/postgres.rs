@@ -100,7 +100,32 @@ const LEASE: &str = "UPDATE vandar_journal SET lease_holder = $2, lease_until_ms
 pub struct PostgresJournal {
     pool: PgPool,
     shown: String,
+    /// This process's mark of life: a session-level advisory lock held on a connection of its own
+    /// (taken from the pool at the first begin), which the server lets go when the session ends.
+    mark: std::sync::Arc<tokio::sync::Mutex<Mark>>,
 }
+
+#[derive(Debug, Default)]
+enum Mark {
+    /// Not taken yet (or its session was lost: taken again at the next begin).
+    #[default]
+    None,
+    /// Held on this session, last seen alive then.
+    Held(sqlx::PgConnection, std::time::Instant),
+    /// Held by another session (another journal of this process, or a 32-bit hash twin): it reads alive.
+    Elsewhere,
+}
+
+/// The advisory lock keys of a sender's mark of life: `'vand'` and 31 bits of the SHA-256 of its id.
+fn mark_keys(sender: &str) -> (i32, i32) {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(sender.as_bytes());
+    (0x7661_6e64, i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) & 0x7fff_ffff)
+}
+
+const HOLD_MARK: &str = "SELECT pg_try_advisory_lock($1, $2)";
+const MARK_HELD: &str = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::bigint::oid \
+     AND objid = $2::bigint::oid AND objsubid = 2 AND granted)";
 
 impl PostgresJournal {
     /// A journal on `pool`. The pool's `acquire_timeout` bounds how long a database that is down
@@ -115,7 +140,38 @@ impl PostgresJournal {
             Some(database) => format!("{host}/{database}"),
             None => host,
         };
-        Self { pool, shown }
+        Self { pool, shown, mark: Default::default() }
+    }
+
+    /// Takes this process's mark of life unless it holds it (see [`Sender`](super::Sender)). A mark
+    /// that cannot be taken only makes recovery look this process's entries up early.
+    async fn hold_mark(&self) {
+        use sqlx::Connection;
+        let mut mark = self.mark.lock().await;
+        if let Mark::Held(connection, seen) = &mut *mark {
+            // A session lost (a restarted server) lost its lock with it: take it again.
+            if seen.elapsed() < Duration::from_secs(5) {
+                return;
+            }
+            if connection.ping().await.is_ok() {
+                *seen = std::time::Instant::now();
+                return;
+            }
+            *mark = Mark::None;
+        }
+        if !matches!(*mark, Mark::None) {
+            return;
+        }
+        let (class, object) = mark_keys(super::this_process());
+        let taken = async {
+            let mut connection = self.pool.acquire().await?.detach();
+            let held: bool = sqlx::query_scalar(HOLD_MARK).bind(class).bind(object).fetch_one(&mut connection).await?;
+            Ok::<_, sqlx::Error>(if held { Mark::Held(connection, std::time::Instant::now()) } else { Mark::Elsewhere })
+        };
+        match taken.await {
+            Ok(taken) => *mark = taken,
+            Err(error) => tracing::warn!(journal = %self.describe(), %error, "cannot take this process's mark of life"),
+        }
     }
 
     /// A journal on a pool of its own at `url` (`postgres://user:password@host:port/database`),
@@ -238,6 +294,7 @@ impl Journal for PostgresJournal {
 
     fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
         Box::pin(self.bounded(async move {
+            self.hold_mark().await;
             // A row that does not read is held: refused (naming it), never sent over.
             self.get_entry(&intent.key).await?;
             let resendable: Vec<String> = RESENDABLE.iter().map(|k| k.to_string()).collect();
@@ -279,6 +336,19 @@ impl Journal for PostgresJournal {
             let ttl_ms = i64::try_from(ttl.as_millis().min(3_153_600_000_000)).unwrap_or(0);
             let taken = sqlx::query(LEASE).bind(key).bind(holder).bind(ttl_ms).fetch_optional(&self.pool).await.map_err(|e| self.failed(e))?;
             Ok(taken.is_some())
+        }))
+    }
+
+    /// A process is alive while its session holds its advisory lock (`pg_locks`).
+    fn sender<'a>(&'a self, sender: &'a str) -> BoxFuture<'a, io::Result<super::Sender>> {
+        Box::pin(self.bounded(async move {
+            if super::sender::parse(sender).is_none() {
+                return Ok(super::Sender::Unknown);
+            }
+            let (class, object) = mark_keys(sender);
+            let query = sqlx::query_scalar(MARK_HELD).bind(i64::from(class)).bind(i64::from(object));
+            let held: bool = query.fetch_one(&self.pool).await.map_err(|e| self.failed(e))?;
+            Ok(if held { super::Sender::Alive } else { super::Sender::Gone })
         }))
     }
 }

@@ -49,7 +49,15 @@ struct Inner {
     update: redis::Script,
     lease: redis::Script,
     open: redis::Script,
+    /// When this process last renewed its mark of life (ms since the epoch; 0: never).
+    marked_ms: std::sync::atomic::AtomicU64,
+    /// Whether the task renewing the mark runs.
+    renewing: std::sync::atomic::AtomicBool,
 }
+
+/// How long this process's mark of life lasts unless renewed, and how often it is renewed.
+const MARK_TTL: Duration = Duration::from_secs(6);
+const MARK_RENEW: Duration = Duration::from_secs(2);
 
 impl std::fmt::Debug for RedisJournal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -73,6 +81,8 @@ impl RedisJournal {
                 update: redis::Script::new(include_str!("redis/update.lua")),
                 lease: redis::Script::new(include_str!("redis/lease.lua")),
                 open: redis::Script::new(include_str!("redis/open.lua")),
+                marked_ms: Default::default(),
+                renewing: Default::default(),
             }),
         })
     }
@@ -90,6 +100,46 @@ impl RedisJournal {
 
     fn entry_key(&self, key: &str) -> String {
         format!("{}{key}", self.entry_prefix())
+    }
+
+    fn mark_key(&self, sender: &str) -> String {
+        format!("{}:journal:sender:{sender}", self.inner.prefix)
+    }
+
+    /// Renews this process's mark of life, `<prefix>:journal:sender:<sender id>` (expiring after
+    /// [`MARK_TTL`]), when it is due, and starts the task that renews it while the journal lives.
+    /// A plain `SET ... PX`: running it twice changes nothing. A mark that cannot be written only
+    /// makes recovery look this process's entries up early (see [`Sender`](super::Sender)).
+    async fn renew_mark(&self) {
+        use std::sync::atomic::Ordering;
+        let now = super::now_ms();
+        if now.saturating_sub(self.inner.marked_ms.load(Ordering::Relaxed)) < MARK_RENEW.as_millis() as u64 {
+            return;
+        }
+        if let Err(error) = Self::set_mark(&self.inner, &self.mark_key(super::this_process())).await {
+            tracing::warn!(journal = %self.describe(), %error, "cannot renew this process's mark of life");
+            return;
+        }
+        self.inner.marked_ms.store(now, Ordering::Relaxed);
+        if !self.inner.renewing.swap(true, Ordering::Relaxed) {
+            let (inner, key) = (Arc::downgrade(&self.inner), self.mark_key(super::this_process()));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(MARK_RENEW).await;
+                    let Some(inner) = inner.upgrade() else { return };
+                    if Self::set_mark(&inner, &key).await.is_ok() {
+                        inner.marked_ms.store(super::now_ms(), Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    }
+
+    async fn set_mark(inner: &Inner, key: &str) -> io::Result<()> {
+        let mut connection = inner.conn.get().await.map_err(io::Error::other)?;
+        let mut set = redis::cmd("SET");
+        set.arg(key).arg("1").arg("PX").arg(millis(MARK_TTL));
+        set.query_async::<()>(&mut connection).await.map_err(|e| io::Error::other(inner.conn.failed(e)))
     }
 
     /// Runs `script` with `keys` and `args` on the shared connection.
@@ -214,6 +264,7 @@ impl Journal for RedisJournal {
 
     fn begin<'a>(&'a self, intent: &'a Intent) -> BoxFuture<'a, io::Result<Begin>> {
         Box::pin(async move {
+            self.renew_mark().await;
             let entry = self.entry_key(&intent.key);
             let target = intent.target.as_ref().map(to_json).transpose()?.unwrap_or_default();
             // Read and decode the entry here (one that does not read is refused), then begin it
@@ -270,6 +321,20 @@ impl Journal for RedisJournal {
             let args = [holder.to_string(), millis(ttl), key.to_string()];
             let taken: i64 = self.invoke(&self.inner.lease, &[&entry, &self.inner.open_key], &args).await?;
             Ok(taken == 1)
+        })
+    }
+
+    /// A process is alive while its mark of life, renewed every 2 s, has not expired (6 s).
+    fn sender<'a>(&'a self, sender: &'a str) -> BoxFuture<'a, io::Result<super::Sender>> {
+        Box::pin(async move {
+            if super::sender::parse(sender).is_none() {
+                return Ok(super::Sender::Unknown);
+            }
+            let mut connection = self.inner.conn.get().await.map_err(io::Error::other)?;
+            let mut exists = redis::cmd("EXISTS");
+            exists.arg(self.mark_key(sender));
+            let exists: i64 = exists.query_async(&mut connection).await.map_err(|e| io::Error::other(self.inner.conn.failed(e)))?;
+            Ok(if exists == 1 { super::Sender::Alive } else { super::Sender::Gone })
         })
     }
 }

@@ -55,7 +55,7 @@ pub use moves::{StoredSettlement, Tracked};
 #[cfg(feature = "ipg")]
 pub use payment::{cid_matches, StartedPayment, VerifiedPayment, VerifyOutcome};
 #[cfg(all(feature = "api", feature = "ipg"))]
-pub use recovery::{RecoveryReport, Settled, SkipReason, Skipped, StillOpen};
+pub use recovery::{RecoveryOptions, RecoveryReport, Settled, SkipReason, Skipped, StillOpen};
 
 /// An amount in Rials (what the payment gateway and most calls take).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

@@ -288,7 +288,7 @@ impl Client {
     /// A move the journal holds (sending, in doubt, or answered), sent again by the caller with the
     /// same body: what its lookup proves. Proven: the move's result, `Reconciled` (and, if the entry
     /// was open, the journal closes it). Proven absent long enough after it was sent
-    /// ([`RecoveryOptions::min_age`](crate::journal::RecoveryOptions::min_age)): the entry is closed
+    /// ([`RecoveryOptions::min_age`](crate::money::RecoveryOptions::min_age)): the entry is closed
     /// `ProvenNotSent` and the error says so (the caller may send it again, with the same track id).
     /// Anything else: [`Error::TrackIdInUse`] with what was looked up. Nothing is ever sent here.
     async fn reconcile_held<A, L: Found>(&self, held: Error, look_up: impl AsyncFnOnce() -> Lookup<L>) -> Result<Tracked<A, L>, Error> {

@@ -7,8 +7,41 @@ use serde::{Deserialize, Serialize};
 
 use super::moves::{Found, Lookup};
 use super::{Rials, VerifyOutcome};
-use crate::journal::{Entry, EntryKind, EntryState, Outcome};
+use crate::journal::{Entry, EntryKind, EntryState, Outcome, Sender};
 use crate::{client::Client, error::Error};
+
+/// How recovery treats the journal's open entries.
+#[derive(Debug, Clone)]
+pub struct RecoveryOptions {
+    /// How long after it was sent a money move's lookup proves it was not sent by finding nothing
+    /// (default 2 minutes, beyond the request timeout and its retries: a request in flight may still
+    /// land until then). A younger entry whose sender still lives (or may: the journal cannot tell)
+    /// is left alone, [`SkipReason::BeingSent`] or [`SkipReason::TooYoung`]; one whose sender is
+    /// gone (a process killed, [`Sender::Gone`](crate::journal::Sender::Gone)) is looked up at
+    /// once: found, it is settled; not found, it waits as [`SkipReason::NotFoundYet`].
+    pub min_age: Duration,
+    /// How long one replica holds an entry it works on (default 2 minutes). Replicas recovering at
+    /// once never work on the same entry twice.
+    pub lease: Duration,
+    /// Payments younger than this are left alone: the payer may still be on the payment page or
+    /// on the way back to your callback (default 15 minutes).
+    pub payments_after: Duration,
+    /// Payments older than this are no longer swept, only reported open (default: none). Vandar's
+    /// documents state no deadline for verify: gateways of this kind return unverified money to
+    /// the payer after a while, so sweep well within a day.
+    pub payments_before: Option<Duration>,
+}
+
+impl Default for RecoveryOptions {
+    fn default() -> Self {
+        Self {
+            min_age: Duration::from_secs(120),
+            lease: Duration::from_secs(120),
+            payments_after: Duration::from_secs(15 * 60),
+            payments_before: None,
+        }
+    }
+}
 
 /// An entry recovery closed, with what closed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,11 +77,31 @@ pub struct Skipped {
 #[serde(tag = "reason", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum SkipReason {
-    /// Younger than the options allow: a living process may still be sending it (or the payer be
-    /// on the payment page). Ready in `ready_in`.
+    /// Younger than [`RecoveryOptions::min_age`] and its sender cannot be told alive or gone (an
+    /// entry written before senders were recorded, another host's file journal, a journal of your
+    /// own that does not implement [`Journal::sender`](crate::journal::Journal::sender)); a payment
+    /// younger than [`RecoveryOptions::payments_after`] (the payer may still be on the payment page).
+    /// Ready in `ready_in`.
     TooYoung {
         /// How long until it is old enough.
         ready_in: Duration,
+    },
+    /// Its sender still lives and may still be sending (or retrying) it: that process settles it
+    /// itself. Ready in `ready_in`, should it not.
+    BeingSent {
+        /// How long until it is old enough.
+        ready_in: Duration,
+        /// The process sending it ([`crate::journal::this_process`] there).
+        sender: String,
+    },
+    /// Its sender is gone (killed, crashed) and the lookup holds nothing of it yet: a request in
+    /// flight when its sender died may still land, so finding nothing proves it unsent only once it
+    /// is [`RecoveryOptions::min_age`] old, in `ready_in`.
+    NotFoundYet {
+        /// How long until finding nothing is proof.
+        ready_in: Duration,
+        /// The lookup asked.
+        looked_up: String,
     },
     /// Another replica holds its lease.
     Leased,
@@ -61,8 +114,35 @@ pub enum SkipReason {
     },
     /// A payment registered with another gateway api_key than this Client's.
     OtherGateway,
-    /// A payment older than [`RecoveryOptions::payments_before`](crate::journal::RecoveryOptions::payments_before).
+    /// A payment older than [`RecoveryOptions::payments_before`].
     PaymentTooOld,
+}
+
+impl SkipReason {
+    /// When recovery can settle it, if waiting is all it takes.
+    pub fn ready_in(&self) -> Option<Duration> {
+        match self {
+            SkipReason::TooYoung { ready_in } | SkipReason::BeingSent { ready_in, .. } | SkipReason::NotFoundYet { ready_in, .. } => Some(*ready_in),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SkipReason::TooYoung { ready_in } => write!(f, "too young to look up (a living process may still send it; its sender cannot be told): ready in {ready_in:.1?}"),
+            SkipReason::BeingSent { ready_in, sender } => write!(f, "being sent by {sender}, which is alive: ready in {ready_in:.1?} should it not settle it"),
+            SkipReason::NotFoundYet { ready_in, looked_up } => {
+                write!(f, "its sender is gone and {looked_up} holds nothing of it yet; that is proof it was not sent in {ready_in:.1?}")
+            }
+            SkipReason::Leased => f.write_str("another replica is recovering it now"),
+            SkipReason::Staged => f.write_str("staged and never sent: send it, or close it"),
+            SkipReason::OtherBusiness { business } => write!(f, "sent to the business {business}: a Client configured for it recovers it"),
+            SkipReason::OtherGateway => f.write_str("registered with another gateway api_key: a Client with that key recovers it"),
+            SkipReason::PaymentTooOld => f.write_str("a payment older than RecoveryOptions::payments_before: no longer swept"),
+        }
+    }
 }
 
 /// What [`Client::recover`] did with the journal's open entries.
@@ -93,10 +173,39 @@ impl RecoveryReport {
     pub fn paid(&self) -> impl Iterator<Item = &Settled> {
         self.settled.iter().filter(|s| matches!(s.outcome, Outcome::Paid { .. }))
     }
+
+    /// When the next skipped entry is ready (the soonest [`SkipReason::ready_in`]): call
+    /// [`Client::recover`] again then, or use [`Client::recover_until_settled`]. `None`: waiting
+    /// settles nothing more.
+    pub fn next_ready_in(&self) -> Option<Duration> {
+        self.skipped.iter().filter_map(|s| s.why.ready_in()).min()
+    }
+}
+
+/// What to do with an open entry now.
+enum Now {
+    /// Leave it, with why.
+    Skip(SkipReason),
+    /// Look it up. `absence_proves`: finding nothing proves it was not sent (it is old enough).
+    LookUp { absence_proves: bool },
+}
+
+/// Why a lookup settled nothing.
+enum Unsettled {
+    /// What was asked, and why it proves nothing: the entry stays open.
+    Open(String),
+    /// The lookup holds nothing of it, and it is too young for that to be proof.
+    NotFoundYet { looked_up: String },
+}
+
+impl From<String> for Unsettled {
+    fn from(reason: String) -> Self {
+        Unsettled::Open(reason)
+    }
 }
 
 impl Client {
-    /// Settles every open journal entry old enough (see [`RecoveryOptions`](crate::journal::RecoveryOptions)): a money move through
+    /// Settles every open journal entry old enough (see [`RecoveryOptions`]): a money move through
     /// its documented lookup (reconciled, or proven not sent when the lookup holds nothing of it),
     /// a payment through the transaction lookup, verified exactly once when it is paid but not
     /// verified. What cannot be proven stays open and is reported with what was looked up. Run it
@@ -113,11 +222,15 @@ impl Client {
         for damaged in &report.damaged {
             tracing::error!(%damaged, "the journal holds a record that does not read: an operator must look");
         }
+        let mut senders = std::collections::HashMap::new();
         for entry in open {
-            if let Some(why) = self.not_now(&entry, &options) {
-                report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why });
-                continue;
-            }
+            let absence_proves = match self.now(&entry, &options, &journal, &mut senders).await {
+                Now::Skip(why) => {
+                    report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why });
+                    continue;
+                }
+                Now::LookUp { absence_proves } => absence_proves,
+            };
             match journal.lease(&entry.intent.key, holder, options.lease).await {
                 Ok(true) => {}
                 Ok(false) => {
@@ -131,8 +244,8 @@ impl Client {
                 }
             }
             let found = match entry.intent.kind {
-                EntryKind::MoneyMove => self.recover_move(&entry).await,
-                EntryKind::Payment => self.recover_payment(&entry).await,
+                EntryKind::MoneyMove => self.recover_move(&entry, absence_proves).await,
+                EntryKind::Payment => self.recover_payment(&entry).await.map_err(Unsettled::Open),
             };
             match found {
                 Ok(outcome) => {
@@ -140,7 +253,18 @@ impl Client {
                     tracing::info!(operation = %entry.intent.operation, outcome = outcome.kind(), "recovered a journal entry");
                     report.settled.push(Settled { entry, outcome });
                 }
-                Err(looked_up) => {
+                Err(Unsettled::NotFoundYet { looked_up }) => {
+                    // Nothing to do until it is ready: the lease is let go (run out now), so whichever
+                    // replica recovers then may take it.
+                    if let Err(error) = journal.lease(&entry.intent.key, holder, Duration::ZERO).await {
+                        tracing::warn!(key = %entry.intent.key, %error, "cannot let go of a journal lease; it runs out by itself");
+                    }
+                    let ready_in = options.min_age.saturating_sub(entry.age());
+                    tracing::info!(operation = %entry.intent.operation, %looked_up, ?ready_in, "a dead sender's journal entry is not found yet");
+                    let why = SkipReason::NotFoundYet { ready_in, looked_up };
+                    report.skipped.push(Skipped { key: entry.intent.key.clone(), operation: entry.intent.operation.clone(), why });
+                }
+                Err(Unsettled::Open(looked_up)) => {
                     tracing::warn!(operation = %entry.intent.operation, %looked_up, "a journal entry stays open");
                     report.still_open.push(StillOpen { entry, looked_up });
                 }
@@ -150,28 +274,79 @@ impl Client {
         Ok(report)
     }
 
-    /// Why `entry` is not for this Client now, if it is not: too young, staged, another business's
-    /// or another gateway's.
-    fn not_now(&self, entry: &Entry, options: &crate::journal::RecoveryOptions) -> Option<SkipReason> {
+    /// What to do with `entry` now: leave it (too young and its sender alive or unknown, staged,
+    /// another business's or another gateway's), or look it up. `senders` caches what the journal
+    /// said of each sender during this run.
+    async fn now(
+        &self,
+        entry: &Entry,
+        options: &RecoveryOptions,
+        journal: &std::sync::Arc<dyn crate::journal::Journal>,
+        senders: &mut std::collections::HashMap<String, Sender>,
+    ) -> Now {
         let target = entry.intent.target.as_ref();
         if let Some(business) = target.and_then(|t| t.business.as_deref()) {
             if self.business().ok() != Some(business) {
-                return Some(SkipReason::OtherBusiness { business: business.to_string() });
+                return Now::Skip(SkipReason::OtherBusiness { business: business.to_string() });
             }
         }
         if let Some(gateway) = target.and_then(|t| t.gateway.as_deref()) {
             let mine = self.transport().ipg_api_key.as_ref().map(|key| crate::journal::gateway_fingerprint(key.expose()));
             if mine.as_deref() != Some(gateway) {
-                return Some(SkipReason::OtherGateway);
+                return Now::Skip(SkipReason::OtherGateway);
             }
         }
         let age = entry.age();
         match entry.intent.kind {
-            EntryKind::MoneyMove if entry.state() == EntryState::Staged => Some(SkipReason::Staged),
-            EntryKind::MoneyMove if age < options.min_age => Some(SkipReason::TooYoung { ready_in: options.min_age - age }),
-            EntryKind::Payment if age < options.payments_after => Some(SkipReason::TooYoung { ready_in: options.payments_after - age }),
-            EntryKind::Payment if options.payments_before.is_some_and(|limit| age > limit) => Some(SkipReason::PaymentTooOld),
-            _ => None,
+            EntryKind::MoneyMove if entry.state() == EntryState::Staged => Now::Skip(SkipReason::Staged),
+            EntryKind::MoneyMove if age < options.min_age => {
+                let ready_in = options.min_age - age;
+                let Some(sender) = target.and_then(|t| t.sender.clone()) else { return Now::Skip(SkipReason::TooYoung { ready_in }) };
+                let life = match senders.get(&sender) {
+                    Some(life) => *life,
+                    None => {
+                        let life = journal.sender(&sender).await.unwrap_or_else(|error| {
+                            tracing::warn!(%sender, %error, "the journal cannot tell whether a sender lives");
+                            Sender::Unknown
+                        });
+                        senders.insert(sender.clone(), life);
+                        life
+                    }
+                };
+                match life {
+                    Sender::Gone => Now::LookUp { absence_proves: false },
+                    Sender::Alive => Now::Skip(SkipReason::BeingSent { ready_in, sender }),
+                    _ => Now::Skip(SkipReason::TooYoung { ready_in }),
+                }
+            }
+            EntryKind::Payment if age < options.payments_after => Now::Skip(SkipReason::TooYoung { ready_in: options.payments_after - age }),
+            EntryKind::Payment if options.payments_before.is_some_and(|limit| age > limit) => Now::Skip(SkipReason::PaymentTooOld),
+            _ => Now::LookUp { absence_proves: true },
+        }
+    }
+
+    /// Runs [`Client::recover`] until nothing is left that waiting would settle (every skipped
+    /// entry's [`SkipReason::ready_in`] is `None`) or `give_up_after` has passed, sleeping until
+    /// the next entry is ready in between: at start-up, for the entries a crashed process left
+    /// whose lookups cannot prove anything yet. The report is the last run's, with every entry
+    /// settled by the earlier runs in [`RecoveryReport::settled`].
+    pub async fn recover_until_settled(&self, give_up_after: Duration) -> Result<RecoveryReport, Error> {
+        let started = tokio::time::Instant::now();
+        let mut settled = Vec::new();
+        loop {
+            let mut report = self.recover().await?;
+            settled.append(&mut report.settled);
+            let left = give_up_after.saturating_sub(started.elapsed());
+            match report.next_ready_in() {
+                Some(ready_in) if !left.is_zero() => {
+                    // A little past ready: the entry's age is measured from the journal's clock.
+                    tokio::time::sleep(ready_in.saturating_add(Duration::from_millis(50)).min(left)).await;
+                }
+                _ => {
+                    report.settled = settled;
+                    return Ok(report);
+                }
+            }
         }
     }
 
@@ -198,7 +373,7 @@ impl Client {
     /// A money move's fate through its documented lookup, the same one the move itself asks after
     /// a lost answer, fed the journaled request read back as the typed body that was sent: `Err`
     /// says what was asked when it proves nothing.
-    async fn recover_move(&self, entry: &Entry) -> Result<Outcome, String> {
+    async fn recover_move(&self, entry: &Entry, absence_proves: bool) -> Result<Outcome, Unsettled> {
         let intent = &entry.intent;
         // Where it was sent (checked by `not_now` to be this Client's business); an entry written
         // before targets were journaled is looked up under this Client's business, and finding
@@ -209,6 +384,7 @@ impl Client {
             Some(business) => business,
             None => self.business().map_err(|e| e.to_string())?.to_string(),
         };
+        let verdict = Verdict { knows_target, absence_proves };
         let found = match intent.operation.as_str() {
             "settlement_store" => self.look_up_settlement(&business, &sent(intent)?).await,
             "withdrawal_store" => {
@@ -216,18 +392,18 @@ impl Client {
                 // Sent without a track id (a raw generated call: the journal keyed it by a UUID of its
                 // own), it cannot be looked up, and a 404 for the journal's key would prove nothing.
                 let Some(track_id) = sent.track_id.clone() else {
-                    return Err("sent without a track_id, so withdrawal_show_by_track_id cannot find it: check withdrawal_list or the dashboard".into());
+                    return Err(Unsettled::Open("sent without a track_id, so withdrawal_show_by_track_id cannot find it: check withdrawal_list or the dashboard".into()));
                 };
-                return self.look_up_withdrawal(&business, &track_id, &sent).await.describe(knows_target);
+                return self.look_up_withdrawal(&business, &track_id, &sent).await.describe(verdict);
             }
             #[cfg(feature = "batch")]
-            "batch_settlement_store" => return self.look_up_batch(&business, &sent(intent)?).await.describe(knows_target),
+            "batch_settlement_store" => return self.look_up_batch(&business, &sent(intent)?).await.describe(verdict),
             operation => {
                 let where_to_look = crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard");
-                return Err(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key));
+                return Err(Unsettled::Open(format!("Vandar documents no lookup by track id for {operation}: check {where_to_look} for {}", intent.key)));
             }
         };
-        found.describe(knows_target)
+        found.describe(verdict)
     }
 
     /// A payment's fate: paid and verified (verifying it now, once, if it was only paid), not paid,
@@ -291,20 +467,30 @@ fn sent<T: serde::de::DeserializeOwned>(intent: &crate::journal::Intent) -> Resu
     })
 }
 
+/// What finding nothing proves of an entry.
+#[derive(Clone, Copy)]
+struct Verdict {
+    /// It was looked up where it was sent.
+    knows_target: bool,
+    /// It is old enough for finding nothing to be proof.
+    absence_proves: bool,
+}
+
 impl<T: Found> Lookup<T> {
     /// Recovery's verdict: proven, or proven not sent when the lookup holds nothing of it (the
-    /// entry is old enough for that to be proof, and `knows_target`: it was looked up where it was
-    /// sent); `Err` with what was asked otherwise.
-    fn describe(self, knows_target: bool) -> Result<Outcome, String> {
+    /// entry is old enough for that to be proof, and it was looked up where it was sent); `Err`
+    /// with what was asked otherwise.
+    fn describe(self, verdict: Verdict) -> Result<Outcome, Unsettled> {
         match self {
             Lookup::Proven(found) => Ok(Outcome::Reconciled { found: found.ids() }),
-            Lookup::Absent { looked_up } if knows_target => Ok(Outcome::ProvenNotSent { looked_up }),
-            Lookup::Absent { looked_up } => Err(format!(
+            Lookup::Absent { looked_up } if verdict.knows_target && !verdict.absence_proves => Err(Unsettled::NotFoundYet { looked_up }),
+            Lookup::Absent { looked_up } if verdict.knows_target => Ok(Outcome::ProvenNotSent { looked_up }),
+            Lookup::Absent { looked_up } => Err(Unsettled::Open(format!(
                 "{looked_up} holds nothing of it, but the entry was journaled without where it was sent, so that proves nothing: check the dashboard"
-            )),
-            Lookup::Unproven { reason } => Err(reason),
-            Lookup::Failed(error) => Err(format!("the lookup failed: {error}")),
-            Lookup::Undocumented => Err("Vandar documents no lookup by track id for it".into()),
+            ))),
+            Lookup::Unproven { reason } => Err(Unsettled::Open(reason)),
+            Lookup::Failed(error) => Err(Unsettled::Open(format!("the lookup failed: {error}"))),
+            Lookup::Undocumented => Err(Unsettled::Open("Vandar documents no lookup by track id for it".into())),
         }
     }
 }

@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use vandar::journal::{FileJournal, RecoveryOptions};
+use vandar::journal::FileJournal;
+use vandar::money::RecoveryOptions;
 use vandar::mock::MockVandar;
 
 pub fn journaled_client(mock: &MockVandar, journal: &Path) -> vandar::Client {

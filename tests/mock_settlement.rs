@@ -189,15 +189,29 @@ async fn a_reconciled_journal_entry_names_the_records_the_lookup_found() {
     let path = folder.path().join("vandar.journal");
     let client = || journaled_client(&mock, &path);
     let payout = |track_id: &str| SettlementStoreRequest::builder().amount(Tomans(5_000)).iban(IBAN).track_id(track_id.to_owned());
-    let proof = |transaction: i64, settlement: uuid::Uuid| format!("transaction_list: transaction {transaction} (settlement {settlement})");
+    // The proof names the lookup and the record: its transaction id, settlement id, track id, status and amount.
+    let proves = |outcome: &Outcome, transaction: i64, settlement: uuid::Uuid, track_id: &str| {
+        let Outcome::Reconciled { found } = outcome else { panic!("{outcome:?}") };
+        let record = &found.records[..];
+        assert_eq!(found.lookup, "transaction_list");
+        assert!(matches!(record, [one] if one.kind == "transaction"), "{found:?}");
+        let one = &record[0];
+        assert_eq!(
+            (one.transaction_id, one.settlement_id.clone(), one.track_id.as_deref(), one.amount, one.unit.as_deref()),
+            (Some(transaction), Some(settlement.to_string()), Some(track_id), Some(-5_000), Some("Tomans")), // a debit on the statement
+            "{found:?}"
+        );
+        assert!(one.status.is_some(), "{found:?}");
+        let shown = found.to_string();
+        assert!(shown.starts_with(&format!("transaction_list: transaction {transaction} (settlement {settlement}")), "{shown}");
+    };
 
     // In the process: the answer is cut off and the lookup proves the move.
     mock.inject_for("settlement_store", Fault::TruncatedBody);
     let stored = client().settlement_store(payout("cut-1")).await.unwrap();
     assert!(stored.was_reconciled(), "{stored:?}");
-    let expected = proof(stored.transaction_id().unwrap(), stored.settlement_id().unwrap());
-    let written = std::fs::read_to_string(&path).unwrap();
-    assert!(written.contains(&expected), "the journal names {expected}: {written}");
+    let journaled = FileJournal::open(&path).unwrap().get("cut-1").await.unwrap().unwrap();
+    proves(journaled.outcome.as_ref().unwrap(), stored.transaction_id().unwrap(), stored.settlement_id().unwrap(), "cut-1");
 
     // After a restart: the intent was written and the move carried out, but the process died before
     // it recorded the outcome (the same body, sent to the end by a client without the journal).
@@ -210,8 +224,8 @@ async fn a_reconciled_journal_entry_names_the_records_the_lookup_found() {
     let report = vandar.recover().await.unwrap();
     let found = vandar.api().transaction_list().track_id("lost-1").send().await.unwrap().data;
     let settlement = found[0].settlement.as_ref().and_then(|s| s["id"].as_str()).unwrap().parse().unwrap();
-    let expected = Outcome::Reconciled { found: proof(found[0].id.unwrap(), settlement) };
-    assert_eq!(report.settled.iter().map(|s| (s.entry.intent.key.as_str(), &s.outcome)).collect::<Vec<_>>(), [("lost-1", &expected)]);
+    assert_eq!(report.settled.iter().map(|s| s.entry.intent.key.as_str()).collect::<Vec<_>>(), ["lost-1"]);
+    proves(&report.settled[0].outcome, found[0].id.unwrap(), settlement, "lost-1");
     assert!(report.still_open.is_empty(), "{report:?}");
     let sent = mock.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/settlement/store")).count();
     assert_eq!(sent, 2, "each payout was sent once; recovery only looked");

@@ -187,8 +187,13 @@ async fn a_lost_withdrawal_is_recovered_through_its_lookup_and_the_journal_names
     let report = vandar.recover().await.unwrap();
     let shown = vandar.api().withdrawal_show_by_track_id().business("mock-shop").track_id("debit-7").send().await.unwrap();
     let withdrawal = shown.result.unwrap().withdrawal.unwrap().id.unwrap();
-    let expected = Outcome::Reconciled { found: format!("withdrawal_show_by_track_id: withdrawal {withdrawal}") };
-    assert_eq!(report.settled.iter().map(|s| (s.entry.intent.key.as_str(), &s.outcome)).collect::<Vec<_>>(), [("debit-7", &expected)]);
+    assert_eq!(report.settled.iter().map(|s| s.entry.intent.key.as_str()).collect::<Vec<_>>(), ["debit-7"]);
+    let Outcome::Reconciled { found } = &report.settled[0].outcome else { panic!("{report:?}") };
+    assert_eq!(found.lookup, "withdrawal_show_by_track_id");
+    let record = &found.records[0];
+    assert_eq!((found.records.len(), record.kind.as_str(), record.id.clone(), record.track_id.as_deref()), (1, "withdrawal", Some(withdrawal.to_string()), Some("debit-7")));
+    assert_eq!((record.amount.is_some(), record.unit.as_deref(), record.status.is_some()), (true, Some("Rials"), true), "{found:?}");
+    assert_eq!(found.to_string().split(" (").next().unwrap(), format!("withdrawal_show_by_track_id: withdrawal {withdrawal}"));
     assert_eq!(report.still_open.len(), 1, "{report:?}");
     assert!(report.still_open[0].looked_up.contains("sent without a track_id"), "{report:?}");
     let sent = mock.requests().iter().filter(|r| r.method == "POST" && r.path.ends_with("/withdrawal/store")).count();

@@ -40,7 +40,7 @@ mod sender;
 pub use file::{FileJournal, LINE_LIMIT};
 #[cfg(any(feature = "redis", feature = "postgres", test))]
 pub(crate) use outcome::RESENDABLE;
-pub use outcome::{EntryState, Outcome};
+pub use outcome::{EntryState, Outcome, Proof, ProvenRecord};
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresJournal, MIGRATION as POSTGRES_MIGRATION};
 #[cfg(feature = "redis")]
@@ -473,7 +473,7 @@ mod tests {
             (entry(None, Some(1)), EntryState::Sending, false),
             (entry(Some(Outcome::Indeterminate { reason: "lost".into() }), Some(1)), EntryState::InDoubt, false),
             (entry(Some(Outcome::Answered), Some(1)), EntryState::Closed, false),
-            (entry(Some(Outcome::Reconciled { found: "x".into() }), Some(1)), EntryState::Closed, false),
+            (entry(Some(Outcome::Reconciled { found: Proof::default() }), Some(1)), EntryState::Closed, false),
             (entry(Some(Outcome::ClosedByHand { reason: "checked".into() }), Some(1)), EntryState::Closed, false),
             (entry(Some(Outcome::RefusedBeforeSending { reason: "deadline".into() }), Some(1)), EntryState::Closed, true),
             (entry(Some(Outcome::RefusedByVandar { reason: "HTTP 422".into() }), Some(1)), EntryState::Closed, true),

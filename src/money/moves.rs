@@ -7,7 +7,7 @@ use std::convert::Infallible;
 
 use crate::enums::SettlementStatus;
 use crate::generated::api::types::{self, builder};
-use crate::journal::{EntryState, Outcome};
+use crate::journal::{EntryState, Outcome, Proof, ProvenRecord};
 use crate::money::{Rials, Tomans};
 use crate::{client::Client, error::Error};
 
@@ -185,47 +185,66 @@ impl<T> Lookup<T> {
     }
 }
 
-/// What a lookup proved, in words for the journal's `Outcome::Reconciled`: the ids of the records
-/// found to be the move, so whoever reads the journal can find them in the dashboard.
+/// What a lookup proved, for the journal's `Outcome::Reconciled`: the records found to be the
+/// move, with their ids, status and amount, so whoever reads the journal can find them in the dashboard.
 pub(super) trait Found {
-    /// `lookup: the records' ids`.
-    fn ids(&self) -> String;
+    /// The lookup and its records.
+    fn proof(&self) -> Proof;
+}
+
+/// A value Vandar wrote as a string or a number, as text.
+fn text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 impl Found for Vec<types::Transaction> {
-    fn ids(&self) -> String {
-        let settlement = |t: &types::Transaction| match settlement_field(t, "id")? {
-            serde_json::Value::String(id) => Some(id.clone()),
-            serde_json::Value::Number(id) => Some(id.to_string()),
-            _ => None,
-        };
-        let records = self.iter().map(|t| match settlement(t) {
-            Some(id) => format!("transaction {} (settlement {id})", id_or_none(t.id)),
-            None => format!("transaction {}", id_or_none(t.id)),
+    fn proof(&self) -> Proof {
+        let records = self.iter().map(|t| ProvenRecord {
+            transaction_id: t.id,
+            settlement_id: settlement_field(t, "id").and_then(text),
+            track_id: settlement_field(t, "track_id").and_then(text),
+            // The settlement's own status (`DONE`, ...) when the record carries it, else the statement's.
+            status: settlement_field(t, "status").and_then(text).or_else(|| t.status.map(|s| s.to_string())),
+            amount: t.amount.map(|a| a.0),
+            unit: Some("Tomans".into()),
+            ..ProvenRecord::new("transaction", t.id.map(|id| id.to_string()))
         });
-        format!("transaction_list: {}", records.collect::<Vec<_>>().join(", "))
+        Proof::new("transaction_list", records.collect())
     }
 }
 
 impl Found for types::WithdrawalResponse {
-    fn ids(&self) -> String {
-        let id = self.result.as_ref().and_then(|r| r.withdrawal.as_ref()).and_then(|w| w.id);
-        format!("withdrawal_show_by_track_id: withdrawal {}", id_or_none(id))
+    fn proof(&self) -> Proof {
+        let withdrawal = self.result.as_ref().and_then(|r| r.withdrawal.as_ref());
+        let records = withdrawal.map(|w| ProvenRecord {
+            track_id: w.track_id.clone(),
+            status: w.status.as_ref().and_then(|s| serde_json::to_value(s).ok()).as_ref().and_then(text),
+            amount: w.amount.map(|a| a.0),
+            unit: Some("Rials".into()),
+            ..ProvenRecord::new("withdrawal", w.id.map(|id| id.to_string()))
+        });
+        Proof::new("withdrawal_show_by_track_id", records.into_iter().collect())
     }
 }
 
 #[cfg(feature = "batch")]
 impl Found for Vec<crate::generated::batch::types::BatchSettlement> {
-    fn ids(&self) -> String {
-        let items =
-            self.iter().map(|b| format!("{} (transaction {})", b.track_id.as_deref().unwrap_or("(no track_id)"), id_or_none(b.transaction_id)));
-        format!("batch_show: {}", items.collect::<Vec<_>>().join(", "))
+    fn proof(&self) -> Proof {
+        let unit = crate::money_moves::mark("batch_settlement_store").and_then(|m| m.unit).map(str::to_string);
+        let records = self.iter().map(|b| ProvenRecord {
+            transaction_id: b.transaction_id,
+            track_id: b.track_id.clone(),
+            status: b.status.clone(),
+            amount: b.amount.as_deref().and_then(|a| a.parse().ok()),
+            unit: unit.clone(),
+            ..ProvenRecord::new("batch_item", b.id.map(|id| id.to_string()))
+        });
+        Proof::new("batch_show", records.collect())
     }
-}
-
-/// An id for the journal, or `(no id)`: never a made-up 0.
-fn id_or_none(id: Option<impl std::fmt::Display>) -> String {
-    id.map_or_else(|| "(no id)".to_owned(), |id| id.to_string())
 }
 
 /// A field of the `settlement` object a statement record carries (the documents give it no fields;
@@ -235,7 +254,7 @@ fn settlement_field<'a>(record: &'a types::Transaction, key: &str) -> Option<&'a
 }
 
 impl Found for Infallible {
-    fn ids(&self) -> String {
+    fn proof(&self) -> Proof {
         match *self {}
     }
 }
@@ -260,7 +279,7 @@ impl Client {
                     let result = look_up().await.settle(operation, track_id.clone(), &error);
                     // The transport journaled the send; a lookup's proof (or doubt) is recorded here.
                     let outcome = match &result {
-                        Ok(Tracked::Reconciled { found, .. }) => Some(Outcome::Reconciled { found: found.ids() }),
+                        Ok(Tracked::Reconciled { found, .. }) => Some(Outcome::Reconciled { found: found.proof() }),
                         Err(Error::Indeterminate { reason, .. }) => Some(Outcome::Indeterminate { reason: reason.clone() }),
                         _ => None,
                     };
@@ -318,7 +337,7 @@ impl Client {
         match look_up().await {
             Lookup::Proven(found) => {
                 if open {
-                    self.transport().journal_update(&track_id, &Outcome::Reconciled { found: found.ids() }).await;
+                    self.transport().journal_update(&track_id, &Outcome::Reconciled { found: found.proof() }).await;
                 }
                 tracing::info!(%operation, %track_id, "a move the journal held was proven carried out by its lookup; not sent again");
                 Ok(Tracked::Reconciled { track_id, found })

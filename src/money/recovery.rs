@@ -482,7 +482,7 @@ impl<T: Found> Lookup<T> {
     /// with what was asked otherwise.
     fn describe(self, verdict: Verdict) -> Result<Outcome, Unsettled> {
         match self {
-            Lookup::Proven(found) => Ok(Outcome::Reconciled { found: found.ids() }),
+            Lookup::Proven(found) => Ok(Outcome::Reconciled { found: found.proof() }),
             Lookup::Absent { looked_up } if verdict.knows_target && !verdict.absence_proves => Err(Unsettled::NotFoundYet { looked_up }),
             Lookup::Absent { looked_up } if verdict.knows_target => Ok(Outcome::ProvenNotSent { looked_up }),
             Lookup::Absent { looked_up } => Err(Unsettled::Open(format!(

@@ -238,6 +238,9 @@ macro_rules! miando_events {
             },
         }
 
+        /// Every event type the Miando document lists, as Miando writes it.
+        pub const EVENT_TYPES: &[&str] = &[$($slug),*];
+
         impl EventData {
             /// The event type as Miando writes it (`"buyer_paid_agreement"`).
             pub fn event_type(&self) -> &str {

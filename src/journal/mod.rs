@@ -148,6 +148,14 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Whether `other` goes where this went: the same host, method, path, business and gateway
+    /// (whichever process sends it: a re-delivered job runs in another).
+    pub fn same_place(&self, other: &Target) -> bool {
+        (&self.host, &self.method, &self.path, &self.business, &self.gateway) == (&other.host, &other.method, &other.path, &other.business, &other.gateway)
+    }
+}
+
 /// The fingerprint of a gateway api_key recorded in a payment's [`Target::gateway`].
 pub(crate) fn gateway_fingerprint(api_key: &str) -> String {
     use sha2::Digest;

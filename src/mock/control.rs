@@ -142,12 +142,8 @@ impl Data {
         self.expire_payments();
         let mut notices = self.settle_due();
         notices.extend(self.withdraw_due());
-        if let Some(base) = &self.webhook_route {
-            for url in notices.iter_mut().map(super::Notice::url_mut) {
-                if let Ok(parsed) = url::Url::parse(url) {
-                    *url = format!("{}{}", base.trim_end_matches('/'), parsed.path());
-                }
-            }
+        for url in notices.iter_mut().map(super::Notice::url_mut) {
+            *url = self.routed(url);
         }
         notices
     }
@@ -170,9 +166,10 @@ impl Data {
     /// Everything as at start but the credentials, the address and the answer log (a conformance check
     /// reads a whole flow, resets included).
     pub(crate) fn reset(&mut self) {
-        let answers = std::mem::take(&mut self.answers);
+        let (answers, forward_to) = (std::mem::take(&mut self.answers), self.forward_to.take());
         *self = Data::fresh(self.credentials.clone(), self.base_url.clone());
-        self.answers = answers;
+        // How the mock was started (`vandar-mock listen`) outlives a reset, as its address does.
+        (self.answers, self.forward_to) = (answers, forward_to);
     }
 
     fn log_answer(&mut self, request: Logged, status: u16, content_type: String, answer: Bytes, fault: Option<&'static str>) {
@@ -224,6 +221,16 @@ impl Data {
 
     pub(crate) fn route_webhooks_to(&mut self, base: String) {
         self.webhook_route = Some(base);
+    }
+
+    /// Where a delivery for `url` goes: every one to the forwarding URL when one is set
+    /// (`vandar-mock listen`), else `base/path` when a route is set, else `url` itself.
+    pub(crate) fn routed(&self, url: &str) -> String {
+        match (&self.forward_to, &self.webhook_route, url::Url::parse(url)) {
+            (Some(forward), _, _) => forward.clone(),
+            (None, Some(base), Ok(parsed)) => format!("{}{}", base.trim_end_matches('/'), parsed.path()),
+            _ => url.to_string(),
+        }
     }
 
     pub(crate) fn stats(&self) -> MockStats {

@@ -372,7 +372,6 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
     }
     let body = serde_json::to_vec(&json!({"created": unix_now(), "type": event, "data": payload})).expect("serializes");
     let signature = crate::inbound::webhook::sign(&body, &data.credentials.business);
-    let route = data.webhook_route.clone();
     let targets: Vec<String> = data
         .records("webhooks")
         .iter()
@@ -381,10 +380,7 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
         .filter_map(|w| w["url"].as_str().map(String::from))
         .collect();
     for url in targets {
-        let target = match (&route, url::Url::parse(&url)) {
-            (Some(base), Ok(parsed)) => format!("{}{}", base.trim_end_matches('/'), parsed.path()),
-            _ => url,
-        };
+        let target = data.routed(&url);
         let (body, signature) = (body.clone(), signature.clone());
         super::deliver(data.redelivery, "webhook", move |client| {
             client

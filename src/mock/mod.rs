@@ -45,6 +45,7 @@ mod miando;
 mod paging;
 mod settlement;
 mod subscription;
+pub mod trigger;
 
 pub use control::{AnsweredExchange, ReceivedRequest};
 pub use ipg::UnknownPayment;
@@ -215,6 +216,8 @@ pub(crate) struct Data {
     pub(crate) records: HashMap<&'static str, Vec<serde_json::Value>>,
     /// Where webhooks registered for `https://…` URLs are delivered instead (tests on loopback).
     pub(crate) webhook_route: Option<String>,
+    /// Where every delivery goes instead (`vandar-mock listen --forward-to`), whatever URL it was for.
+    pub(crate) forward_to: Option<String>,
     pub(crate) redelivery: Redelivery,
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
@@ -268,6 +271,7 @@ impl Data {
             withdrawals_due: Vec::new(),
             records: HashMap::new(),
             webhook_route: None,
+            forward_to: None,
             redelivery: Redelivery::default(),
             base_url,
             faults: VecDeque::new(),
@@ -537,6 +541,13 @@ impl MockVandar {
     pub fn route_webhooks_to(&self, base: impl Into<String>) {
         let base = base.into();
         self.with(|data| data.route_webhooks_to(base));
+    }
+
+    /// Delivers every webhook and notify_url post to `url` itself, whatever URL it was registered
+    /// for (`vandar-mock listen --forward-to URL`): one receiver of yours sees all of them.
+    pub fn forward_deliveries_to(&self, url: impl Into<String>) {
+        let url = url.into();
+        self.with(|data| data.forward_to = Some(url));
     }
 
     /// The business wallet, in Rials.

@@ -156,7 +156,7 @@ impl Transport {
                     Ok(Begin::Sending) => {}
                     Ok(Begin::Held(entry)) => {
                         let same_move = entry.intent.is_same_move(intent)
-                            && entry.intent.target.as_ref().is_none_or(|sent| Some(sent) == intent.target.as_ref());
+                            && entry.intent.target.as_ref().is_none_or(|sent| intent.target.as_ref().is_some_and(|now| sent.same_place(now)));
                         let held = Held {
                             operation: operation.to_string(),
                             track_id: entry.intent.key.clone(),

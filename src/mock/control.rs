@@ -116,6 +116,11 @@ impl Data {
     /// Aims `faults` at the `nth` call of `operation` from now and the calls after it, one each.
     pub(crate) fn inject_aimed(&mut self, operation: &str, nth: u32, faults: impl IntoIterator<Item = Fault>) -> Result<usize, String> {
         let operation = crate::validate::operation_id(operation).map_err(|problem| format!("operation: {problem}"))?;
+        if operation.ends_with("_redirect") {
+            return Err(format!(
+                "operation: {operation} is the payer's page (a browser, not the business): faults are not aimed at it, it would never misbehave"
+            ));
+        }
         if nth == 0 {
             return Err("nth: the first call is 1".into());
         }

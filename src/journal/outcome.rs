@@ -155,6 +155,7 @@ pub struct ProvenRecord {
 
 impl ProvenRecord {
     /// A record of `kind` with its id (the other fields are set by the lookup that found it).
+    #[cfg_attr(not(feature = "api"), allow(dead_code))] // the lookups are api calls
     pub(crate) fn new(kind: &str, id: Option<String>) -> Self {
         Self { kind: kind.to_string(), id, ..Self::default() }
     }
@@ -162,6 +163,7 @@ impl ProvenRecord {
 
 impl Proof {
     /// What `lookup` found: `records`.
+    #[cfg_attr(not(feature = "api"), allow(dead_code))] // the lookups are api calls
     pub(crate) fn new(lookup: &str, records: Vec<ProvenRecord>) -> Self {
         Self { lookup: lookup.to_string(), records, text: None }
     }

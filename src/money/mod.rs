@@ -45,8 +45,10 @@ mod moves;
 mod payment;
 #[cfg(all(feature = "api", feature = "ipg"))]
 mod recovery;
+mod options;
 mod verify;
 
+pub use options::RecoveryOptions;
 pub use verify::VerifyPolicy;
 
 #[cfg(feature = "api")]
@@ -55,7 +57,7 @@ pub use moves::{StoredSettlement, Tracked};
 #[cfg(feature = "ipg")]
 pub use payment::{cid_matches, StartedPayment, VerifiedPayment, VerifyOutcome};
 #[cfg(all(feature = "api", feature = "ipg"))]
-pub use recovery::{RecoveryOptions, RecoveryReport, Settled, SkipReason, Skipped, StillOpen};
+pub use recovery::{RecoveryReport, Settled, SkipReason, Skipped, StillOpen};
 
 /// An amount in Rials (what the payment gateway and most calls take).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

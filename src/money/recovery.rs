@@ -6,42 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::moves::{Found, Lookup};
-use super::{Rials, VerifyOutcome};
+use super::{Rials, RecoveryOptions, VerifyOutcome};
 use crate::journal::{Entry, EntryKind, EntryState, Outcome, Sender};
 use crate::{client::Client, error::Error};
-
-/// How recovery treats the journal's open entries.
-#[derive(Debug, Clone)]
-pub struct RecoveryOptions {
-    /// How long after it was sent a money move's lookup proves it was not sent by finding nothing
-    /// (default 2 minutes, beyond the request timeout and its retries: a request in flight may still
-    /// land until then). A younger entry whose sender still lives (or may: the journal cannot tell)
-    /// is left alone, [`SkipReason::BeingSent`] or [`SkipReason::TooYoung`]; one whose sender is
-    /// gone (a process killed, [`Sender::Gone`](crate::journal::Sender::Gone)) is looked up at
-    /// once: found, it is settled; not found, it waits as [`SkipReason::NotFoundYet`].
-    pub min_age: Duration,
-    /// How long one replica holds an entry it works on (default 2 minutes). Replicas recovering at
-    /// once never work on the same entry twice.
-    pub lease: Duration,
-    /// Payments younger than this are left alone: the payer may still be on the payment page or
-    /// on the way back to your callback (default 15 minutes).
-    pub payments_after: Duration,
-    /// Payments older than this are no longer swept, only reported open (default: none). Vandar's
-    /// documents state no deadline for verify: gateways of this kind return unverified money to
-    /// the payer after a while, so sweep well within a day.
-    pub payments_before: Option<Duration>,
-}
-
-impl Default for RecoveryOptions {
-    fn default() -> Self {
-        Self {
-            min_age: Duration::from_secs(120),
-            lease: Duration::from_secs(120),
-            payments_after: Duration::from_secs(15 * 60),
-            payments_before: None,
-        }
-    }
-}
 
 /// An entry recovery closed, with what closed it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

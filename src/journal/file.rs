@@ -309,7 +309,9 @@ impl Loaded {
                 match decode(line).and_then(|record| self.state.apply(record)) {
                     Ok(()) => {}
                     Err(why) => {
-                        let (key, intact) = (key_in(line), why != Why::Checksum && why != Why::TooLong);
+                        // Only a line whose checksum matched is intact: one without a readable checksum may be a
+                        // record whose checksum a flipped bit spoiled, naming its track id wrongly.
+                        let (key, intact) = (key_in(line), matches!(why, Why::Unknown | Why::Stale));
                         let report = Damaged {
                             position: format!("line {} (byte {offset}) of {}", self.lines, path.display()),
                             why: why.to_string(),

@@ -96,3 +96,100 @@ async fn a_fault_aimed_at_a_payers_page_is_refused_with_why() {
     assert_eq!(over_http.status(), 400);
     assert!(over_http.text().await.unwrap().contains("the payer's page"));
 }
+
+/// Every operation of every host's spec, as (host, method, path with each parameter filled, operation id).
+fn every_operation() -> Vec<(vandar::Host, String, String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut operations = Vec::new();
+    for (host, file) in [(vandar::Host::Api, "api"), (vandar::Host::Ipg, "ipg"), (vandar::Host::Batch, "batch"), (vandar::Host::Subscription, "subscription")] {
+        let text = std::fs::read_to_string(root.join(format!("spec/hosts/{file}.yaml"))).unwrap();
+        let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        for (path, item) in spec["paths"].as_mapping().unwrap() {
+            let path = path.as_str().unwrap();
+            // Each `{parameter}` as a value any parameter's schema takes (an integer, a digit string).
+            let filled: String = path.split('/').map(|s| if s.starts_with('{') { "1" } else { s }).collect::<Vec<_>>().join("/");
+            for method in ["get", "post", "put", "patch", "delete"] {
+                if let Some(id) = item.get(method).and_then(|o| o["operationId"].as_str()) {
+                    operations.push((host, method.to_uppercase(), filled.clone(), id.to_string()));
+                }
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test]
+async fn each_fault_aimed_at_each_operation_of_the_spec_is_carried_out_on_that_operation() {
+    let mock = MockVandar::start().await.unwrap();
+    mock.set_rate_limits(100_000, 100_000);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
+    let operations = every_operation();
+    assert!(operations.len() >= 119, "every operation of the four hosts: {}", operations.len());
+    let mut aimed = 0;
+    for (host, method, path, operation) in &operations {
+        if operation.ends_with("_redirect") {
+            continue; // the payer's pages: aiming at one is refused (below)
+        }
+        let url = format!("{}{path}", mock.base_url(*host));
+        for (fault, _) in faults() {
+            let logged = mock.answers().len();
+            mock.inject_for(operation, fault.clone());
+            let started = std::time::Instant::now();
+            let request = http.request(method.parse().unwrap(), &url).header("authorization", "Bearer not-a-token");
+            let request = if method == "GET" || method == "DELETE" { request } else { request.json(&serde_json::json!({})) };
+            let sent = request.send().await;
+            let answer = match sent {
+                Ok(response) => {
+                    let (status, headers) = (response.status().as_u16(), response.headers().clone());
+                    Ok((status, headers, response.bytes().await))
+                }
+                Err(error) => Err(error),
+            };
+            let at = format!("{operation} ({method} {url}) under {fault:?}");
+            let exchanges = mock.answers();
+            assert_eq!(exchanges.len(), logged + 1, "{at}: one exchange logged");
+            let exchange = exchanges.last().unwrap();
+            assert_eq!(exchange.fault, Some(fault_name(&fault)), "{at}: the fault shaped this operation's answer: {exchange:?}");
+            match (&fault, answer) {
+                (Fault::Latency(delay), Ok((_, _, Ok(_)))) => assert!(started.elapsed() >= *delay, "{at}: answered late"),
+                (Fault::Status(503), Ok((status, _, Ok(body)))) => {
+                    assert_eq!(status, 503, "{at}");
+                    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok(), "{at}: Vandar's JSON error shape");
+                }
+                (Fault::HtmlErrorPage, Ok((status, headers, Ok(body)))) => {
+                    assert_eq!((status, headers["content-type"].to_str().unwrap()), (502, "text/html"), "{at}");
+                    assert!(body.starts_with(b"<html>"), "{at}");
+                }
+                (Fault::TruncatedBody, Ok((_, _, Ok(body)))) => {
+                    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err(), "{at}: the body is cut: {body:?}")
+                }
+                (Fault::DropConnection | Fault::AnswerLost, Err(_) | Ok((_, _, Err(_)))) => {}
+                (Fault::RateLimited, Ok((status, headers, Ok(_)))) => {
+                    assert_eq!(status, 429, "{at}");
+                    assert_eq!(headers["retry-after"], "1", "{at}");
+                }
+                (Fault::UnknownEnumValue, Ok((_, _, Ok(body)))) => {
+                    assert!(serde_json::from_slice::<serde_json::Value>(&body).is_ok(), "{at}: still JSON")
+                }
+                (_, other) => panic!("{at}: {other:?}"),
+            }
+            aimed += 1;
+        }
+    }
+    assert_eq!(mock.clear_faults(), 0, "every aimed fault was taken by its operation");
+    assert_eq!(aimed, 8 * (operations.len() - 3), "every fault on every operation but the three payer pages");
+}
+
+fn fault_name(fault: &Fault) -> &'static str {
+    match fault {
+        Fault::Latency(_) => "latency_ms",
+        Fault::Status(_) => "status",
+        Fault::HtmlErrorPage => "html_error_page",
+        Fault::TruncatedBody => "truncated_body",
+        Fault::DropConnection => "drop_connection",
+        Fault::AnswerLost => "answer_lost",
+        Fault::RateLimited => "rate_limited",
+        Fault::UnknownEnumValue => "unknown_enum_value",
+        other => panic!("a fault this test does not know: {other:?}"),
+    }
+}

@@ -153,6 +153,44 @@ async fn an_agreement_goes_from_draft_to_finalized_and_every_event_arrives_signe
 }
 
 #[tokio::test]
+async fn an_agreement_is_dated_by_the_mocks_clock_and_so_is_its_webhook() {
+    let (mock, vandar) = with_customers().await;
+    let received = support::serve(|_| async { support::json(200, serde_json::json!({})) }).await;
+    mock.route_webhooks_to(&received.url);
+    vandar.api().webhook_create().body_map(|b| b.url("https://shop.example/miando/webhook").events(vec!["agreement".into()])).send().await.unwrap();
+    let unix = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+
+    let first = vandar.api().agreement_create().body(agreement()).send().await.unwrap().data;
+    let first_at = first.created_at.expect("created_at").timestamp();
+    assert!((first_at - unix(mock.now())).abs() <= 5, "created now by the mock's clock: {first_at} vs {}", unix(mock.now()));
+    mock.advance(Duration::from_secs(3 * 86_400));
+    let second = vandar.api().agreement_create().body(agreement().trace_id("5b0f7d7e-1111-4c2b-9d7e-0a1b2c3d4e5f")).send().await.unwrap().data;
+    let second_at = second.created_at.expect("created_at").timestamp();
+    assert!((second_at - first_at - 3 * 86_400).abs() <= 5, "three days later on the clock: {first_at} then {second_at}");
+
+    // The agreement_created webhook carries the same moment, on Tehran's wall clock ("YYYY-MM-DD HH:MM:SS").
+    let tehran = |at: i64| chrono::DateTime::from_timestamp(at + 12_600, 0).unwrap().naive_utc();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let dates: Vec<chrono::NaiveDateTime> = loop {
+        let dates: Vec<_> = received
+            .seen()
+            .iter()
+            .map(support::Seen::json)
+            .filter(|event| event["type"] == "agreement_created")
+            .filter_map(|event| chrono::NaiveDateTime::parse_from_str(event["data"]["created_at"].as_str()?, "%Y-%m-%d %H:%M:%S").ok())
+            .collect();
+        if dates.len() == 2 || std::time::Instant::now() > deadline {
+            break dates;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(dates.len(), 2, "two agreement_created events with a date");
+    for (date, at) in dates.iter().zip([first_at, second_at]) {
+        assert!((date.and_utc().timestamp() - tehran(at).and_utc().timestamp()).abs() <= 5, "{date} is {at} in Tehran");
+    }
+}
+
+#[tokio::test]
 async fn a_ticket_opens_an_investigation_and_the_seller_cancels() {
     let (_mock, vandar) = with_customers().await;
     let api = vandar.api();

@@ -12,7 +12,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
-use super::{authorize, listed_only, parse, typed, unix_now, validation_error, vandar_error, Shared};
+use super::{authorize, listed_only, parse, typed, validation_error, vandar_error, Shared};
 use crate::generated::api::types;
 
 type Params = Path<HashMap<String, String>>;
@@ -225,9 +225,9 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
         records.push(json!({"id": uuid::Uuid::new_v4().to_string(), "transaction_id": transaction_id, "amount": item.amount * 10,
             "amount_toman": item.amount, "status": "PENDING", "is_instant": item.is_instant.unwrap_or(false)}));
     }
-    let count = request.batches_settlement.len();
+    let (count, created_at) = (request.batches_settlement.len(), data.clock.unix());
     data.records("batches").push(json!({"batch_id": batch_id, "status": {"total_count": count, "init_count": count, "submitted_count": 0, "failed_count": 0},
-        "total_amount": total, "created_at": unix_now()}));
+        "total_amount": total, "created_at": created_at}));
     typed::<crate::generated::batch::types::SettlementStoreResponse>(json!({"status": 1, "data": {"settlement": records}}))
 }
 

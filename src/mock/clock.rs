@@ -85,6 +85,12 @@ pub(crate) fn tehran_date_time(unix: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02}")
 }
 
+/// `unix` as Laravel writes a model's timestamp, in UTC: "YYYY-MM-DDTHH:MM:SS.000000Z" (Miando's `created_at`).
+pub(crate) fn utc_timestamp(unix: i64) -> String {
+    let ((y, mo, d), (h, m, s)) = tehran(unix - TEHRAN_OFFSET_SECONDS);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}.000000Z")
+}
+
 /// `unix` as Tehran's date, "YYYY-MM-DD", its time of day, "HH:MM:SS", and its Jalali date,
 /// "YYYY/MM/DD" (a settlement's `settlement_date`, `settlement_time`, `settlement_date_jalali`).
 pub(crate) fn tehran_day_parts(unix: i64) -> (String, String, String) {
@@ -106,6 +112,7 @@ mod tests {
         // 2022-05-28 14:16:57 UTC is 17:46:57 in Tehran.
         assert_eq!(jalali_date_time(1_653_747_417), "17:46:57 - 1401/3/7");
         assert_eq!(jalali_day(1_653_747_417), 14_010_307);
+        assert_eq!(utc_timestamp(1_653_747_417), "2022-05-28T14:16:57.000000Z");
         assert_eq!(tehran_day_parts(1_653_747_417), ("2022-05-28".into(), "17:46:57".into(), "1401/03/07".into()));
     }
 }

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
-use super::{authorize, listed_only, parse, typed, unix_now, validation_error, vandar_error, Data, Shared};
+use super::{authorize, listed_only, parse, typed, validation_error, vandar_error, Data, Shared};
 use crate::generated::api::types;
 
 type Customer = (String, String); // (business, customer)
@@ -56,7 +56,7 @@ fn customer<'a>(data: &'a mut Data, headers: &HeaderMap, business: &str, id: &st
 }
 
 fn log(data: &mut Data, customer: &str, kind: &str) {
-    let now = unix_now();
+    let now = data.clock.unix();
     data.records("customer_logs").push(json!({"customer": customer, "type": kind, "description": kind, "created_at": now, "updated_at": now}));
 }
 
@@ -177,7 +177,7 @@ async fn field_store(State(data): State<Shared>, Path(business): Path<String>, h
     check!(authorize(&data, &headers, &business));
     let request: types::CustomerFieldRequest = check!(parse(&body));
     let id = data.records("fields").len() as i64 + 1;
-    let now = unix_now();
+    let now = data.clock.unix();
     data.records("fields").push(json!({"id": id, "name": request.name, "created_at": now, "updated_at": now}));
     typed::<types::CustomerFieldStoreResponse>(json!({"status": "1", "message": "فیلد ثبت شد", "result": {"field": {"id": id}}}))
 }
@@ -248,7 +248,7 @@ async fn movement(State(data): State<Shared>, Path((business, id)): Path<Custome
         }
         Err(refused) => return refused,
     };
-    let now = unix_now();
+    let now = data.clock.unix();
     let uuid = uuid::Uuid::new_v4().to_string();
     let kind = if sign > 0 { "deposit" } else { "withdraw" };
     data.records("wallet_movements").push(json!({"customer": id, "uuid": uuid, "type": kind, "amount": sign * amount,
@@ -297,7 +297,7 @@ async fn iban_store(State(data): State<Shared>, Path((business, id)): Path<Custo
     let mut data = data.lock().expect("mock state");
     let request: types::CustomerIbanStoreRequest = check!(parse(&body));
     check!(customer(&mut data, &headers, &business, &id));
-    let now = unix_now();
+    let now = data.clock.unix();
     let record = json!({"customer": id, "iban": request.iban.to_string(), "is_default": request.is_default, "iban_compatibility": "MATCHED",
         "account_owners": owners(&mut data, &id), "bank_name": "بانک آینده", "account_description": null, "account_number": null, "created_at": now, "updated_at": now});
     add_account(&mut data, "ibans", &id, record.clone());
@@ -361,7 +361,7 @@ async fn card_store(State(data): State<Shared>, Path((business, id)): Path<Custo
     let mut data = data.lock().expect("mock state");
     let request: types::CustomerCardStoreRequest = check!(parse(&body));
     check!(customer(&mut data, &headers, &business, &id));
-    let now = unix_now();
+    let now = data.clock.unix();
     let record = json!({"customer": id, "card": request.card.to_string(), "is_default": request.is_default, "card_compatibility": "MATCHED",
         "name": "مالک کارت", "created_at": now, "updated_at": now});
     add_account(&mut data, "cards", &id, record.clone());
@@ -400,7 +400,7 @@ async fn card_to_iban(State(data): State<Shared>, Path((business, id)): Path<Cus
     check!(customer(&mut data, &headers, &business, &id));
     // A deterministic IBAN for the card: IR + 24 digits.
     let digits: String = format!("{:0>24}", &request.card.to_string()[..16]);
-    let now = unix_now();
+    let now = data.clock.unix();
     let record = json!({"customer": id, "iban": format!("IR{digits}"), "is_default": request.is_default, "iban_compatibility": "MATCHED",
         "account_owners": owners(&mut data, &id), "bank_name": "بانک ملت", "account_description": null, "account_number": null, "created_at": now, "updated_at": now});
     add_account(&mut data, "ibans", &id, record.clone());

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::paging::{self, PageRequest, Size};
-use super::{typed, unix_now, Data, Shared};
+use super::{typed, Data, Shared};
 use crate::generated::api::types;
 
 pub(super) fn routes() -> Router<Shared> {
@@ -120,6 +120,9 @@ async fn agreement_create(State(data): State<Shared>, headers: HeaderMap, body: 
         parties.push(json!({"role": party.role, "state": state, "national_code": customer["national_code"], "mobile": customer["mobile"]}));
     }
     let amount: i64 = request.items.iter().map(|i| i.price.0 * i.quantity).sum();
+    // The mock's clock, as every date it invents (assumed: the agreement in UTC as Laravel serializes a
+    // model, the webhook's in Tehran's wall clock, as the Miando document's examples read).
+    let now = data.clock.unix();
     let code = (data.next_id() % 10_000_000_000).to_string();
     let items: Vec<Value> = request
         .items
@@ -127,12 +130,12 @@ async fn agreement_create(State(data): State<Shared>, headers: HeaderMap, body: 
         .map(|i| json!({"title": i.title, "description": i.description, "quantity": i.quantity, "link": i.link, "category": i.category}))
         .collect();
     let agreement = json!({"tracking_code": code, "trace_id": request.trace_id, "description": request.description, "parties": parties,
-        "items": items, "amount": amount, "state": "draft", "creator": request.creator, "created_at": "2026-11-23T08:32:51.000000Z",
+        "items": items, "amount": amount, "state": "draft", "creator": request.creator, "created_at": super::clock::utc_timestamp(now),
         "paid": false, "redirect_url": request.redirect_url});
     data.records("agreements").push(agreement.clone());
     let creator = request.creator.to_string();
     let creator_mobile = request.parties.iter().find(|p| p.role == request.creator).map(|p| p.mobile.to_string());
-    emit(&mut data, "agreement_created", json!({"tracking_code": code, "creator_role": creator, "created_at": "2026-11-23 08:32:51", "creator_mobile": creator_mobile}));
+    emit(&mut data, "agreement_created", json!({"tracking_code": code, "creator_role": creator, "created_at": super::clock::tehran_date_time(now), "creator_mobile": creator_mobile}));
     (StatusCode::CREATED, typed::<types::AgreementResponse>(json!({"message": "معامله با موفقیت ایجاد شد", "data": view(&agreement)}))).into_response()
 }
 
@@ -370,7 +373,7 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
     if let Some(map) = payload.as_object_mut() {
         map.retain(|_, v| !v.is_null());
     }
-    let body = serde_json::to_vec(&json!({"created": unix_now(), "type": event, "data": payload})).expect("serializes");
+    let body = serde_json::to_vec(&json!({"created": data.clock.unix(), "type": event, "data": payload})).expect("serializes");
     let signature = crate::inbound::webhook::sign(&body, &data.credentials.business);
     let targets: Vec<String> = data
         .records("webhooks")

@@ -308,10 +308,8 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them_until_a
     let created = miando("agreements", agreement).await.unwrap();
     assert_eq!(created.status(), 201);
 
-    let mut seen = Vec::new();
     for _ in 0..100 {
-        seen = receiver.seen();
-        if seen.len() >= 3 {
+        if receiver.seen().len() >= 3 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -328,6 +326,26 @@ async fn miando_webhooks_are_delivered_where_the_control_api_routes_them_until_a
     }
     let event = vandar::inbound::webhook::verify(&headers, &seen[0].body, "mock-shop").unwrap();
     assert_eq!(event.event_type(), "agreement_created");
+
+    // The delivery log has each attempt's answer; a resend posts the same event once more.
+    let log = h.get("deliveries").await;
+    let deliveries = log["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1, "{log}");
+    let statuses: Vec<&Value> = deliveries[0]["attempts"].as_array().unwrap().iter().map(|a| &a["status"]).collect();
+    assert_eq!(statuses, [&json!(500), &json!(503), &json!(200)]);
+    assert_eq!((&deliveries[0]["kind"], &deliveries[0]["url"]), (&json!("webhook"), &json!(format!("{}/hooks/miando", receiver.url))));
+    let id = deliveries[0]["id"].as_u64().unwrap();
+    let resent = h.post(&format!("deliveries/{id}/resend"), json!({})).await;
+    assert_eq!(resent["delivery"]["attempts"][3], json!({"status": 200, "error": null, "resent": true}), "{resent}");
+    let seen = receiver.seen();
+    assert_eq!(seen.len(), 4);
+    assert_eq!((&seen[3].body, seen[3].headers.get(vandar::inbound::webhook::SIGNATURE_HEADER)), (&seen[0].body, seen[0].headers.get(vandar::inbound::webhook::SIGNATURE_HEADER)), "the same event, signed the same");
+    let (status, unknown) = h.control("POST", "deliveries/99/resend", Some("{}")).await;
+    assert_eq!(status, 404, "{unknown}");
+    assert!(unknown["error"].as_str().unwrap().contains("no delivery 99"), "{unknown}");
+    assert_eq!(h.mock.deliveries().len(), 1, "the Rust handle reads the same log");
+    assert_eq!(h.mock.deliveries()[0].attempts.len(), 4);
+    assert!(h.mock.deliveries()[0].delivered());
 }
 
 #[tokio::test]

@@ -256,6 +256,8 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/payer-declines", post(payer_declines))
         .route("/webhook-route", post(webhook_route))
         .route("/webhook-redelivery", post(webhook_redelivery))
+        .route("/deliveries", get(deliveries))
+        .route("/deliveries/{id}/resend", post(resend_delivery))
         .route("/stats", get(stats))
         .route("/payer", post(payer))
         .route("/clock", get(clock).post(advance_clock))
@@ -448,6 +450,22 @@ async fn webhook_redelivery(State(data): State<Shared>, body: Bytes) -> Response
     Json(asked).into_response()
 }
 
+async fn deliveries(State(data): State<Shared>) -> Response {
+    let deliveries = state(&data).deliveries.clone();
+    Json(json!({"deliveries": deliveries.list()})).into_response()
+}
+
+async fn resend_delivery(State(data): State<Shared>, axum::extract::Path(id): axum::extract::Path<String>) -> Response {
+    let Ok(id) = id.parse::<u64>() else {
+        return refused(StatusCode::BAD_REQUEST, "a delivery id is a number (GET /__mock/deliveries lists them)");
+    };
+    let deliveries = state(&data).deliveries.clone();
+    match deliveries.resend(id).await {
+        Some(delivery) => Json(json!({"delivery": delivery})).into_response(),
+        None => refused(StatusCode::NOT_FOUND, &format!("no delivery {id} (GET /__mock/deliveries lists them)")),
+    }
+}
+
 async fn stats(State(data): State<Shared>) -> Response {
     Json(state(&data).stats()).into_response()
 }
@@ -516,6 +534,10 @@ async fn advance_clock(State(data): State<Shared>, body: Bytes) -> Response {
         let notices = data.advance(Duration::from_secs(advance.advance_seconds));
         (notices, data.clock_view())
     };
-    super::deliver_notices(notices, state(&data).redelivery);
+    let (redelivery, deliveries) = {
+        let data = state(&data);
+        (data.redelivery, data.deliveries.clone())
+    };
+    super::deliver_notices(notices, redelivery, &deliveries);
     Json(view).into_response()
 }

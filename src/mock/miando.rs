@@ -385,9 +385,9 @@ fn emit(data: &mut Data, event: &str, mut payload: Value) {
     for url in targets {
         let target = data.routed(&url);
         let (body, signature) = (body.clone(), signature.clone());
-        super::deliver(data.redelivery, "webhook", move |client| {
+        super::deliver(&data.deliveries, data.redelivery, "webhook", target, move |client, target| {
             client
-                .post(&target)
+                .post(target)
                 .header("content-type", "application/json")
                 .header(crate::inbound::webhook::SIGNATURE_HEADER, &signature)
                 .body(body.clone())

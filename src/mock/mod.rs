@@ -36,6 +36,7 @@ macro_rules! check {
 
 mod business;
 mod clock;
+mod delivery;
 pub mod control;
 mod customers;
 mod ipg;
@@ -48,7 +49,9 @@ mod subscription;
 pub mod trigger;
 
 pub use control::{AnsweredExchange, ReceivedRequest};
+pub use delivery::{Delivery, DeliveryAttempt};
 pub use ipg::UnknownPayment;
+pub(crate) use delivery::{deliver, deliver_notices, Deliveries, Redelivery};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -219,6 +222,8 @@ pub(crate) struct Data {
     /// Where every delivery goes instead (`vandar-mock listen --forward-to`), whatever URL it was for.
     pub(crate) forward_to: Option<String>,
     pub(crate) redelivery: Redelivery,
+    /// Every webhook and notify_url post made, with each attempt's answer (`GET /__mock/deliveries`).
+    pub(crate) deliveries: Deliveries,
     /// This mock's api base URL (links it hands out point back at it).
     pub(crate) base_url: String,
     faults: VecDeque<Fault>,
@@ -273,6 +278,7 @@ impl Data {
             webhook_route: None,
             forward_to: None,
             redelivery: Redelivery::default(),
+            deliveries: Deliveries::default(),
             base_url,
             faults: VecDeque::new(),
             aimed: Vec::new(),
@@ -427,8 +433,8 @@ impl MockVandar {
     /// IBANs) and their notify_url is posted, IPG payments left unpaid or unverified expire. Must be called
     /// inside a Tokio runtime when a notify_url is to be posted.
     pub fn advance(&self, by: Duration) {
-        let (notices, redelivery) = self.with(|data| (data.advance(by), data.redelivery));
-        deliver_notices(notices, redelivery);
+        let (notices, redelivery, deliveries) = self.with(|data| (data.advance(by), data.redelivery, data.deliveries.clone()));
+        deliver_notices(notices, redelivery, &deliveries);
     }
 
     /// The mock's current time (`GET /__mock/clock`): real time plus every [`MockVandar::advance`].
@@ -534,6 +540,20 @@ impl MockVandar {
     /// first: about 31 s; `POST /__mock/webhook-redelivery`). `attempts` 1 posts once.
     pub fn redeliver_webhooks(&self, attempts: u32, first_delay: Duration) {
         self.with(|data| data.redelivery = Redelivery::new(attempts, first_delay));
+    }
+
+    /// Every webhook and notify_url post the mock made since start (the last 10,000), oldest first, with
+    /// each attempt's answer (`GET /__mock/deliveries`): what a receiver was sent and what it said.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.with(|data| data.deliveries.clone()).list()
+    }
+
+    /// Posts delivery `id` once more, the same body and signature (the same event id), as a dashboard's
+    /// "resend" does (`POST /__mock/deliveries/{id}/resend`); the delivery with this attempt added, or
+    /// `None` when no delivery has that id.
+    pub async fn resend_delivery(&self, id: u64) -> Option<Delivery> {
+        let deliveries = self.with(|data| data.deliveries.clone());
+        deliveries.resend(id).await
     }
 
     /// Delivers webhooks registered for `https://host/path` to `base/path` instead, a receiver on
@@ -643,68 +663,6 @@ impl Notice {
     fn url_mut(&mut self) -> &mut String {
         match self {
             Notice::Form(url, _) | Notice::Json(url, _) => url,
-        }
-    }
-}
-
-/// How the mock re-delivers a webhook or a notify_url post that got no 2xx: up to `attempts` posts
-/// in all, waiting `first_delay`, then twice as long each time. Assumed: Vandar's documents say a
-/// receiver must answer 2xx but give no re-delivery schedule; a receiver must survive seeing one
-/// event more than once, which is what this lets a test prove.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Redelivery {
-    pub(crate) attempts: u32,
-    pub(crate) first_delay: Duration,
-}
-
-impl Redelivery {
-    /// `attempts` posts in all, at least 1 (0 would never post).
-    pub(crate) fn new(attempts: u32, first_delay: Duration) -> Self {
-        Self { attempts: attempts.max(1), first_delay }
-    }
-}
-
-impl Default for Redelivery {
-    /// 6 posts over about 31 s: 1, 2, 4, 8 and 16 s apart.
-    fn default() -> Self {
-        Self { attempts: 6, first_delay: Duration::from_secs(1) }
-    }
-}
-
-/// Posts what `request` builds until an answer is 2xx or `redelivery`'s attempts are spent, in a task
-/// of its own (nothing is posted outside a Tokio runtime). Failures are logged (`what` names the post).
-pub(crate) fn deliver(redelivery: Redelivery, what: &'static str, request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder + Send + 'static) {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return;
-    };
-    runtime.spawn(async move {
-        let client = reqwest::Client::new();
-        let mut delay = redelivery.first_delay;
-        for attempt in 1..=redelivery.attempts {
-            let failure = match request(&client).send().await {
-                Ok(answer) if answer.status().is_success() => return,
-                Ok(answer) => format!("answered {}", answer.status()),
-                Err(error) => error.without_url().to_string(),
-            };
-            tracing::warn!(what, attempt, of = redelivery.attempts, %failure, "mock delivery got no 2xx");
-            if attempt < redelivery.attempts {
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2);
-            }
-        }
-    });
-}
-
-/// Posts the notices (routed like webhooks when a route is set, done by the caller), re-delivered
-/// until a 2xx as [`Redelivery`] says.
-pub(crate) fn deliver_notices(notices: Vec<Notice>, redelivery: Redelivery) {
-    for notice in notices {
-        match notice {
-            Notice::Form(url, fields) => deliver(redelivery, "notify_url", move |client| {
-                let form = fields.iter().fold(reqwest::multipart::Form::new(), |form, (name, value)| form.text(*name, value.clone()));
-                client.post(&url).multipart(form)
-            }),
-            Notice::Json(url, body) => deliver(redelivery, "notify_url", move |client| client.post(&url).json(&body)),
         }
     }
 }

@@ -288,17 +288,29 @@ fn check_rows_where(
 /// win over templated ones (`/customers/fields` before `/customers/{customer}`). For the mock.
 #[cfg_attr(not(feature = "mock"), allow(dead_code))]
 pub(crate) fn operation_at(method: &str, path: &str) -> Option<&'static str> {
+    // The most specific template first, whatever its methods (OpenAPI's matching): `PUT /customers/fields`
+    // is no operation (the path declares GET and POST), not `PUT /customers/{customer}`.
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let matching = |template: &str| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len() && parts.iter().zip(&segments).all(|(part, segment)| part.starts_with('{') || part == segment)
+    };
+    let best = OPERATION_ROUTES.iter().filter(|(_, t, _)| matching(t)).map(|(_, t, _)| t.matches('{').count()).min()?;
     OPERATION_ROUTES
         .iter()
-        .filter(|(m, template, _)| {
-            let parts: Vec<&str> = template.split('/').collect();
-            m.eq_ignore_ascii_case(method)
-                && parts.len() == segments.len()
-                && parts.iter().zip(&segments).all(|(part, segment)| part.starts_with('{') || part == segment)
-        })
-        .min_by_key(|(_, template, _)| template.matches('{').count())
+        .find(|(m, t, _)| m.eq_ignore_ascii_case(method) && matching(t) && t.matches('{').count() == best)
         .map(|(_, _, operation)| *operation)
+}
+
+/// The methods the most specific path template matching `path` declares (literal segments win, as
+/// OpenAPI matches paths), or `None` when no template matches. For the mock's 405 answers.
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
+pub(crate) fn methods_at(path: &str) -> Option<Vec<&'static str>> {
+    let mut methods: Vec<&'static str> =
+        OPERATION_ROUTES.iter().map(|(m, _, _)| *m).filter(|m| operation_at(m, path).is_some()).collect();
+    methods.sort_unstable();
+    methods.dedup();
+    (!methods.is_empty()).then_some(methods)
 }
 
 /// `name` as an operation id of the spec (every host's), or why not, with the closest id when one is

@@ -159,3 +159,49 @@ async fn an_undeclared_method_is_405_with_allow() {
         assert_eq!(body["status"], 0, "{body}");
     }
 }
+
+/// What Vandar's framework does before a handler runs (issue 35): authentication before validation, the method
+/// checked against the most specific path, and every refusal in the host's JSON shape, never plain text.
+#[tokio::test]
+async fn authentication_comes_first_undeclared_methods_are_405_and_refusals_are_json() {
+    let mock = MockVandar::start().await.unwrap();
+    let (api, ipg) = (mock.base_url(Host::Api), mock.base_url(Host::Ipg));
+    let token = mock.credentials().access_token;
+    let http = reqwest::Client::new();
+
+    // A broken body without a token: 401, not 422 for the body.
+    let unauthenticated = http.post(format!("{api}/v3/business/mock-shop/settlement/store")).json(&json!({"iban": "IR00"})).send().await.unwrap();
+    assert_eq!(unauthenticated.status(), 401);
+    let miando = http.post(format!("{api}/miando/api/v1/customers")).json(&json!({})).send().await.unwrap();
+    assert_eq!(miando.status(), 401, "Miando's operations too (security: miandoOAuth)");
+    // With the token, the same body is 422 naming the field.
+    let refused = http.post(format!("{api}/v3/business/mock-shop/settlement/store")).bearer_auth(&token).json(&json!({"iban": "IR00"})).send().await.unwrap();
+    assert_eq!(refused.status(), 422);
+
+    // PUT /customers/fields is not PUT /customers/{customer}: the path declares GET and POST.
+    let undeclared = http.put(format!("{api}/v2/business/mock-shop/customers/fields")).bearer_auth(&token).json(&json!({"type": "INDIVIDUAL"})).send().await.unwrap();
+    assert_eq!(undeclared.status(), 405);
+    assert_eq!(undeclared.headers()["allow"], "GET, POST");
+    assert!(undeclared.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+
+    // A body that is not JSON, an id past i64, a duplicated query field: JSON in the host's shape.
+    let cases = [
+        http.post(format!("{api}/v3/refreshtoken")).header("content-type", "application/json").body("\u{0}"),
+        http.delete(format!("{api}/v2.1/business/mock-shop/settlement/9223372036854775808")).bearer_auth(&token),
+        http.post(format!("{ipg}/api/v4/send")).header("content-type", "application/json").body("{"),
+    ];
+    for (n, request) in cases.into_iter().enumerate() {
+        let answer = request.send().await.unwrap();
+        let status = answer.status().as_u16();
+        let content_type = answer.headers()["content-type"].to_str().unwrap().to_string();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        assert!(content_type.starts_with("application/json") && body.is_object(), "case {n}: {status} {content_type} {body}");
+        assert!((400..500).contains(&status), "case {n}: {status}");
+        if n == 1 {
+            assert_eq!(status, 404, "no record can have an id past i64");
+        }
+        if n == 2 {
+            assert!(body["errors"].is_array(), "IPG's shape: {body}");
+        }
+    }
+}

@@ -287,7 +287,7 @@ fn input<T: DeserializeOwned>(body: &[u8], example: &str) -> Result<T, Response>
 }
 
 fn state(data: &Shared) -> std::sync::MutexGuard<'_, Data> {
-    data.lock().expect("mock state")
+    data.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[derive(Deserialize)]

@@ -374,7 +374,7 @@ impl MockVandar {
 
     /// The credentials this mock accepts.
     pub fn credentials(&self) -> Credentials {
-        self.data.lock().expect("mock state").credentials.clone()
+        self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner).credentials.clone()
     }
 
     /// Where this mock is and what it accepts, for another process (see [`MockAddress`]).
@@ -397,7 +397,7 @@ impl MockVandar {
 
     /// The mock's state, for one knob.
     fn with<T>(&self, knob: impl FnOnce(&mut Data) -> T) -> T {
-        knob(&mut self.data.lock().expect("mock state"))
+        knob(&mut self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Makes the next answers misbehave, in order, one fault per answer (`POST /__mock/faults`).
@@ -596,6 +596,7 @@ fn router(data: Shared) -> Router {
         .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
         .layer(middleware::map_response(method_not_allowed))
         .layer(middleware::from_fn(request_rules))
+        .layer(middleware::from_fn(documented_answers))
         .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
         .layer(middleware::from_fn_with_state(data.clone(), control::log_request))
         // Added after the layers, so control requests are not logged, limited or faulted.
@@ -697,7 +698,7 @@ pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Res
 
 /// POST /v3/refreshtoken: rotates the pair; a used refresh token is refused.
 async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>) -> Response {
-    let mut data = data.lock().expect("mock state");
+    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if body["refreshtoken"].as_str() != Some(data.refresh_token.as_str()) {
         data.stats.refused_refreshes += 1;
         return (StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response();
@@ -730,13 +731,21 @@ fn operation_of(request: &Request) -> (&'static str, String, Option<&'static str
 /// (`crate::validate`, generated from the spec), so no rule lives in one and not the other. A broken rule is
 /// answered 422 naming the field, in the host's documented shape: IPG `{status: 0, errors: [..]}`, Miando
 /// `{message, code: validation_error, errors: {field: [..]}}`, elsewhere Laravel's `{message, errors: {field: [..]}}`.
-/// Query parameters are left to the handlers, which read paging as Laravel does (`page=0` is page 1, where the
+/// Query parameters are left to the handlers, which read paging as Laravel does (with the spec's `page` of at least 1, as the
 /// client refuses it before sending).
 async fn request_rules(request: Request, next: Next) -> Response {
     let (host, local, operation) = operation_of(&request);
     let Some(operation) = operation else {
         return next.run(request).await;
     };
+    // Authentication before validation, as Vandar's framework does: a call without the credential its
+    // operation's `security` names is 401 whatever its body says (the token itself is checked by the handler).
+    let scheme = crate::validate::security_of(operation).unwrap_or_default();
+    let bearer = request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if !scheme.is_empty() && bearer.is_none_or(|token| token.trim().is_empty()) {
+        let body = if scheme == "miandoOAuth" { json!({"error": "Unauthenticated"}) } else { json!({"status": 0, "error": "Unauthenticated"}) };
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return vandar_error(StatusCode::BAD_REQUEST, "the request body could not be read");
@@ -760,6 +769,39 @@ async fn request_rules(request: Request, next: Next) -> Response {
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
+/// Every answer in a shape the spec documents: a method the request's path does not declare is 405 with
+/// `Allow` (the most specific path wins, as OpenAPI matches: `PUT /customers/fields` is not
+/// `PUT /customers/{customer}`), and the web framework's own plain-text rejections (a body that is not JSON, a
+/// path or query value that does not parse, such as an id past i64) become the host's JSON error: 404 for a
+/// path value (no record can have it), the framework's status otherwise.
+async fn documented_answers(request: Request, next: Next) -> Response {
+    let (host, local, operation) = operation_of(&request);
+    if operation.is_none() {
+        if let Some(allowed) = crate::validate::methods_at(&local) {
+            let mut answer = vandar_error(StatusCode::METHOD_NOT_ALLOWED, "The method is not supported for this route.");
+            if let Ok(allow) = axum::http::HeaderValue::from_str(&allowed.join(", ")) {
+                answer.headers_mut().insert(axum::http::header::ALLOW, allow);
+            }
+            return answer;
+        }
+    }
+    let answer = next.run(request).await;
+    let plain = answer.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/plain"));
+    if !(plain && answer.status().is_client_error()) {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let status = if text.starts_with("Invalid URL") { StatusCode::NOT_FOUND } else { parts.status };
+    // The framework's text names the value it could not parse, never a secret; kept as the message.
+    let message = if status == StatusCode::NOT_FOUND { "No record has this id." } else { text.as_str() };
+    if host == "/ipg" {
+        (status, Json(json!({"status": 0, "errors": [message]}))).into_response()
+    } else {
+        vandar_error(status, message)
+    }
+}
+
 /// Vandar's rate limits (POST 30 / other 100 in any 3-second window, a sliding window as Vandar
 /// counts, not fixed windows that reset) and the injected faults.
 async fn faults_and_limits(State(data): State<Shared>, request: Request, next: Next) -> Response {
@@ -771,7 +813,7 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
         return next.run(request).await;
     }
     let (fault, limited) = {
-        let mut data = data.lock().expect("mock state");
+        let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let post = request.method() == axum::http::Method::POST;
         let now = Instant::now();
         let budget = if post { data.budget.0 } else { data.budget.1 };

@@ -34,7 +34,7 @@ const DATES: [(&str, &str); 5] = [
 /// progenitor's code for `host_spec`, parsed. `inner_type` is the path of the transport's type that
 /// every generated `Client` holds (progenitor's `with_inner_type`).
 pub fn run(host: &str, host_spec: &Value, enums: &Enums, inner_type: &str) -> Result<syn::File, String> {
-    let api: openapiv3::OpenAPI = serde_json::from_value(host_spec.clone())
+    let api: openapiv3::OpenAPI = serde_json::from_value(without_validation_only(host_spec))
         .map_err(|e| format!("host {host}: not an OpenAPI 3.0 document: {e}"))?;
     let mut settings = GenerationSettings::default();
     settings
@@ -63,6 +63,26 @@ pub fn run(host: &str, host_spec: &Value, enums: &Enums, inner_type: &str) -> Re
         .map_err(|_| format!("host {host}: progenitor panicked (see the message above)"))?
         .map_err(|e| format!("host {host}: {e}"))?;
     syn::parse2(tokens).map_err(|e| format!("host {host}: generated code does not parse: {e}"))
+}
+
+/// `host_spec` without the keywords a schema marks `x-vandar-validation-only` (e.g. an `anyOf` that says which
+/// fields a variant needs): rules for generators and fuzzers that would turn a struct into a union in Rust.
+fn without_validation_only(host_spec: &Value) -> Value {
+    let mut spec = host_spec.clone();
+    for schema in spec["components"]["schemas"].as_object_mut().into_iter().flat_map(|s| s.values_mut()) {
+        let Some(object) = schema.as_object_mut() else { continue };
+        let keywords: Vec<String> = object
+            .remove("x-vandar-validation-only")
+            .and_then(|k| k.as_array().cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(String::from))
+            .collect();
+        for keyword in keywords {
+            object.remove(&keyword);
+        }
+    }
+    spec
 }
 
 #[cfg(test)]

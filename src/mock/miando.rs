@@ -43,8 +43,7 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
         let message = e.inner().to_string();
         let path = e.path().to_string();
         let field = if path == "." { message.split('`').nth(1).unwrap_or("body").to_string() } else { path };
-        (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "مقادیر ورودی صحیح نیستند.", "code": "validation_error", "errors": {field: [message]}})))
-            .into_response()
+        super::miando_validation_error(&field, &message)
     })
 }
 

@@ -678,6 +678,12 @@ pub(crate) fn vandar_error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"status": 0, "message": message}))).into_response()
 }
 
+/// Miando's validation shape, `{message, code: validation_error, errors: {field: [..]}}`, naming the field.
+pub(crate) fn miando_validation_error(field: &str, message: &str) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "مقادیر ورودی صحیح نیستند.", "code": "validation_error", "errors": {field: [message]}})))
+        .into_response()
+}
+
 /// Laravel's validation shape, naming the field.
 pub(crate) fn validation_error(field: &str, message: &str) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "The given data was invalid.", "errors": {field: [message]}}))).into_response()
@@ -760,8 +766,7 @@ async fn request_rules(request: Request, next: Next) -> Response {
         return if host == "/ipg" {
             (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"status": 0, "errors": [message]}))).into_response()
         } else if local.starts_with("/miando/") || local.starts_with("/sso/") {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"message": "مقادیر ورودی صحیح نیستند.", "code": "validation_error", "errors": {field: [message]}})))
-                .into_response()
+            miando_validation_error(&field, &message)
         } else {
             validation_error(&field, &message)
         };

@@ -19,8 +19,7 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::validation_error;
-use axum::response::IntoResponse;
+use super::{miando_validation_error, validation_error};
 
 /// Laravel's default page size, the one Vandar's examples show (`per_page: 15`).
 pub(crate) const DEFAULT_PER_PAGE: u64 = 15;
@@ -68,10 +67,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
                     // page), answered as page i64::MAX.
                     Ok(p) if p >= 1 => page = p.min(i64::MAX as u64),
                     Err(_) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) && value.bytes().any(|b| b != b'0') => page = i64::MAX as u64,
-                    _ if uri.path().starts_with("/miando/") => {
-                        let errors = serde_json::json!({"message": "مقادیر ورودی صحیح نیستند.", "code": "validation_error", "errors": {"page": ["The page must be an integer of at least 1."]}});
-                        return Err((axum::http::StatusCode::UNPROCESSABLE_ENTITY, axum::Json(errors)).into_response());
-                    }
+                    _ if uri.path().starts_with("/miando/") => return Err(miando_validation_error("page", "The page must be an integer of at least 1.")),
                     _ => return Err(validation_error("page", "The page must be an integer of at least 1.")),
                 },
                 "per_page" => per_page = Some(value.to_string()),

@@ -149,7 +149,7 @@ async fn each_fault_aimed_at_each_operation_of_the_spec_is_carried_out_on_that_o
             let exchanges = mock.answers();
             assert_eq!(exchanges.len(), logged + 1, "{at}: one exchange logged");
             let exchange = exchanges.last().unwrap();
-            assert_eq!(exchange.fault, Some(fault_name(&fault)), "{at}: the fault shaped this operation's answer: {exchange:?}");
+            assert_eq!(exchange.fault, Some(fault.name()), "{at}: the fault shaped this operation's answer: {exchange:?}");
             match (&fault, answer) {
                 (Fault::Latency(delay), Ok((_, _, Ok(_)))) => assert!(started.elapsed() >= *delay, "{at}: answered late"),
                 (Fault::Status(503), Ok((status, _, Ok(body)))) => {
@@ -178,18 +178,4 @@ async fn each_fault_aimed_at_each_operation_of_the_spec_is_carried_out_on_that_o
     }
     assert_eq!(mock.clear_faults(), 0, "every aimed fault was taken by its operation");
     assert_eq!(aimed, 8 * (operations.len() - 3), "every fault on every operation but the three payer pages");
-}
-
-fn fault_name(fault: &Fault) -> &'static str {
-    match fault {
-        Fault::Latency(_) => "latency_ms",
-        Fault::Status(_) => "status",
-        Fault::HtmlErrorPage => "html_error_page",
-        Fault::TruncatedBody => "truncated_body",
-        Fault::DropConnection => "drop_connection",
-        Fault::AnswerLost => "answer_lost",
-        Fault::RateLimited => "rate_limited",
-        Fault::UnknownEnumValue => "unknown_enum_value",
-        other => panic!("a fault this test does not know: {other:?}"),
-    }
 }

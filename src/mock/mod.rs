@@ -899,8 +899,9 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
 }
 
 impl Fault {
-    /// The fault's name in the control API.
-    fn name(&self) -> &'static str {
+    /// The fault's name in the control API (`"latency_ms"`, `"truncated_body"`, ...), as
+    /// [`AnsweredExchange::fault`] names the fault that shaped an answer.
+    pub fn name(&self) -> &'static str {
         match self {
             Fault::Latency(_) => "latency_ms",
             Fault::Status(_) => "status",

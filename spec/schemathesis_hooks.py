@@ -9,6 +9,12 @@ values that pass, so a fuzzer's "valid" requests are valid. Use them from any la
 spec/schemathesis.toml holds the rest of the command (the tokens, per operation, from the environment).
 """
 
+import datetime
+import hashlib
+import itertools
+import re
+import uuid
+
 import schemathesis
 from hypothesis import strategies as st
 
@@ -65,10 +71,82 @@ _CUSTOMER_NEEDS = {  # CustomerRequest: INDIVIDUAL needs mobile and individual_n
 }
 
 
+def _resolve(doc, node, depth=0):
+    while isinstance(node, dict) and "$ref" in node and depth < 16:
+        target = doc
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node, depth = target, depth + 1
+    return node
+
+
+def _properties(doc, schema):
+    """The properties of an object schema, through $ref and allOf."""
+    schema = _resolve(doc, schema)
+    found = dict(schema.get("properties") or {})
+    for part in schema.get("allOf") or []:
+        found.update(_properties(doc, part))
+    return {name: _resolve(doc, prop) for name, prop in found.items()}
+
+
+_fresh = itertools.count(1)
+
+
+def _unique(schema):
+    """A value never drawn before, of the field's shape: a UUID, or the SHA-512 a batch id is."""
+    n = next(_fresh)
+    pattern = schema.get("pattern")
+    for value in (str(uuid.uuid4()), hashlib.sha512(f"{n}-{uuid.uuid4()}".encode()).hexdigest()):
+        if pattern is None or re.search(pattern, value):
+            return value
+    return None
+
+
+def _valid_date(value):
+    try:
+        return datetime.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        return None
+
+
+def _server_rules(ctx, body):
+    """Rules the spec marks with x- extensions, which a generator cannot read: a money move's id is never reused
+    (x-vandar-money-move's track_id: Vandar refuses a repeat with 422), and a date marked `x-vandar-after: today` is
+    in the future. Only a value already of the field's shape is replaced, by another of that shape, so a body drawn
+    as invalid stays invalid."""
+    doc = ctx.operation.schema.raw_schema
+    operation = ctx.operation.definition.raw
+    content = (_resolve(doc, operation.get("requestBody") or {}).get("content") or {}).get("application/json") or {}
+    properties = _properties(doc, content.get("schema") or {})
+    key = (operation.get("x-vandar-money-move") or {}).get("track_id")
+    schema = properties.get(key) or {}
+    if key and isinstance(body.get(key), str) and re.search(schema.get("pattern") or "", body[key]):
+        body[key] = _unique(schema) or body[key]
+    today = datetime.date.today()
+    for name, schema in properties.items():
+        day = _valid_date(body.get(name)) if schema.get("x-vandar-after") == "today" and isinstance(body.get(name), str) else None
+        if day is not None and day <= today:
+            body[name] = (today + datetime.timedelta(days=1 + next(_fresh) % 3650)).isoformat()
+
+
 @schemathesis.hook
-def map_body(ctx, body):
-    if not isinstance(body, dict):
-        return body
+def map_case(ctx, case):
+    """Every phase's cases (examples, coverage, fuzzing, stateful). The server's own rules apply to every case (a case
+    drawn as invalid in one place may be judged valid when its mutation did not hold): they only replace a value of
+    the field's shape by another. Fields one needs beside another are added to cases drawn as valid only."""
+    if not isinstance(case.body, dict):
+        return case
+    meta = getattr(case, "meta", None)
+    negative = meta is not None and str(getattr(meta.generation, "mode", "positive")) == "negative"
+    body = dict(case.body)  # a new body, set back: the case's own may be a view of what it was drawn from
+    _server_rules(ctx, body)
+    if not negative:
+        _fill(ctx, body)
+    case.body = body
+    return case
+
+
+def _fill(ctx, body):
     path = ctx.operation.path
     if path == "/api/v4/send":
         for field, (needed, value) in _NEEDS.items():
@@ -77,4 +155,3 @@ def map_body(ctx, body):
     if path.startswith("/v2/business/{business}/customers") and isinstance(body.get("type"), str) and body["type"] in _CUSTOMER_NEEDS:
         for needed, value in _CUSTOMER_NEEDS[body["type"]].items():
             body.setdefault(needed, value)
-    return body

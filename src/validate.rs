@@ -159,6 +159,90 @@ pub(crate) enum Constraint {
     /// An absolute `http` or `https` URL (the spec's `format: uri`): Vandar calls it or sends a
     /// browser to it, so a typo is caught before the payment, not after it.
     Url,
+    /// A format JSON Schema's checkers read (`email`, `uuid`, `date`), checked as they check it, so a value a
+    /// generator draws as valid passes and one it draws as invalid does not.
+    Format(Format),
+    /// The JSON type the schema states, and whether null is allowed (`nullable`). Checked by the mock only: the
+    /// client's typed builders cannot send another type.
+    Type { kind: JsonType, nullable: bool },
+}
+
+/// A JSON Schema type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JsonType {
+    Integer,
+    #[allow(dead_code)] // no request field of the spec is a `number` yet; the table would use it
+    Number,
+    String,
+    Boolean,
+    Array,
+    Object,
+}
+
+impl JsonType {
+    /// Whether `value` is of this type (JSON Schema's rule: `1.0` is an integer).
+    fn admits(self, value: &Value) -> bool {
+        match (self, value) {
+            (JsonType::Integer, Value::Number(n)) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+            (JsonType::Number, Value::Number(_)) | (JsonType::String, Value::String(_)) | (JsonType::Boolean, Value::Bool(_)) => true,
+            (JsonType::Array, Value::Array(_)) | (JsonType::Object, Value::Object(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// Whether a query string's `text` reads as this type, as OpenAPI serializes it (`true`/`false`, digits).
+    fn admits_text(self, text: &str) -> bool {
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        match self {
+            JsonType::Integer => digits(text.strip_prefix('-').unwrap_or(text)),
+            JsonType::Number => text.parse::<f64>().is_ok_and(f64::is_finite),
+            JsonType::Boolean => matches!(text, "true" | "false"),
+            JsonType::String => true,
+            JsonType::Array | JsonType::Object => false,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            JsonType::Integer => "an integer",
+            JsonType::Number => "a number",
+            JsonType::String => "a string",
+            JsonType::Boolean => "a boolean",
+            JsonType::Array => "an array",
+            JsonType::Object => "an object",
+        }
+    }
+}
+
+/// A string format the spec names that JSON Schema's checkers check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Holds an `@` (python-jsonschema's rule, the one schemathesis reads).
+    Email,
+    /// A hyphenated UUID, `8-4-4-4-12` hex digits.
+    Uuid,
+    /// A full date, `YYYY-MM-DD`, that exists in the calendar (RFC 3339's full-date).
+    Date,
+}
+
+impl Format {
+    fn admits(self, text: &str) -> bool {
+        match self {
+            Format::Email => text.contains('@'),
+            Format::Uuid => text.len() == 36 && uuid::Uuid::try_parse(text).is_ok(),
+            Format::Date => {
+                text.len() == 10 && text.as_bytes()[4] == b'-' && chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok()
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Email => "an email address",
+            Format::Uuid => "a UUID",
+            Format::Date => "a date (YYYY-MM-DD)",
+        }
+    }
 }
 
 include!(concat!(env!("OUT_DIR"), "/constraints.rs"));
@@ -185,10 +269,39 @@ pub(crate) fn check(operation: &str, body: &Value) -> Result<(), (String, String
     check_rows_where(operation, body, |path| (!path.starts_with('?')).then_some(path), false)
 }
 
-/// Every rule of the body, required fields included: what the mock refuses.
+/// Every rule of the body, required fields and JSON types included: what the mock refuses.
 #[cfg_attr(not(feature = "mock"), allow(dead_code))]
 pub(crate) fn check_received(operation: &str, body: &Value) -> Result<(), (String, String)> {
     check_rows_where(operation, body, |path| (!path.starts_with('?')).then_some(path), true)
+}
+
+/// Every rule of the query string, as the mock reads it: a parameter given twice, or a value that does not read as
+/// its type (`is_healthy=null` for a boolean), then the bounds `check_query` checks. (parameter, reason).
+#[cfg_attr(not(feature = "mock"), allow(dead_code))]
+pub(crate) fn check_received_query(operation: &str, url: &url::Url) -> Result<(), (String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    for (name, value) in url.query_pairs() {
+        let declared = |wanted: &str| rows_of(operation).iter().find_map(|(_, path, c)| match c {
+            Constraint::Type { kind, .. } if path.strip_prefix('?') == Some(wanted) => Some(*kind),
+            _ => None,
+        });
+        let Some(kind) = declared(&name) else { continue };
+        if !seen.insert(name.clone()) {
+            return Err((name.into_owned(), "must be given once".to_string()));
+        }
+        if !kind.admits_text(&value) {
+            return Err((name.into_owned(), format!("must be {}", kind.name())));
+        }
+        // A format reads the text as sent (`q=0` is no UUID, though `check_query` reads it as a number).
+        let format = rows_of(operation).iter().find_map(|(_, path, c)| match c {
+            Constraint::Format(format) if path.strip_prefix('?') == Some(&*name) => Some(*format),
+            _ => None,
+        });
+        if let Some(format) = format.filter(|format| !format.admits(&value)) {
+            return Err((name.into_owned(), format!("must be {}", format.name())));
+        }
+    }
+    check_query(operation, url)
 }
 
 /// The first bound the query string breaks for `operation`: (parameter, reason). Values that read
@@ -222,7 +335,11 @@ fn check_rows_where(
     at: impl Fn(&'static str) -> Option<&'static str>,
     required: bool,
 ) -> Result<(), (String, String)> {
-    let rows = rows_of(operation).iter().filter(|(_, _, c)| required || !matches!(c, Constraint::Required(_)));
+    // The client leaves required fields to its typed builders and types to the compiler; the mock checks both.
+    let rows = rows_of(operation).iter().filter(|(_, path, c)| {
+        let query_type = path.starts_with('?') && matches!(c, Constraint::Type { .. });
+        !query_type && (required || !matches!(c, Constraint::Required(_) | Constraint::Type { .. }))
+    });
     for (path, constraint) in rows.filter_map(|(_, path, c)| at(path).map(|p| (p, c))) {
         let mut broken = None;
         each_at(body, path, &mut |value| {
@@ -237,6 +354,9 @@ fn check_rows_where(
                     n.as_f64().is_some_and(|n| n > *max).then(|| format!("must be at most {max}{unit}"))
                 }
                 (Constraint::Url, Value::String(text)) => (!is_web_url(text)).then(|| "must be an absolute http or https URL".to_string()),
+                (Constraint::Format(format), Value::String(text)) => (!format.admits(text)).then(|| format!("must be {}", format.name())),
+                (Constraint::Type { nullable: true, .. }, Value::Null) => None,
+                (Constraint::Type { kind, .. }, value) => (!kind.admits(value)).then(|| format!("must be {}", kind.name())),
                 (Constraint::MinItems(min), Value::Array(items)) => (items.len() < *min).then(|| format!("needs at least {min} items")),
                 (Constraint::MaxItems(max), Value::Array(items)) => (items.len() > *max).then(|| format!("takes at most {max} items")),
                 (Constraint::MinLength(min), Value::String(text)) => {
@@ -276,6 +396,7 @@ fn check_rows_where(
             let at = match constraint {
                 Constraint::Requires { field, .. } | Constraint::Required(field) if path.is_empty() => field.to_string(),
                 Constraint::Requires { field, .. } | Constraint::Required(field) => format!("{path}.{field}"),
+                _ if path.is_empty() => "body".to_string(),
                 _ => path.to_string(),
             };
             return Err((at.replace("[]", ""), reason));

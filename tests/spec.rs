@@ -652,3 +652,33 @@ fn nullable_sits_beside_its_own_type() {
     walk(&raw(), "", &mut found);
     assert!(found.is_empty(), "nullable beside a composition or without its own type:\n{}", found.join("\n"));
 }
+
+/// spec/schemathesis.toml accepts a 422 for a well-formed request on exactly the operations the spec marks
+/// `x-vandar-state-checks` (a field refused for what the business holds): a mark without the entry fails the fuzzer
+/// on a valid refusal, an entry without a mark hides a wrong 422 from it.
+#[test]
+fn the_fuzzers_state_refusals_are_the_marked_operations() {
+    let spec = raw();
+    let marked: BTreeSet<String> = operations(&spec)
+        .into_iter()
+        .filter(|(_, _, _, op)| op.get("x-vandar-state-checks").is_some_and(|checks| checks.as_object().is_some_and(|m| !m.is_empty())))
+        .map(|(_, _, _, op)| op["operationId"].as_str().unwrap().to_string())
+        .collect();
+    let config = include_str!("../spec/schemathesis.toml");
+    let line = config.lines().find(|l| l.starts_with("include-operation-id-regex")).expect("the state-checks entry");
+    let listed: BTreeSet<String> = line
+        .split_once("^(")
+        .and_then(|(_, rest)| rest.split_once(")$"))
+        .map(|(ids, _)| ids.split('|').map(str::to_string).collect())
+        .expect("include-operation-id-regex = \"^(a|b)$\"");
+    assert_eq!(listed, marked, "spec/schemathesis.toml's 422 list and the spec's x-vandar-state-checks differ");
+    assert!(marked.len() >= 8, "{marked:?}");
+    // Every mark names fields its operation takes (body properties or parameters).
+    for (_, _, _, op) in operations(&spec).into_iter().filter(|(_, _, _, op)| op.get("x-vandar-state-checks").is_some()) {
+        let text = serde_json::to_string(op).unwrap();
+        let schema_text = SPEC;
+        for field in op["x-vandar-state-checks"].as_object().unwrap().keys() {
+            assert!(text.contains(&format!("\"{field}\"")) || schema_text.contains(&format!("{field}:")), "{}: {field}", op["operationId"]);
+        }
+    }
+}

@@ -139,7 +139,8 @@ async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String
         return validation_error("track_id", "track_id تکراری است");
     }
     let amount = request.amount.0;
-    data.wallet_rials += amount;
+    // The mock's wallet is an i64 of Rials (9.2e18; no wallet comes near): a deposit past it fills it.
+    data.wallet_rials = data.wallet_rials.saturating_add(amount);
     let id = data.next_id();
     data.records("cash_in").push(json!({"track_id": request.track_id}));
     typed::<types::CashInDepositResponse>(json!({"status": 1, "message": "ثبت شد", "data": {"cash_in": [{
@@ -211,10 +212,11 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
     if data.find("batches", "batch_id", &batch_id).is_some() {
         return validation_error("batch_id", "batch_id تکراری است");
     }
-    let total: i64 = request.batches_settlement.iter().map(|s| s.amount).sum();
-    if total * 10 > data.wallet_rials {
+    // A total past what any wallet holds (its Rials past i64) is more than this one holds.
+    let total = request.batches_settlement.iter().try_fold(0i64, |total, s| total.checked_add(s.amount)).and_then(|t| t.checked_mul(10).map(|_| t));
+    let Some(total) = total.filter(|total| total * 10 <= data.wallet_rials) else {
         return validation_error("batches_settlement", super::messages::INSUFFICIENT_BALANCE);
-    }
+    };
     data.wallet_rials -= total * 10;
     let mut records = Vec::new();
     for item in &request.batches_settlement {

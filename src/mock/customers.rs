@@ -239,7 +239,8 @@ async fn movement(State(data): State<Shared>, Path((business, id)): Path<Custome
     }
     let balance = match customer(&mut data, &headers, &business, &id) {
         Ok(record) => {
-            let balance = record["balance"].as_i64().unwrap_or_default() + sign * amount;
+            // A wallet is an i64 of Rials: a deposit past it fills it.
+            let balance = record["balance"].as_i64().unwrap_or_default().saturating_add(sign.saturating_mul(amount));
             if balance < 0 {
                 return validation_error("amount", super::messages::CUSTOMER_INSUFFICIENT_BALANCE);
             }

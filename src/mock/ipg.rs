@@ -216,7 +216,7 @@ async fn verify(State(data): State<Shared>, Json(body): Json<Value>) -> Response
     answer["realAmount"] = json!(amount - WAGE);
     answer["cid"] = answer["CID"].take();
     answer["message"] = json!("ok");
-    data.wallet_rials += amount - WAGE;
+    data.wallet_rials = data.wallet_rials.saturating_add(amount - WAGE);
     typed::<types::IpgVerifyResponse>(answer)
 }
 

@@ -301,6 +301,12 @@ impl Data {
     }
 
     /// The record of `name` whose `key` equals `value`.
+    /// Whether `token` is the current, unexpired access token.
+    pub(crate) fn token_is_current(&self, token: &str) -> bool {
+        let expired = self.access_expired || self.clock.instant().saturating_duration_since(self.access_issued) >= self.token_lifetime;
+        !expired && token == self.access_token
+    }
+
     pub(crate) fn find(&mut self, name: &'static str, key: &str, value: &str) -> Option<&mut serde_json::Value> {
         self.records(name).iter_mut().find(|r| r[key].as_str().map(String::from).or_else(|| r[key].as_i64().map(|n| n.to_string())).as_deref() == Some(value))
     }
@@ -595,7 +601,7 @@ fn router(data: Shared) -> Router {
         .nest("/subscription", subscription::redirect_routes())
         .fallback(|| async { vandar_error(StatusCode::NOT_FOUND, "route not found") })
         .layer(middleware::map_response(method_not_allowed))
-        .layer(middleware::from_fn(request_rules))
+        .layer(middleware::from_fn_with_state(data.clone(), request_rules))
         .layer(middleware::from_fn(documented_answers))
         .layer(middleware::from_fn_with_state(data.clone(), faults_and_limits))
         .layer(middleware::from_fn_with_state(data.clone(), control::log_request))
@@ -692,8 +698,7 @@ pub(crate) fn validation_error(field: &str, message: &str) -> Response {
 /// 401 unless the request carries the current, unexpired access token (and the business slug is ours).
 pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Result<(), Response> {
     let bearer = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    let expired = data.access_expired || data.clock.instant().saturating_duration_since(data.access_issued) >= data.token_lifetime;
-    if expired || bearer != Some(data.access_token.as_str()) {
+    if !bearer.is_some_and(|token| data.token_is_current(token)) {
         return Err((StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response());
     }
     if business != data.credentials.business {
@@ -732,46 +737,104 @@ fn operation_of(request: &Request) -> (&'static str, String, Option<&'static str
     (host, local, operation)
 }
 
-/// Every request-body rule the spec states (required fields, bounds, patterns, identifiers,
-/// `x-dependentRequired`, closed enums), checked from the table the Rust client checks before sending
-/// (`crate::validate`, generated from the spec), so no rule lives in one and not the other. A broken rule is
-/// answered 422 naming the field, in the host's documented shape: IPG `{status: 0, errors: [..]}`, Miando
-/// `{message, code: validation_error, errors: {field: [..]}}`, elsewhere Laravel's `{message, errors: {field: [..]}}`.
-/// Query parameters are left to the handlers, which read paging as Laravel does (with the spec's `page` of at least 1, as the
-/// client refuses it before sending).
-async fn request_rules(request: Request, next: Next) -> Response {
+/// Every request rule the spec states, checked from the table the Rust client checks before sending
+/// (`crate::validate`, generated from the spec), so no rule lives in one and not the other: the credential its
+/// `security` names, a body it requires, the JSON type of every field and parameter (null only where `nullable`), a
+/// query parameter given once, required fields, bounds, patterns, formats, identifiers, `x-dependentRequired` and
+/// closed enums. A broken rule is answered 422 naming the field, in the host's documented shape: IPG
+/// `{status: 0, errors: [..]}`, Miando `{message, code: validation_error, errors: {field: [..]}}`, elsewhere
+/// Laravel's `{message, errors: {field: [..]}}`. Paging values are then read by the handlers as Laravel does.
+async fn request_rules(State(data): State<Shared>, request: Request, next: Next) -> Response {
     let (host, local, operation) = operation_of(&request);
     let Some(operation) = operation else {
         return next.run(request).await;
     };
     // Authentication before validation, as Vandar's framework does: a call without the credential its
-    // operation's `security` names is 401 whatever its body says (the token itself is checked by the handler).
+    // operation's `security` names, or with one that is not current, is 401 whatever its body says.
     let scheme = crate::validate::security_of(operation).unwrap_or_default();
-    let bearer = request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if !scheme.is_empty() && bearer.is_none_or(|token| token.trim().is_empty()) {
-        let body = if scheme == "miandoOAuth" { json!({"error": "Unauthenticated"}) } else { json!({"status": 0, "error": "Unauthenticated"}) };
-        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    if !scheme.is_empty() {
+        let bearer = request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = match (scheme, bearer) {
+            (_, None) => false,
+            ("miandoOAuth", Some(token)) => data.find("miando_tokens", "token", token).is_some(),
+            (_, Some(token)) => data.token_is_current(token),
+        };
+        if !current {
+            let body = if scheme == "miandoOAuth" { json!({"error": "Unauthenticated"}) } else { json!({"status": 0, "error": "Unauthenticated"}) };
+            return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+        }
+    }
+    let refuse = |field: &str, reason: &str| {
+        let message = format!("The {field} {reason}.");
+        if host == "/ipg" {
+            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"status": 0, "errors": [message]}))).into_response()
+        } else if local.starts_with("/miando/") || local.starts_with("/sso/") {
+            miando_validation_error(field, &message)
+        } else {
+            validation_error(field, &message)
+        }
+    };
+    if let Some(query) = request.uri().query() {
+        let url = url::Url::parse(&format!("http://mock/?{query}"));
+        if let Some((field, reason)) = url.ok().and_then(|url| crate::validate::check_received_query(operation, &url).err()) {
+            return refuse(&field, &reason);
+        }
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return vandar_error(StatusCode::BAD_REQUEST, "the request body could not be read");
     };
-    let json = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).is_none_or(|t| t.starts_with("application/json"));
-    let broken = (json && crate::validate::checks_body(operation))
-        .then(|| if bytes.iter().all(u8::is_ascii_whitespace) { Some(json!({})) } else { serde_json::from_slice(&bytes).ok() })
-        .flatten()
-        .and_then(|body| crate::validate::check_received(operation, &body).err());
-    if let Some((field, reason)) = broken {
-        let message = format!("The {field} {reason}.");
-        return if host == "/ipg" {
-            (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({"status": 0, "errors": [message]}))).into_response()
-        } else if local.starts_with("/miando/") || local.starts_with("/sso/") {
-            miando_validation_error(&field, &message)
-        } else {
-            validation_error(&field, &message)
+    let media = parts.headers.get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let json = media.as_deref().is_none_or(|t| t.starts_with("application/json"));
+    let empty = bytes.iter().all(u8::is_ascii_whitespace);
+    match crate::validate::required_body(operation) {
+        Some("multipart/form-data") => {
+            if let Err(reason) = multipart_fields(media.as_deref(), &bytes).await {
+                return refuse("body", &reason);
+            }
+        }
+        Some(_) if json && empty => return refuse("body", "is required"),
+        _ => {}
+    }
+    if json && crate::validate::checks_body(operation) {
+        let body = if empty { Ok(json!({})) } else { serde_json::from_slice(&bytes) };
+        let broken = match body {
+            Ok(body) => crate::validate::check_received(operation, &body).err(),
+            Err(_) => Some(("body".to_string(), "must be JSON".to_string())),
         };
+        if let Some((field, reason)) = broken {
+            return refuse(&field, &reason);
+        }
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// The parts of a `multipart/form-data` body, or why it is not one: each part after a boundary line opens with its
+/// headers, a `Content-Disposition: form-data` among them, and a blank line (RFC 7578). Read as PHP reads a form, which
+/// takes any byte in a field's name: a strict parser (multer, through httparse) refuses a control character there,
+/// which the spec's open form allows.
+async fn multipart_fields(media: Option<&str>, bytes: &axum::body::Bytes) -> Result<usize, String> {
+    let boundary = media
+        .filter(|media| media.to_ascii_lowercase().starts_with("multipart/form-data"))
+        .and_then(|media| media.split(';').find_map(|p| p.trim().strip_prefix("boundary=")))
+        .map(|b| format!("--{}", b.trim_matches('"')))
+        .ok_or("must be multipart/form-data with a boundary")?;
+    let text = String::from_utf8_lossy(bytes);
+    let mut chunks = text.split(boundary.as_str());
+    chunks.next(); // the preamble, which a reader ignores
+    let mut parts = 0;
+    for chunk in chunks {
+        if chunk.starts_with("--") {
+            return Ok(parts);
+        }
+        let headers = chunk.strip_prefix("\r\n").and_then(|rest| rest.split_once("\r\n\r\n")).map(|(headers, _)| headers);
+        if !headers.is_some_and(|h| h.lines().any(|l| l.to_ascii_lowercase().starts_with("content-disposition: form-data"))) {
+            return Err("is not a readable form: a part has no Content-Disposition: form-data".to_string());
+        }
+        parts += 1;
+    }
+    Err("is not a readable form: it has no closing boundary".to_string())
 }
 
 /// Every answer in a shape the spec documents: a method the request's path does not declare is 405 with

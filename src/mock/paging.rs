@@ -71,7 +71,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PageRequest {
                     _ => return Err(validation_error("page", "The page must be an integer of at least 1.")),
                 },
                 "per_page" => per_page = Some(value.to_string()),
-                "start_after" => start_after = Some(value.to_string()),
+                // Laravel's ConvertEmptyStringsToNull: an empty cursor is no cursor (the first page).
+                "start_after" => start_after = Some(value.to_string()).filter(|v| !v.is_empty()),
                 _ => {}
             }
             if name != "page" {
@@ -87,7 +88,11 @@ impl PageRequest {
     fn per_page(&self, size: Size) -> Result<u64, Response> {
         let Size::PerPage { max } = size else { return Ok(DEFAULT_PER_PAGE) };
         let Some(raw) = &self.per_page else { return Ok(DEFAULT_PER_PAGE) };
-        match raw.parse::<u64>() {
+        // A size past i64 (the spec's integer has no bound where it states no maximum) is every item; it is answered
+        // as i64::MAX, the spec's integer.
+        let digits = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) && raw.bytes().any(|b| b != b'0');
+        let parsed = raw.parse::<u64>().map(|n| n.min(i64::MAX as u64)).or(if digits { Ok(i64::MAX as u64) } else { Err(()) });
+        match parsed {
             Ok(n) if n >= 1 && max.is_none_or(|max| n <= max) => Ok(n),
             Ok(n) if n >= 1 => Err(validation_error("per_page", &format!("The per page may not be greater than {}.", max.unwrap_or_default()))),
             _ => Err(validation_error("per_page", "The per page must be an integer of at least 1.")),

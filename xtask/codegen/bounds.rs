@@ -45,17 +45,17 @@ pub fn constraint_table(spec: &Value) -> String {
         let id = op["operationId"].as_str().unwrap_or_default();
         let body = resolve(spec, &op["requestBody"]);
         if let Some(schema) = body["content"]["application/json"].get("schema") {
-            collect_constraints(spec, schema, "", id, &mut rows, 0);
+            collect_constraints(spec, schema, "", id, &mut rows, 0, true);
             // Once more under `#SchemaName`, for the mock, which checks bodies by their type.
             if let Some(name) = schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()).filter(|n| schemas.insert(*n)) {
-                collect_constraints(spec, schema, "", &format!("#{name}"), &mut rows, 0);
+                collect_constraints(spec, schema, "", &format!("#{name}"), &mut rows, 0, true);
             }
         }
         // Query parameters, as `?name`.
         for param in op["parameters"].as_array().into_iter().flatten() {
             let param = resolve(spec, param);
             if let (Some(name), Some("query")) = (param["name"].as_str(), param["in"].as_str()) {
-                collect_constraints(spec, &param["schema"], &format!("?{name}"), id, &mut rows, 0);
+                collect_constraints(spec, &param["schema"], &format!("?{name}"), id, &mut rows, 0, true);
             }
         }
     }
@@ -98,10 +98,27 @@ pub fn constraint_table(spec: &Value) -> String {
         let scheme = scheme(&op["security"]).unwrap_or_else(|| default.clone());
         code += &format!("        {:?} => {scheme:?},\n", op["operationId"].as_str().unwrap_or_default());
     }
+    code += "        _ => return None,\n    })\n}\n";
+    // Operations whose body the spec requires (`requestBody.required`), with its media type: the mock refuses a call
+    // without one.
+    code += "\n/// The media type of the body the operation's spec requires (`application/json`, `multipart/form-data`).\n";
+    code += "pub(crate) fn required_body(operation: &str) -> Option<&'static str> {\n    Some(match operation {\n";
+    for (_, _, op) in operations(spec) {
+        let body = resolve(spec, &op["requestBody"]);
+        let media = body["content"].as_object().and_then(|content| content.keys().next());
+        if let (true, Some(media)) = (body["required"] == true, media) {
+            code += &format!("        {:?} => {media:?},\n", op["operationId"].as_str().unwrap_or_default());
+        }
+    }
     code + "        _ => return None,\n    })\n}\n"
 }
 
-fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows: &mut Vec<String>, depth: usize) {
+/// `typed`: whether to state the node's JSON type (not for a part of an `allOf`, whose node states it with
+/// the node's own `nullable`).
+fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows: &mut Vec<String>, depth: usize, typed: bool) {
+    if let Some((kind, nullable)) = typed.then(|| type_of(spec, schema, 0)).flatten() {
+        rows.push(format!("({id:?}, {path:?}, Constraint::Type {{ kind: JsonType::{kind}, nullable: {nullable} }})"));
+    }
     let identifier = match schema["$ref"].as_str().and_then(|r| r.rsplit('/').next()) {
         Some(name @ ("Iban" | "NationalCode" | "Mobile" | "CardNumber")) => Some(name),
         _ => None,
@@ -149,18 +166,49 @@ fn collect_constraints(spec: &Value, schema: &Value, path: &str, id: &str, rows:
             rows.push(format!("({id:?}, {path:?}, Constraint::{kind}({n}))"));
         }
     }
+    // The formats JSON Schema's checkers read (a generator draws a value that fails them as invalid).
+    if let Some(format @ ("email" | "uuid" | "date")) = schema["format"].as_str().filter(|_| schema["type"] == "string") {
+        let kind = match format { "email" => "Email", "uuid" => "Uuid", _ => "Date" };
+        rows.push(format!("({id:?}, {path:?}, Constraint::Format(Format::{kind}))"));
+    }
     if let Some(pattern) = schema["pattern"].as_str().filter(|_| identifier.is_none()) {
         rows.push(format!("({id:?}, {path:?}, Constraint::Pattern({pattern:?}))"));
     }
     for part in schema["allOf"].as_array().into_iter().flatten() {
-        collect_constraints(spec, part, path, id, rows, depth + 1);
+        collect_constraints(spec, part, path, id, rows, depth + 1, false);
     }
     for (name, property) in schema["properties"].as_object().into_iter().flatten() {
         let inner = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
-        collect_constraints(spec, property, &inner, id, rows, depth + 1);
+        collect_constraints(spec, property, &inner, id, rows, depth + 1, true);
     }
     if schema.get("items").is_some() {
-        collect_constraints(spec, &schema["items"], &format!("{path}[]"), id, rows, depth + 1);
+        collect_constraints(spec, &schema["items"], &format!("{path}[]"), id, rows, depth + 1, true);
+    }
+}
+
+/// The JSON type a schema states (`Integer`, `String`, ...; through its `allOf` parts) and whether it allows null,
+/// or None when it states none (a `oneOf`, `anyOf` or an open schema).
+fn type_of(spec: &Value, schema: &Value, depth: usize) -> Option<(&'static str, bool)> {
+    let resolved = resolve(spec, schema);
+    let nullable = schema["nullable"] == true || resolved["nullable"] == true;
+    let kind = match resolved["type"].as_str() {
+        Some("integer") => Some("Integer"),
+        Some("number") => Some("Number"),
+        Some("string") => Some("String"),
+        Some("boolean") => Some("Boolean"),
+        Some("array") => Some("Array"),
+        Some("object") => Some("Object"),
+        _ => None,
+    };
+    match kind {
+        Some(kind) => Some((kind, nullable)),
+        None if depth < 8 => resolved["allOf"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find_map(|part| type_of(spec, part, depth + 1))
+            .map(|(kind, inner)| (kind, nullable || inner)),
+        None => None,
     }
 }
 
@@ -220,8 +268,13 @@ mod tests {
         assert!(table.contains(r#"("store", "?page", Constraint::Minimum(1.0, "")),"#), "{table}");
         assert!(table.contains(r##"("#Store", "amount", Constraint::Minimum(5000.0, " Tomans")),"##), "{table}");
         assert!(!table.contains("Pattern"), "an identifier's pattern is its kind's check: {table}");
-        // `#Store` sorts before `store`: its three rows, then the operation's four.
-        assert!(table.contains(r##""#Store" => &CONSTRAINTS[0..3],"##), "{table}");
-        assert!(table.contains(r#""store" => &CONSTRAINTS[3..7],"#), "{table}");
+        // Every field's JSON type, through `allOf` (the mock refuses another type; `?page` reads its text as one).
+        assert!(table.contains(r#"("store", "amount", Constraint::Type { kind: JsonType::Integer, nullable: false }),"#), "{table}");
+        assert!(table.contains(r#"("store", "?page", Constraint::Type { kind: JsonType::Integer, nullable: false }),"#), "{table}");
+        // `#Store` sorts before `store`: its six rows, then the operation's eight.
+        assert!(table.contains(r##""#Store" => &CONSTRAINTS[0..6],"##), "{table}");
+        assert!(table.contains(r#""store" => &CONSTRAINTS[6..14],"#), "{table}");
+        // The body is not `required`: the mock takes a call without one.
+        assert!(table.contains("pub(crate) fn required_body(operation: &str) -> Option<&'static str> {\n    Some(match operation {\n        _ => return None,"), "{table}");
     }
 }

@@ -27,10 +27,42 @@ pub fn derive(spec: &Value) -> Result<Vec<(String, String)>, String> {
             _ => return Err(format!("spec: x-vandar-hosts entry without name and url: {host:?}")),
         };
         let one = one_host(spec, hosts, default, name, url)?;
-        let text = serde_yaml::to_string(&one).map_err(|e| format!("host {name}: {e}"))?;
+        let text = quote_timestamps(&serde_yaml::to_string(&one).map_err(|e| format!("host {name}: {e}"))?);
+        // The quoting changed no value: the file reads back as the host's spec.
+        if serde_yaml::from_str::<Value>(&text).ok().as_ref() != Some(&one) {
+            return Err(format!("host {name}: quoting its timestamps changed a value"));
+        }
         files.push((name.to_string(), format!("{HEADER}{text}")));
     }
     Ok(files)
+}
+
+/// `text` with every plain scalar that YAML 1.1 reads as a timestamp (`2027-05-01`, `2019-02-19 18:19:55`) in single
+/// quotes. serde_yaml writes them plain, as YAML 1.2 allows; PyYAML and other YAML 1.1 readers (Python's generators,
+/// schemathesis) would read a date object, not the string the spec gives.
+fn quote_timestamps(text: &str) -> String {
+    let timestamp = |value: &str| {
+        let (Some(day), Some(rest)) = (value.get(..10), value.get(10..)) else { return false };
+        let date = day.bytes().enumerate().all(|(i, c)| if i == 4 || i == 7 { c == b'-' } else { c.is_ascii_digit() });
+        let time = rest.strip_prefix([' ', 'T', 't']).is_some_and(|t| t.bytes().all(|c| c.is_ascii_digit() || b":.+-Z ".contains(&c)));
+        date && (rest.is_empty() || time)
+    };
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        let value_at = match body.find(": ") {
+            Some(at) if !body.starts_with(['\'', '"']) => line.len() - body.len() + at + 2,
+            _ if trimmed.starts_with("- ") => line.len() - body.len(),
+            _ => line.len(),
+        };
+        match &line[value_at..] {
+            value if !value.is_empty() && timestamp(value) => out.push_str(&format!("{}'{value}'", &line[..value_at])),
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The host named by a path item's `servers` entry (the default when it has none).
@@ -228,5 +260,17 @@ components:
     fn a_path_on_an_unlisted_host_is_refused() {
         let spec: Value = serde_yaml::from_str(&SPEC.replace("servers: [{url: 'https://ipg.example'}]\n    post", "servers: [{url: 'https://elsewhere'}]\n    post")).unwrap();
         assert!(derive(&spec).unwrap_err().contains("names no host"));
+    }
+
+    #[test]
+    fn timestamps_are_quoted_for_yaml_1_1_readers() {
+        let text = "a:\n  day: 2027-05-01\n  at: 2019-02-19 18:19:55\n  iso: 2022-09-26T08:32:51.000000Z\n  list:\n  - 2021-10-30\n  note: paid 2021-10-30\n  persian: ۱۴۰۰/۰۱/۰۱ تاریخ\n";
+        let quoted = quote_timestamps(text);
+        assert_eq!(
+            quoted,
+            "a:\n  day: '2027-05-01'\n  at: '2019-02-19 18:19:55'\n  iso: '2022-09-26T08:32:51.000000Z'\n  list:\n  - '2021-10-30'\n  note: paid 2021-10-30\n  persian: ۱۴۰۰/۰۱/۰۱ تاریخ\n"
+        );
+        let before: Value = serde_yaml::from_str(text).unwrap();
+        assert_eq!(serde_yaml::from_str::<Value>(&quoted).unwrap(), before, "the same strings");
     }
 }

@@ -231,6 +231,7 @@ impl std::fmt::Display for Proof {
 }
 
 /// The outcome kinds after which [`Journal::begin`](super::Journal::begin) accepts the same move again ([`Outcome::allows_resend`]).
+#[cfg_attr(not(any(feature = "redis", feature = "postgres")), allow(dead_code))] // the server-side journals' scripts read it
 pub(crate) const RESENDABLE: [&str; 3] = ["refused_before_sending", "refused_by_vandar", "proven_not_sent"];
 
 /// Where an entry is in its life.

@@ -17,16 +17,16 @@ impl Transport {
     /// The credential `operation` on `host` carries, or what configuration it lacks.
     pub(super) fn credential(&self, host: Host, request: &Request, operation: &str) -> Result<Credential<'_>, String> {
         let missing = |what: &str| format!("{operation} needs {what}, which this Client was not configured with");
-        match host {
-            Host::Ipg => self.ipg_api_key.as_ref().map(Credential::ApiKey).ok_or_else(|| missing("an IPG api_key")),
-            Host::Api if matches!(operation, "token_refresh" | "miando_token") => Ok(Credential::None),
-            Host::Api if request.url().path().contains("/miando/api/") => {
-                self.miando_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("Miando client credentials"))
-            }
-            Host::Api | Host::Batch => {
-                self.business_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("business tokens"))
-            }
-            Host::Subscription => Ok(Credential::None),
+        // The operation's `security` in the spec (generated beside the request bounds), the mock's rule too. The
+        // IPG's api_key is no security scheme: it travels in the body of every IPG call (build.rs removes the field
+        // from the generated bodies, `with_api_key` puts it back).
+        match (crate::validate::security_of(operation), host) {
+            (Some("bearerAuth"), _) => self.business_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("business tokens")),
+            (Some("miandoOAuth"), _) => self.miando_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("Miando client credentials")),
+            (Some(""), Host::Ipg) => self.ipg_api_key.as_ref().map(Credential::ApiKey).ok_or_else(|| missing("an IPG api_key")),
+            (Some(""), _) => Ok(Credential::None),
+            (Some(scheme), _) => Err(format!("{operation}: the spec's security scheme {scheme} is not one this client knows")),
+            (None, _) => Err(format!("{operation} ({} {}) is not an operation of the spec", request.method(), request.url().path())),
         }
     }
 

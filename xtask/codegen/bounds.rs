@@ -102,7 +102,7 @@ pub fn constraint_table(spec: &Value) -> String {
     // Operations whose body the spec requires (`requestBody.required`), with its media type: the mock refuses a call
     // without one.
     code += "\n/// The media type of the body the operation's spec requires (`application/json`, `multipart/form-data`).\n";
-    code += "pub(crate) fn required_body(operation: &str) -> Option<&'static str> {\n    Some(match operation {\n";
+    code += "#[cfg_attr(not(feature = \"mock\"), allow(dead_code))]\npub(crate) fn required_body(operation: &str) -> Option<&'static str> {\n    Some(match operation {\n";
     for (_, _, op) in operations(spec) {
         let body = resolve(spec, &op["requestBody"]);
         let media = body["content"].as_object().and_then(|content| content.keys().next());

@@ -1,5 +1,5 @@
 //! spec/vandar.yaml -> progenitor -> $OUT_DIR/{api,ipg,batch,subscription}.rs, plus
-//! $OUT_DIR/enums.rs, constraints.rs and money_moves.rs.
+//! $OUT_DIR/enums.rs, constraints.rs and operations.rs.
 //!
 //! The spec stays true to Vandar for every language; this script adapts a copy of it to what
 //! progenitor 0.15 can take, and adapts progenitor's output to what the crate promises. Measured
@@ -26,6 +26,7 @@ use serde_json::Value;
 #[path = "xtask/codegen/bounds.rs"] mod bounds;
 #[path = "xtask/codegen/enums.rs"] mod enums;
 #[path = "xtask/codegen/money_moves.rs"] mod money_moves;
+#[path = "xtask/codegen/operations.rs"] mod operations;
 #[path = "xtask/codegen/generator.rs"] mod generator;
 // Passes over progenitor's output.
 #[path = "xtask/codegen/business_from_client.rs"] mod business_from_client;
@@ -60,11 +61,13 @@ fn run(spec_path: &Path, out: &Path) -> Result<(), String> {
     let spec: Value = serde_yaml::from_str(&text).map_err(|e| format!("not valid YAML: {e}"))?;
     check::check(&spec)?;
     let hosts = hosts::hosts(&spec)?;
-    let moves = money_moves::read(&spec, &hosts, &spec::path_order(&text)?)?;
+    let path_order = spec::path_order(&text)?;
+    let moves = money_moves::read(&spec, &hosts, &path_order)?;
+    let ops = operations::read(&spec, &hosts, &path_order)?;
     let enums = enums::string_enums(&spec)?;
     write(out, "enums.rs", &enums::open_enum_invocations(&enums.values))?;
     write(out, "constraints.rs", &bounds::constraint_table(&spec))?;
-    write(out, "money_moves.rs", &money_moves::table(&moves))?;
+    write(out, "operations.rs", &operations::table(&ops, &moves)?)?;
 
     for host in hosts.iter().filter(|h| env::var_os(format!("CARGO_FEATURE_{}", h.name.to_uppercase())).is_some()) {
         let mut host_spec = hosts::host_spec(&spec, host, &hosts[0]);

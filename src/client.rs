@@ -2,6 +2,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::generated::operations::Operation;
 use crate::auth::{Clock, MemoryTokenStore, Source, SystemClock, TokenManager, TokenPair, TokenStore};
 use crate::generated::HostClients;
 use crate::host::{for_each_host, Host};
@@ -270,9 +271,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Puts `operation` (an operation id of the spec, e.g. `"settlement_list"`; `build` refuses one
-    /// it does not have) in `lane` for every call of this client. By default the payment gateway's calls are [`Lane::Interactive`] and the rest
-    /// [`Lane::Background`]; per call: [`crate::CallOptions::lane`].
+    /// Puts `operation` (an operation id of the spec, e.g. `"settlement_list"` or
+    /// `Operation::SettlementList.id()`; `build` refuses one it does not have) in `lane` for every
+    /// call of this client. By default each operation waits in the lane the spec gives it
+    /// ([`Operation::default_lane`]: the payment gateway's calls [`Lane::Interactive`], the rest
+    /// [`Lane::Background`]); per call: [`crate::CallOptions::lane`].
     pub fn lane_for(mut self, operation: impl Into<String>, lane: Lane) -> Self {
         self.lanes.insert(operation.into(), lane);
         self
@@ -282,8 +285,10 @@ impl ClientBuilder {
     /// [`ClientBuilder::lane_for`] names an operation the spec does not have (a typo would
     /// otherwise leave the operation in its default lane without a word).
     pub fn build(self) -> Result<Client, Error> {
-        for operation in self.lanes.keys() {
-            crate::validate::operation_id(operation).map_err(|problem| Error::invalid("lane_for", problem))?;
+        let mut lanes = std::collections::HashMap::new();
+        for (name, lane) in &self.lanes {
+            let id = crate::validate::operation_id(name).map_err(|problem| Error::invalid("lane_for", problem))?;
+            lanes.extend(Operation::from_id(id).map(|operation| (operation, *lane)));
         }
         crate::tls::install_default_provider();
         let http = match self.http {
@@ -325,7 +330,7 @@ impl ClientBuilder {
             retry: self.retry,
             journal: self.journal,
             max_wait: self.max_wait,
-            lanes: self.lanes,
+            lanes,
         });
         let clients = HostClients::new(&http, &transport);
         let holder = uuid::Uuid::new_v4().to_string();

@@ -6,7 +6,7 @@
 // Every type a public signature reaches has a public path, so rustc never prints a private one.
 #![deny(unnameable_types)]
 // Layers, from the bottom (a module uses only those on its own floor or below; see ARCHITECTURE.md):
-//   values:     host, secret, mask, dates, enums, validate, reach, error, money (units), money_moves (the spec's list)
+//   values:     host, secret, mask, dates, enums, validate, reach, error, money (units), generated::operations (the spec's table)
 //   shared:     rate_limit, telemetry, auth (token state; reaches Vandar through a TokenEndpoint), journal, redis_connection
 //   send path:  transport (credentials, retry, spans), generated (the typed calls and their hook)
 //   the client: client, paging
@@ -28,7 +28,6 @@ pub mod mask;
 #[cfg(feature = "mock")]
 pub mod mock;
 pub mod money;
-mod money_moves;
 pub mod paging;
 pub mod rate_limit;
 mod reach;
@@ -60,6 +59,7 @@ mod testing_page {}
 pub use auth::TokenPair;
 pub use client::{Client, ClientBuilder, REFRESH_MARGIN};
 pub use error::{ApiError, Error, ErrorCode, Result};
+pub use generated::operations::Operation;
 pub use host::Host;
 pub use reach::Reach;
 pub use secret::Secret;

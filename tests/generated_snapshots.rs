@@ -39,6 +39,6 @@ fn generated_enums_match_snapshot() {
 }
 
 #[test]
-fn generated_money_moves_match_snapshot() {
-    snapshot("money_moves", include_str!(concat!(env!("OUT_DIR"), "/money_moves.rs")));
+fn generated_operations_match_snapshot() {
+    snapshot("operations", include_str!(concat!(env!("OUT_DIR"), "/operations.rs")));
 }

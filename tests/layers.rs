@@ -7,7 +7,7 @@ use std::path::Path;
 /// The floors, from the bottom; a module may use modules on its floor or below. Within a floor,
 /// the graph must still be acyclic.
 const FLOORS: [&[&str]; 6] = [
-    &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money", "money_moves", "journal::outcome", "local_file"],
+    &["host", "secret", "mask", "dates", "enums", "validate", "reach", "error", "tls", "money", "generated::operations", "journal::outcome", "local_file"],
     &["rate_limit", "telemetry", "auth", "journal", "redis_connection"],
     &["transport", "generated"],
     &["client", "paging"],
@@ -31,6 +31,7 @@ fn module_of(path: &Path) -> String {
     match (first.as_str(), relative.file_stem().and_then(|s| s.to_str())) {
         ("money", Some(flow @ ("moves" | "payment" | "recovery"))) => format!("money::{flow}"),
         ("journal", Some("outcome")) => "journal::outcome".to_string(),
+        ("generated", Some("operations")) => "generated::operations".to_string(),
         _ => first,
     }
 }
@@ -73,6 +74,8 @@ fn imports() -> BTreeMap<String, BTreeMap<String, String>> {
                     inner.split(',').filter_map(|p| p.trim().split("::").next()).map(str::to_string).collect()
                 } else if name == "journal" && rest.starts_with("journal::outcome::") {
                     vec!["journal::outcome".to_string()] // the journal's values, a room of their own
+                } else if name == "generated" && rest.starts_with("generated::operations") {
+                    vec!["generated::operations".to_string()] // the spec's table of operations, a value
                 } else {
                     vec![name]
                 };

@@ -6,14 +6,13 @@ use tokio::sync::Mutex;
 
 use super::{Clock, Saved, TokenPair, TokenStore};
 use crate::error::Failure;
+use crate::generated::operations::Operation;
 use crate::secret::Secret;
 
 /// A token call to Vandar: `POST {api}{path}` with a JSON body.
 pub(crate) struct TokenRequest {
-    /// `token_refresh` or `miando_token` (the span's operation).
-    pub(crate) operation: &'static str,
-    /// Path on the api host.
-    pub(crate) path: &'static str,
+    /// `token_refresh` or `miando_token`: its host and path are the spec's.
+    pub(crate) operation: Operation,
     /// The JSON body (holds the refresh token or the client secret).
     pub(crate) body: serde_json::Value,
 }
@@ -380,13 +379,11 @@ impl TokenManager {
     async fn call_vandar(&self, endpoint: &impl TokenEndpoint, refresh: Option<&Secret>, attempt: u32) -> Result<Issued, Refusal> {
         let request = match (&self.source, refresh) {
             (Source::Refresh { .. }, Some(refresh)) => TokenRequest {
-                operation: "token_refresh",
-                path: "/v3/refreshtoken",
+                operation: Operation::TokenRefresh,
                 body: serde_json::json!({ "refreshtoken": refresh.expose() }),
             },
             (Source::ClientCredentials { client_id, client_secret }, _) => TokenRequest {
-                operation: "miando_token",
-                path: "/sso/oauth/token",
+                operation: Operation::MiandoToken,
                 body: serde_json::json!({
                     "grant_type": "client_credentials",
                     "client_id": client_id,

@@ -1,6 +1,6 @@
 //! `ravand_cardholder_upload`: the spec's one multipart body. progenitor cannot take
 //! multipart/form-data, so build.rs leaves it out of the generated client and this is its typed call.
-use crate::{client::Client, error::Error, host::Host};
+use crate::{client::Client, error::Error, generated::operations::Operation};
 
 impl Client {
     /// `POST /v1/business/{business}/ravand/provider/{provider}/cardholder/{cardholder_id}/upload`:
@@ -16,13 +16,11 @@ impl Client {
         form: reqwest::multipart::Form,
     ) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
         let business = self.business()?;
-        let mut url = url::Url::parse(self.base_url(Host::Api)).map_err(|e| Error::invalid("base_url", e.to_string()))?;
-        url.path_segments_mut()
-            .map_err(|_| Error::invalid("base_url", "cannot be a base"))?
-            .pop_if_empty()
-            .extend(["v1", "business", business, "ravand", "provider", provider, "cardholder", cardholder_id, "upload"]);
+        let operation = Operation::RavandCardholderUpload;
+        let values = [("business", business), ("provider", provider), ("cardholder_id", cardholder_id)];
+        let url = url::Url::parse(&operation.url(self.base_url(operation.host()), &values)).map_err(|e| Error::invalid("base_url", e.to_string()))?;
         let request = self.transport().http.post(url).header("accept", "application/json").multipart(form).build().map_err(Error::transport)?;
-        let response = self.transport().execute(Host::Api, request, "ravand_cardholder_upload").await.map_err(Error::transport)?;
+        let response = self.transport().execute_operation(operation, request).await.map_err(Error::transport)?;
         if !response.status().is_success() {
             return Err(crate::error::from_response(&response));
         }

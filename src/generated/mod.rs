@@ -9,6 +9,8 @@
 //! `cash_in_deposit`, `customer_wallet_deposit`/`_withdraw`) and [`crate::Client::verify_payment`].
 use std::sync::Arc;
 
+pub(crate) mod operations;
+
 use crate::host::{for_each_host, Host};
 use crate::transport::Transport;
 

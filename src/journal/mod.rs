@@ -193,7 +193,8 @@ impl Intent {
     /// together ([`PostgresJournal::record_in`]). Fails if `operation` is not a money move or the
     /// body carries no track id.
     pub fn for_money_move(operation: &str, body: &impl Serialize) -> Result<Intent, crate::error::Error> {
-        let mark = crate::money_moves::mark(operation)
+        let mark = crate::generated::operations::Operation::from_id(operation)
+            .and_then(|operation| operation.money_move())
             .ok_or_else(|| crate::error::Error::invalid("operation", format!("{operation} is not a money move")))?;
         let body = serde_json::to_value(body).map_err(|e| crate::error::Error::invalid("body", e.to_string()))?;
         let key = mark

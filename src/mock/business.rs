@@ -1,6 +1,7 @@
 //! The rest of the business API: business info and users, cash-in, IPG refunds, settlement banks,
 //! batch settlements (under /batch), and the listed-only operations (queued settlements, cash-in by
 //! code, Ravand), which answer a minimal success since no shape is documented.
+use crate::generated::operations::Operation;
 use std::collections::HashMap;
 
 use axum::body::Bytes;
@@ -18,7 +19,7 @@ use crate::generated::api::types;
 type Params = Path<HashMap<String, String>>;
 
 /// A listed-only operation behind business authentication.
-fn listed(operation: &'static str) -> impl Fn(State<Shared>, Params, HeaderMap) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+fn listed(operation: Operation) -> impl Fn(State<Shared>, Params, HeaderMap) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
     move |State(data): State<Shared>, Path(params): Params, headers: HeaderMap| {
         let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let business = params.get("business").cloned().unwrap_or_default();
@@ -29,11 +30,11 @@ fn listed(operation: &'static str) -> impl Fn(State<Shared>, Params, HeaderMap) 
     }
 }
 
-fn get_listed(operation: &'static str) -> MethodRouter<Shared> {
+fn get_listed(operation: Operation) -> MethodRouter<Shared> {
     get(listed(operation))
 }
 
-fn post_listed(operation: &'static str) -> MethodRouter<Shared> {
+fn post_listed(operation: Operation) -> MethodRouter<Shared> {
     post(listed(operation))
 }
 
@@ -45,37 +46,37 @@ pub(super) fn routes() -> Router<Shared> {
         .route("/v2/business/{business}", get(business_show))
         .route("/v2/business/{business}/iam", get(business_users))
         .route(&format!("{b3}/settlement/banks"), get(settlement_banks))
-        .route(&format!("{b3}/settlement/queued"), post_listed("settlement_queued_store").get(listed("settlement_queued_list")))
-        .route(&format!("{b3}/settlement/queued/{{id}}"), get_listed("settlement_queued_show"))
-        .route(&format!("{b3}/settlement/queued/cancel"), post_listed("settlement_queued_cancel"))
+        .route(&format!("{b3}/settlement/queued"), post_listed(Operation::SettlementQueuedStore).get(listed(Operation::SettlementQueuedList)))
+        .route(&format!("{b3}/settlement/queued/{{id}}"), get_listed(Operation::SettlementQueuedShow))
+        .route(&format!("{b3}/settlement/queued/cancel"), post_listed(Operation::SettlementQueuedCancel))
         .route(&format!("{b3}/cash-in/account"), get(cash_in_accounts))
         .route(&format!("{b3}/cash-in/account/deposit"), post(cash_in_deposit))
         .route(&format!("{b3}/cash-in/account/balance"), post(cash_in_balance))
-        .route(&format!("{b3}/cash-in/code"), get_listed("cash_in_code_show"))
-        .route(&format!("{b3}/cash-in/pic/transactions"), get_listed("cash_in_code_transactions"))
-        .route(&format!("{b3}/cash-in/suspicious-payment"), get_listed("cash_in_suspicious_payments"))
-        .route(&format!("{b3}/cash-in/suspicious-payment/{{id}}"), post_listed("cash_in_suspicious_payment_submit"))
+        .route(&format!("{b3}/cash-in/code"), get_listed(Operation::CashInCodeShow))
+        .route(&format!("{b3}/cash-in/pic/transactions"), get_listed(Operation::CashInCodeTransactions))
+        .route(&format!("{b3}/cash-in/suspicious-payment"), get_listed(Operation::CashInSuspiciousPayments))
+        .route(&format!("{b3}/cash-in/suspicious-payment/{{id}}"), post_listed(Operation::CashInSuspiciousPaymentSubmit))
         .route(&format!("{b3}/transaction/{{transaction_id}}/refund"), post(transaction_refund))
-        .route(&format!("{r}/set-config"), post_listed("ravand_set_config"))
-        .route(&format!("{r}/provinces"), get_listed("ravand_provinces"))
-        .route(&format!("{r}/cities"), get_listed("ravand_cities"))
-        .route(&format!("{r}/guilds"), get_listed("ravand_guilds"))
-        .route(&format!("{r}/educations"), get_listed("ravand_educations"))
-        .route(&format!("{r}/occupations"), get_listed("ravand_occupations"))
-        .route(&format!("{r}/reasons"), get_listed("ravand_reasons"))
-        .route(&format!("{r}/provider/{{provider}}/cardholder"), post_listed("ravand_cardholder_create"))
-        .route(ch, axum::routing::put(listed("ravand_cardholder_update")))
-        .route(&format!("{ch}/video-caption"), get_listed("ravand_cardholder_video_caption"))
+        .route(&format!("{r}/set-config"), post_listed(Operation::RavandSetConfig))
+        .route(&format!("{r}/provinces"), get_listed(Operation::RavandProvinces))
+        .route(&format!("{r}/cities"), get_listed(Operation::RavandCities))
+        .route(&format!("{r}/guilds"), get_listed(Operation::RavandGuilds))
+        .route(&format!("{r}/educations"), get_listed(Operation::RavandEducations))
+        .route(&format!("{r}/occupations"), get_listed(Operation::RavandOccupations))
+        .route(&format!("{r}/reasons"), get_listed(Operation::RavandReasons))
+        .route(&format!("{r}/provider/{{provider}}/cardholder"), post_listed(Operation::RavandCardholderCreate))
+        .route(ch, axum::routing::put(listed(Operation::RavandCardholderUpdate)))
+        .route(&format!("{ch}/video-caption"), get_listed(Operation::RavandCardholderVideoCaption))
         .route(&format!("{ch}/upload"), post(ravand_upload))
-        .route(&format!("{ch}/finalize"), post_listed("ravand_cardholder_finalize"))
-        .route(&format!("{ch}/inquiry"), get_listed("ravand_cardholder_inquiry"))
-        .route(&format!("{ch}/token"), post_listed("ravand_card_activation_token"))
-        .route(&format!("{ch}/accounts-info"), get_listed("ravand_accounts_info"))
-        .route(&format!("{ch}/balance"), post_listed("ravand_balance"))
-        .route(&format!("{ch}/bank-statement"), get_listed("ravand_bank_statement"))
-        .route(&format!("{ch}/transfer"), post_listed("ravand_transfer"))
-        .route(&format!("{ch}/transfer/retry-otp"), post_listed("ravand_transfer_retry_otp"))
-        .route(&format!("{ch}/transfer/confirm-otp"), post_listed("ravand_transfer_confirm_otp"))
+        .route(&format!("{ch}/finalize"), post_listed(Operation::RavandCardholderFinalize))
+        .route(&format!("{ch}/inquiry"), get_listed(Operation::RavandCardholderInquiry))
+        .route(&format!("{ch}/token"), post_listed(Operation::RavandCardActivationToken))
+        .route(&format!("{ch}/accounts-info"), get_listed(Operation::RavandAccountsInfo))
+        .route(&format!("{ch}/balance"), post_listed(Operation::RavandBalance))
+        .route(&format!("{ch}/bank-statement"), get_listed(Operation::RavandBankStatement))
+        .route(&format!("{ch}/transfer"), post_listed(Operation::RavandTransfer))
+        .route(&format!("{ch}/transfer/retry-otp"), post_listed(Operation::RavandTransferRetryOtp))
+        .route(&format!("{ch}/transfer/confirm-otp"), post_listed(Operation::RavandTransferConfirmOtp))
         .route("/v1/redirect/{token}", get(ravand_redirect))
 }
 
@@ -193,7 +194,7 @@ async fn ravand_upload(State(data): State<Shared>, Path(params): Params, headers
     if !multipart {
         return vandar_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the upload is multipart/form-data");
     }
-    listed_only("ravand_cardholder_upload")
+    listed_only(Operation::RavandCardholderUpload)
 }
 
 /// The activation page. The token is any text the path held: percent-encoded into the query, so

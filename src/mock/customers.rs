@@ -1,5 +1,6 @@
 //! Customers, custom fields, customer wallets (with insufficient balance), IBANs, cards, identity
 //! checks, logs, deposit ids and the listed-only inquiries.
+use crate::generated::operations::Operation;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -36,17 +37,17 @@ pub(super) fn routes() -> Router<Shared> {
         .route(&format!("{c3}/{{customer}}/cards/{{card}}"), delete(card_delete))
         .route(&format!("{c3}/{{customer}}/cards/{{card}}/inquiry"), post(card_inquiry))
         .route(&format!("{c3}/{{customer}}/cards/{{card}}/set-default"), post(card_default))
-        .route(&format!("{c3}/{{customer}}/authentication/kyc"), post(|s, p: Path<Customer>, h| registered(s, p, h, "customer_kyc")))
-        .route(&format!("{c3}/{{customer}}/authentication/shahkar"), post(|s, p: Path<Customer>, h| registered(s, p, h, "customer_shahkar")))
+        .route(&format!("{c3}/{{customer}}/authentication/kyc"), post(|s, p: Path<Customer>, h| registered(s, p, h, Operation::CustomerKyc)))
+        .route(&format!("{c3}/{{customer}}/authentication/shahkar"), post(|s, p: Path<Customer>, h| registered(s, p, h, Operation::CustomerShahkar)))
         .route(&format!("{c3}/authentication/kyc"), post(kyc_unregistered))
         .route(&format!("{c3}/authentication/shahkar"), post(shahkar_unregistered))
         .route(&format!("{c3}/{{customer}}/cash-in-code"), get(cash_in_code))
-        .route(&format!("{c3}/inquiry/nid"), post(|s, p, h, b| inquiry(s, p, h, b, "inquiry_nid")))
-        .route(&format!("{c3}/inquiry/nid-image"), post(|s, p, h, b| inquiry(s, p, h, b, "inquiry_nid_image")))
-        .route(&format!("{c3}/inquiry/fida"), post(|s, p, h, b| inquiry(s, p, h, b, "inquiry_fida")))
-        .route(&format!("{c3}/inquiry/postal-code"), post(|s, p, h, b| inquiry(s, p, h, b, "inquiry_postal_code")))
-        .route(&format!("{c3}/national-code-iban-inquiry"), post(|s, p, h, b| inquiry(s, p, h, b, "inquiry_national_code_iban")))
-        .route(&format!("{c3}/match-mobile-card"), post(|s, p, h, b| inquiry(s, p, h, b, "inquiry_match_mobile_card")))
+        .route(&format!("{c3}/inquiry/nid"), post(|s, p, h, b| inquiry(s, p, h, b, Operation::InquiryNid)))
+        .route(&format!("{c3}/inquiry/nid-image"), post(|s, p, h, b| inquiry(s, p, h, b, Operation::InquiryNidImage)))
+        .route(&format!("{c3}/inquiry/fida"), post(|s, p, h, b| inquiry(s, p, h, b, Operation::InquiryFida)))
+        .route(&format!("{c3}/inquiry/postal-code"), post(|s, p, h, b| inquiry(s, p, h, b, Operation::InquiryPostalCode)))
+        .route(&format!("{c3}/national-code-iban-inquiry"), post(|s, p, h, b| inquiry(s, p, h, b, Operation::InquiryNationalCodeIban)))
+        .route(&format!("{c3}/match-mobile-card"), post(|s, p, h, b| inquiry(s, p, h, b, Operation::InquiryMatchMobileCard)))
 }
 
 /// Authorizes and finds the customer, or answers the error.
@@ -57,7 +58,7 @@ fn customer<'a>(data: &'a mut Data, headers: &HeaderMap, business: &str, id: &st
 
 fn log(data: &mut Data, customer: &str, kind: &str) {
     let now = data.clock.unix();
-    data.records("customer_logs").push(json!({"customer": customer, "type": kind, "description": kind, "created_at": now, "updated_at": now}));
+    data.records("customer_log_entries").push(json!({"customer": customer, "type": kind, "description": kind, "created_at": now, "updated_at": now}));
 }
 
 fn owned_by(data: &mut Data, collection: &'static str, customer: &str) -> Vec<Value> {
@@ -276,7 +277,7 @@ async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Cus
 async fn logs(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
     let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     check!(customer(&mut data, &headers, &business, &id));
-    let items = owned_by(&mut data, "customer_logs", &id);
+    let items = owned_by(&mut data, "customer_log_entries", &id);
     typed::<types::CustomerLogsResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
@@ -408,10 +409,10 @@ async fn card_to_iban(State(data): State<Shared>, Path((business, id)): Path<Cus
     typed::<types::CustomerIban>(strip_owner(&record))
 }
 
-async fn registered(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, operation: &'static str) -> Response {
+async fn registered(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, operation: Operation) -> Response {
     let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     check!(customer(&mut data, &headers, &business, &id));
-    let kind = if operation == "customer_kyc" { "CUSTOMER_KYC_AUTHENTICATION_REQUEST" } else { "CUSTOMER_SHAHKAR_AUTHENTICATION_REQUEST" };
+    let kind = if operation == Operation::CustomerKyc { "CUSTOMER_KYC_AUTHENTICATION_REQUEST" } else { "CUSTOMER_SHAHKAR_AUTHENTICATION_REQUEST" };
     log(&mut data, &id, kind);
     listed_only(operation)
 }
@@ -420,7 +421,7 @@ async fn kyc_unregistered(State(data): State<Shared>, Path(business): Path<Strin
     let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     check!(authorize(&data, &headers, &business));
     match parse::<types::KycRequest>(&body) {
-        Ok(_) => listed_only("kyc_unregistered"),
+        Ok(_) => listed_only(Operation::KycUnregistered),
         Err(refused) => refused,
     }
 }
@@ -441,7 +442,7 @@ async fn cash_in_code(State(data): State<Shared>, Path((business, id)): Path<Cus
     typed::<types::CashInCodeResponse>(json!({"status": 1, "code": format!("{code:0>15}"), "message": "شناسه واریز"}))
 }
 
-async fn inquiry(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes, operation: &'static str) -> Response {
+async fn inquiry(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes, operation: Operation) -> Response {
     let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     check!(authorize(&data, &headers, &business));
     match serde_json::from_slice::<serde_json::Map<String, Value>>(&body) {

@@ -654,7 +654,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Re
 }
 
 /// A listed-only operation: the documents give no shape, so the mock answers a minimal success.
-pub(crate) fn listed_only(operation: &str) -> Response {
+pub(crate) fn listed_only(operation: crate::generated::operations::Operation) -> Response {
     Json(json!({"status": 1, "message": format!("mock: the documents give no answer shape for {operation}")})).into_response()
 }
 
@@ -751,17 +751,19 @@ async fn request_rules(State(data): State<Shared>, request: Request, next: Next)
     };
     // Authentication before validation, as Vandar's framework does: a call without the credential its
     // operation's `security` names, or with one that is not current, is 401 whatever its body says.
-    let scheme = crate::validate::security_of(operation).unwrap_or_default();
-    if !scheme.is_empty() {
+    use crate::generated::operations::{Credential, Operation};
+    let credential = Operation::from_id(operation).map_or(Credential::None, Operation::credential);
+    let miando = credential == Credential::Miando;
+    if matches!(credential, Credential::Business | Credential::Miando) {
         let bearer = request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let current = match (scheme, bearer) {
-            (_, None) => false,
-            ("miandoOAuth", Some(token)) => data.find("miando_tokens", "token", token).is_some(),
-            (_, Some(token)) => data.token_is_current(token),
+        let current = match bearer {
+            None => false,
+            Some(token) if miando => data.find("miando_tokens", "token", token).is_some(),
+            Some(token) => data.token_is_current(token),
         };
         if !current {
-            let body = if scheme == "miandoOAuth" { json!({"error": "Unauthenticated"}) } else { json!({"status": 0, "error": "Unauthenticated"}) };
+            let body = if miando { json!({"error": "Unauthenticated"}) } else { json!({"status": 0, "error": "Unauthenticated"}) };
             return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
         }
     }

@@ -1,5 +1,6 @@
 //! Direct debit: banks, authorizations (store -> bank page 302 -> verify once -> revoke),
 //! withdrawals (store within the authorization's limit, show, by track_id, list, cancel), refunds.
+use crate::generated::operations::Operation;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -20,14 +21,14 @@ pub(super) fn routes() -> Router<Shared> {
         .route(&format!("{s}/authorization"), get(authorization_list))
         .route(&format!("{s}/authorization/{{authorization_id}}"), axum::routing::delete(authorization_revoke))
         .route(&format!("{s}/authorization/{{authorization_id}}/verify"), patch(authorization_verify))
-        .route(&format!("{s}/authorization/{{authorization_id}}/search"), get(|s, p, h| authorization_listed(s, p, h, "authorization_search")))
-        .route(&format!("{s}/authorization/{{authorization_id}}/calculation"), get(|s, p, h| authorization_listed(s, p, h, "authorization_calculation")))
+        .route(&format!("{s}/authorization/{{authorization_id}}/search"), get(|s, p, h| authorization_listed(s, p, h, Operation::AuthorizationSearch)))
+        .route(&format!("{s}/authorization/{{authorization_id}}/calculation"), get(|s, p, h| authorization_listed(s, p, h, Operation::AuthorizationCalculation)))
         .route(&format!("{s}/withdrawal/store"), post(withdrawal_store))
         .route(&format!("{s}/withdrawal"), get(withdrawal_list))
         .route(&format!("{s}/withdrawal/{{withdrawal_id}}"), get(withdrawal_show).put(withdrawal_cancel))
         .route(&format!("{s}/withdrawal/track-id/{{track_id}}"), get(withdrawal_by_track_id))
-        .route(&format!("{s}/refunds"), post(|s, p, h| listed(s, p, h, "subscription_refund_store")).get(|s, p, h| listed(s, p, h, "subscription_refund_list")))
-        .route(&format!("{s}/refunds/{{refund_id}}"), get(|s, Path((b, _)): Path<(String, String)>, h| listed(s, Path(b), h, "subscription_refund_show")))
+        .route(&format!("{s}/refunds"), post(|s, p, h| listed(s, p, h, Operation::SubscriptionRefundStore)).get(|s, p, h| listed(s, p, h, Operation::SubscriptionRefundList)))
+        .route(&format!("{s}/refunds/{{refund_id}}"), get(|s, Path((b, _)): Path<(String, String)>, h| listed(s, Path(b), h, Operation::SubscriptionRefundShow)))
 }
 
 /// `subscription.vandar.io`: the bank approval page, under /subscription.
@@ -93,7 +94,7 @@ async fn authorization_verify(State(data): State<Shared>, Path((business, id)): 
     }
 }
 
-async fn authorization_listed(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap, operation: &'static str) -> Response {
+async fn authorization_listed(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap, operation: Operation) -> Response {
     let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     match authorization(&mut data, &headers, &business, &id) {
         Ok(_) => listed_only(operation),
@@ -206,7 +207,7 @@ async fn withdrawal_cancel(State(data): State<Shared>, Path((business, id)): Pat
     typed::<types::WithdrawalCancelResponse>(json!({"status": 1, "message": "canceled", "result": {"withdrawal": {"id": id}}}))
 }
 
-async fn listed(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, operation: &'static str) -> Response {
+async fn listed(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, operation: Operation) -> Response {
     let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     match authorize(&data, &headers, &business) {
         Ok(()) => listed_only(operation),

@@ -7,6 +7,7 @@ use std::convert::Infallible;
 
 use crate::enums::SettlementStatus;
 use crate::generated::api::types::{self, builder};
+use crate::generated::operations::Operation;
 use crate::journal::{EntryState, Outcome, Proof, ProvenRecord};
 use crate::money::{Rials, Tomans};
 use crate::{client::Client, error::Error};
@@ -143,7 +144,7 @@ where
 
 /// Where a person can look for a move Vandar documents no lookup for (the spec's mark).
 fn where_to_look(operation: &str) -> &'static str {
-    crate::money_moves::mark(operation).and_then(|m| m.where_to_look).unwrap_or("the dashboard")
+    Operation::from_id(operation).map_or("the dashboard", Operation::where_to_look)
 }
 
 /// What a documented lookup says of a money move.
@@ -169,7 +170,7 @@ pub(super) enum Lookup<T> {
 impl<T> Lookup<T> {
     /// The in-process verdict after `error` lost the answer: proven, or `Indeterminate` (a lookup
     /// right after sending proves nothing by finding nothing; recovery, later, may).
-    fn settle<A>(self, operation: &'static str, track_id: String, error: &Error) -> Result<Tracked<A, T>, Error> {
+    fn settle<A>(self, operation: Operation, track_id: String, error: &Error) -> Result<Tracked<A, T>, Error> {
         let reason = match self {
             Lookup::Proven(found) => return Ok(Tracked::Reconciled { track_id, found }),
             Lookup::Absent { looked_up } => format!("{error}; {looked_up} found no record of it (yet)"),
@@ -178,10 +179,10 @@ impl<T> Lookup<T> {
             Lookup::Undocumented => format!(
                 "{error}; Vandar documents no lookup by track_id for {operation}, so the client cannot tell whether it was carried \
                  out: check {} for this track_id before sending it again (with the same track_id)",
-                where_to_look(operation)
+                operation.where_to_look()
             ),
         };
-        Err(Error::Indeterminate { operation, track_id, reason })
+        Err(Error::Indeterminate { operation: operation.id(), track_id, reason })
     }
 }
 
@@ -213,7 +214,7 @@ impl Found for Vec<types::Transaction> {
             unit: Some("Tomans".into()),
             ..ProvenRecord::new("transaction", t.id.map(|id| id.to_string()))
         });
-        Proof::new("transaction_list", records.collect())
+        Proof::new(Operation::TransactionList.id(), records.collect())
     }
 }
 
@@ -227,14 +228,14 @@ impl Found for types::WithdrawalResponse {
             unit: Some("Rials".into()),
             ..ProvenRecord::new("withdrawal", w.id.map(|id| id.to_string()))
         });
-        Proof::new("withdrawal_show_by_track_id", records.into_iter().collect())
+        Proof::new(Operation::WithdrawalShowByTrackId.id(), records.into_iter().collect())
     }
 }
 
 #[cfg(feature = "batch")]
 impl Found for Vec<crate::generated::batch::types::BatchSettlement> {
     fn proof(&self) -> Proof {
-        let unit = crate::money_moves::mark("batch_settlement_store").and_then(|m| m.unit).map(str::to_string);
+        let unit = Operation::BatchSettlementStore.money_move().and_then(|m| m.unit).map(str::to_string);
         let records = self.iter().map(|b| ProvenRecord {
             transaction_id: b.transaction_id,
             track_id: b.track_id.clone(),
@@ -243,7 +244,7 @@ impl Found for Vec<crate::generated::batch::types::BatchSettlement> {
             unit: unit.clone(),
             ..ProvenRecord::new("batch_item", b.id.map(|id| id.to_string()))
         });
-        Proof::new("batch_show", records.collect())
+        Proof::new(Operation::BatchShow.id(), records.collect())
     }
 }
 
@@ -264,12 +265,12 @@ impl Client {
     /// Runs a money move, journals what the lookup proves, and names its flow span.
     async fn tracked<A, L: Found>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         track_id: String,
         send: impl std::future::Future<Output = Result<A, Error>>,
         look_up: impl AsyncFnOnce() -> Lookup<L>,
     ) -> Result<Tracked<A, L>, Error> {
-        let flow = crate::transport::spans::flow(operation, Some(&track_id));
+        let flow = crate::transport::spans::flow(operation.id(), Some(&track_id));
         // The Client's max_wait bounds the move and its lookup together.
         let max_wait = self.transport().max_wait;
         crate::transport::spans::in_flow(flow, crate::transport::options::with_deadline(max_wait, async move {
@@ -293,7 +294,7 @@ impl Client {
                 Err(held @ Error::TrackIdInUse { same_move: true, .. }) => self.reconcile_held(held, look_up).await,
                 Err(error) => Err(error),
             };
-            crate::telemetry::money_move(operation, match &result {
+            crate::telemetry::money_move(operation.id(), match &result {
                 Ok(Tracked::Answered { .. }) => "answered",
                 Ok(Tracked::Reconciled { .. }) => "reconciled",
                 Err(Error::Indeterminate { .. }) => "indeterminate",
@@ -372,7 +373,7 @@ impl Client {
         let body: types::SettlementStoreRequest = typed_body(body)?;
         let (track_id, sent) = (body.track_id.clone(), body.clone());
         let send = self.api().settlement_store().business(&business).body(body).send();
-        self.tracked("settlement_store", track_id, send, async || self.look_up_settlement(&business, &sent).await).await
+        self.tracked(Operation::SettlementStore, track_id, send, async || self.look_up_settlement(&business, &sent).await).await
     }
 
     /// Cancels the settlement that `stored` (the result of [`Client::settlement_store`]) registered,
@@ -431,7 +432,7 @@ impl Client {
         })?;
         let sent = body.clone();
         let send = self.api().withdrawal_store().business(&business).body(body).send();
-        self.tracked("withdrawal_store", track_id.clone(), send, async || self.look_up_withdrawal(&business, &track_id, &sent).await).await
+        self.tracked(Operation::WithdrawalStore, track_id.clone(), send, async || self.look_up_withdrawal(&business, &track_id, &sent).await).await
     }
 
     /// The withdrawal `withdrawal_show_by_track_id` proves to be the one `sent` with `track_id`.
@@ -471,7 +472,7 @@ impl Client {
         let body: types::CashInDepositRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
         let send = self.api().cash_in_deposit().business(&business).body(body).send();
-        self.tracked("cash_in_deposit", track_id, send, async || Lookup::<Infallible>::Undocumented).await
+        self.tracked(Operation::CashInDeposit, track_id, send, async || Lookup::<Infallible>::Undocumented).await
     }
 
     /// `customer_wallet_deposit` (amount in Rials). Its builder starts with a fresh `track_id`. The
@@ -503,7 +504,7 @@ impl Client {
         let business = self.business()?.to_string();
         let body: types::WalletMovementRequest = typed_body(body)?;
         let track_id = body.track_id.clone();
-        let operation = if deposit { "customer_wallet_deposit" } else { "customer_wallet_withdraw" };
+        let operation = if deposit { Operation::CustomerWalletDeposit } else { Operation::CustomerWalletWithdraw };
         let send = async {
             if deposit {
                 self.api().customer_wallet_deposit().business(&business).customer(customer).body(body).send().await
@@ -526,7 +527,7 @@ impl Client {
         let body: crate::generated::batch::types::BatchSettlementStoreRequest = typed_body(body)?;
         let (batch_id, sent) = (body.batch_id.to_string(), body.clone());
         let send = self.batch().batch_settlement_store().business(&business).body(body).send();
-        self.tracked("batch_settlement_store", batch_id, send, async || self.look_up_batch(&business, &sent).await).await
+        self.tracked(Operation::BatchSettlementStore, batch_id, send, async || self.look_up_batch(&business, &sent).await).await
     }
 
     /// The batch `batch_show` proves holds every item `sent` (by track_id, amount and IBAN).

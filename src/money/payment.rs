@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::generated::ipg::types::{builder, IpgTransaction, IpgVerifyResponse};
+use crate::generated::operations::Operation;
 use crate::journal::{EntryKind, Intent, Outcome};
 use crate::money::Rials;
 use crate::reach::Reach;
@@ -335,7 +336,7 @@ impl Client {
                     // not leave for now: the lookup decides.
                     Err(error) => unsettled = format!("verify: {error}"),
                 }
-                tracing::info!(operation = "ipg_verify", attempt, "verify did not settle the payment; reading the transaction");
+                tracing::info!(operation = Operation::IpgVerify.id(), attempt, "verify did not settle the payment; reading the transaction");
                 let transaction = match self.ipg().ipg_transaction().body_map(|b| b.token(token)).send().await {
                     Ok(transaction) => transaction,
                     // Unreachable, overloaded, or an answer lost: the state is still to be read.
@@ -371,7 +372,7 @@ fn payment_intent(body: &crate::generated::ipg::types::IpgSendRequest) -> Intent
     Intent {
         key: String::new(),
         kind: EntryKind::Payment,
-        operation: "ipg_send".into(),
+        operation: Operation::IpgSend.id().into(),
         amount: Some(body.amount.0),
         unit: Some("Rials".into()),
         destination: None,

@@ -61,35 +61,7 @@ impl std::fmt::Display for LimiterUnavailable {
 
 impl std::error::Error for LimiterUnavailable {}
 
-/// Which queue a call waits in for its share of the budget (see the module docs).
-///
-/// `Interactive` calls (the payment gateway by default: a payer waits on them) reserve the
-/// earliest free slot, first come first served, and every background call in the fleet yields to
-/// a waiting one. `Background` calls (lists, exports, payouts, bulk work: everything else by
-/// default) take what the interactive calls leave, paced so that a slot frees every
-/// `span / limit`: a checkout beside a saturating batch waits at most that long, and the batch
-/// still uses the whole budget the checkouts leave. Set per call with
-/// [`crate::CallOptions::lane`] and per Client with `ClientBuilder::lane_for`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Lane {
-    /// A person waits on it: reserves the earliest free slot; background work yields to it.
-    Interactive,
-    /// Work nobody waits on at this second: takes a slot only when one is free and no
-    /// interactive call waits for it.
-    Background,
-}
-
-impl Lane {
-    /// `interactive` or `background` (spans, metrics).
-    pub fn name(self) -> &'static str {
-        match self {
-            Lane::Interactive => "interactive",
-            Lane::Background => "background",
-        }
-    }
-}
+pub use crate::generated::operations::Lane;
 
 /// Who asks for a slot: a token renewal before everything, then the lanes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

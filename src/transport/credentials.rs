@@ -1,9 +1,8 @@
 //! Which credential a call carries, and the rule that keeps every credential on its configured
 //! origin: the IPG api_key spliced into the body, business or Miando bearer tokens in a header.
-use reqwest::Request;
-
 use super::Transport;
 use crate::auth::TokenManager;
+use crate::generated::operations::{Credential as Needed, Operation};
 use crate::host::Host;
 use crate::secret::Secret;
 
@@ -14,19 +13,17 @@ pub(super) enum Credential<'a> {
 }
 
 impl Transport {
-    /// The credential `operation` on `host` carries, or what configuration it lacks.
-    pub(super) fn credential(&self, host: Host, request: &Request, operation: &str) -> Result<Credential<'_>, String> {
+    /// The credential `operation` carries, or what configuration it lacks: the one its `security`
+    /// names in the spec's table of operations (the mock's rule too). The IPG's api_key is no
+    /// security scheme: it travels in the body (build.rs removes the field from the generated
+    /// bodies, `with_api_key` puts it back).
+    pub(super) fn credential(&self, operation: Operation) -> Result<Credential<'_>, String> {
         let missing = |what: &str| format!("{operation} needs {what}, which this Client was not configured with");
-        // The operation's `security` in the spec (generated beside the request bounds), the mock's rule too. The
-        // IPG's api_key is no security scheme: it travels in the body of every IPG call (build.rs removes the field
-        // from the generated bodies, `with_api_key` puts it back).
-        match (crate::validate::security_of(operation), host) {
-            (Some("bearerAuth"), _) => self.business_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("business tokens")),
-            (Some("miandoOAuth"), _) => self.miando_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("Miando client credentials")),
-            (Some(""), Host::Ipg) => self.ipg_api_key.as_ref().map(Credential::ApiKey).ok_or_else(|| missing("an IPG api_key")),
-            (Some(""), _) => Ok(Credential::None),
-            (Some(scheme), _) => Err(format!("{operation}: the spec's security scheme {scheme} is not one this client knows")),
-            (None, _) => Err(format!("{operation} ({} {}) is not an operation of the spec", request.method(), request.url().path())),
+        match operation.credential() {
+            Needed::Business => self.business_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("business tokens")),
+            Needed::Miando => self.miando_tokens.as_ref().map(Credential::Bearer).ok_or_else(|| missing("Miando client credentials")),
+            Needed::IpgApiKey => self.ipg_api_key.as_ref().map(Credential::ApiKey).ok_or_else(|| missing("an IPG api_key")),
+            Needed::None => Ok(Credential::None),
         }
     }
 

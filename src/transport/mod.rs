@@ -16,6 +16,7 @@ use reqwest::{Method, Request, Response, StatusCode};
 
 use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
 use crate::error::{Failure, Held, NOT_CONFIGURED};
+use crate::generated::operations::Operation;
 use crate::host::Host;
 use crate::journal::{Begin, Intent, Journal, Outcome, Target};
 use crate::rate_limit::{Lane, PermitRefused, Priority, RateLimits};
@@ -54,8 +55,8 @@ pub struct Transport {
     pub(crate) journal: Option<Arc<dyn Journal>>,
     /// The longest a call waits for permits and retries, unless its [`CallOptions`] say otherwise.
     pub(crate) max_wait: Option<std::time::Duration>,
-    /// Lanes set per operation by the Client's configuration (the rest: by host).
-    pub(crate) lanes: std::collections::HashMap<String, Lane>,
+    /// Lanes set per operation by the Client's configuration (the rest: the spec's default).
+    pub(crate) lanes: std::collections::HashMap<Operation, Lane>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -76,14 +77,29 @@ impl Transport {
 
     /// Sends one call (see the module docs) inside its `vandar.call` span; each HTTP request it
     /// sends gets a `vandar.http` span of its own (see [`spans`]).
-    pub(crate) async fn execute(&self, host: Host, request: Request, operation: &'static str) -> reqwest::Result<Response> {
+    ///
+    /// `operation_id` is what the generated code names the call by; an id the spec's table does not
+    /// hold on `host` (one spec makes both, so never in practice) is refused unsent.
+    pub(crate) async fn execute(&self, host: Host, request: Request, operation_id: &'static str) -> reqwest::Result<Response> {
+        match Operation::from_id(operation_id).filter(|operation| operation.host() == host) {
+            Some(operation) => self.execute_operation(operation, request).await,
+            None => Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(format!(
+                "{operation_id} is not an operation of the spec on the {} host; not sent",
+                host.name()
+            )))),
+        }
+    }
+
+    /// [`Transport::execute`] for an operation of the spec's table.
+    pub(crate) async fn execute_operation(&self, operation: Operation, request: Request) -> reqwest::Result<Response> {
+        let host = operation.host();
         let scope = options::current();
-        let lane = scope.lane.or_else(|| self.lanes.get(operation).copied()).unwrap_or_else(|| default_lane(host));
+        let lane = scope.lane.or_else(|| self.lanes.get(&operation).copied()).unwrap_or_else(|| operation.default_lane());
         let deadline = scope.deadline.or_else(|| self.max_wait.map(|w| tokio::time::Instant::now() + w));
-        let call = spans::Call::open(operation, host.name(), request.method());
+        let call = spans::Call::open(operation.id(), host.name(), request.method());
         let mut sent = 0;
-        let labels = spans::Attempt { operation, host: host.name(), number: 0, renewed: false, lane, deadline };
-        let result = spans::within(&call.span, self.send_call(host, request, labels, &call.span, &mut sent)).await;
+        let labels = spans::Attempt { operation: operation.id(), host: host.name(), number: 0, renewed: false, lane, deadline };
+        let result = spans::within(&call.span, self.send_call(operation, request, labels, &call.span, &mut sent)).await;
         call.finish(sent, &result);
         match result {
             // A failure's body is read (boxed: a large future, needed only then).
@@ -104,35 +120,35 @@ impl Transport {
     /// (An `async` block, not an `async fn`: the request is held once, not once more as a local.)
     fn send_call<'a>(
         &'a self,
-        host: Host,
+        operation: Operation,
         mut request: Request,
         labels: spans::Attempt,
         span: &'a tracing::Span,
         sent: &'a mut u32,
     ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
         async move {
-            let operation = labels.operation;
+            let host = operation.host();
             // Credentials go only to the configured base URL of this host (and redirects are never followed).
             if !self.is_configured_host(host, request.url()) {
                 return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(
                     "refusing to send credentials outside the configured Vandar host".into(),
                 )));
             }
-            let credential = match self.credential(host, &request, operation) {
+            let credential = match self.credential(operation) {
                 Ok(credential) => credential,
                 Err(message) => return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(message))),
             };
             // The spec's bounds on the query and the body, before anything is sent. The body is parsed
             // once, only for an operation with rules; a money move's track_id is read from it for the span.
-            if let Err((field, reason)) = crate::validate::check_query(operation, request.url()) {
+            if let Err((field, reason)) = crate::validate::check_query(operation.id(), request.url()) {
                 return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
             }
-            let money_move = crate::money_moves::mark(operation);
+            let money_move = operation.money_move();
             let mut intent = None;
-            if money_move.is_some() || crate::validate::checks_body(operation) {
+            if money_move.is_some() || crate::validate::checks_body(operation.id()) {
                 let body = request.body().and_then(|b| b.as_bytes()).and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
                 if let Some(body) = body {
-                    if let Err((field, reason)) = crate::validate::check(operation, &body) {
+                    if let Err((field, reason)) = crate::validate::check(operation.id(), &body) {
                         return Ok(refused_locally(StatusCode::BAD_REQUEST, Failure::Invalid { field, reason }));
                     }
                     if let Some(mark) = money_move {
@@ -142,7 +158,7 @@ impl Transport {
                             // A move without an identifying field is journaled under a key of its own.
                             let key = track_id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
                             // Boxed: held across the sends, and every call's future would carry it.
-                            let mut journaled = Intent::money_move(operation, key, mark.unit, &body, path_customer(request.url()));
+                            let mut journaled = Intent::money_move(operation.id(), key, mark.unit, &body, path_customer(request.url()));
                             journaled.target = Some(self.target(host, request.method(), request.url()));
                             intent = Some(Box::new(journaled));
                         }
@@ -158,7 +174,7 @@ impl Transport {
                         let same_move = entry.intent.is_same_move(intent)
                             && entry.intent.target.as_ref().is_none_or(|sent| intent.target.as_ref().is_some_and(|now| sent.same_place(now)));
                         let held = Held {
-                            operation: operation.to_string(),
+                            operation: operation.id().to_string(),
                             track_id: entry.intent.key.clone(),
                             state: entry.state(),
                             age: entry.age(),
@@ -179,7 +195,7 @@ impl Transport {
                 *request.body_mut() = Some(bytes.into());
             }
             // `number` and `renewed` are set for each send.
-            let result = self.send_with_retries(&credential, request, labels, sent).await;
+            let result = self.send_with_retries(&credential, operation.is_idempotent(), request, labels, sent).await;
             if let Some(intent) = &intent {
                 Box::pin(self.journal_update(&intent.key, &journaled_outcome(&result))).await;
             }
@@ -210,12 +226,12 @@ impl Transport {
     fn send_with_retries<'a>(
         &'a self,
         credential: &'a Credential<'a>,
+        idempotent: bool,
         request: Request,
         labels: spans::Attempt,
         sent: &'a mut u32,
     ) -> impl std::future::Future<Output = reqwest::Result<Response>> + 'a {
         async move {
-            let idempotent = matches!(*request.method(), Method::GET | Method::PUT | Method::DELETE | Method::HEAD | Method::OPTIONS);
             let mut request = Some(request);
             let mut renewed = false;
             // After its one renewal, a call that meets a 401 again (the lineage rotated meanwhile,
@@ -378,7 +394,8 @@ impl Transport {
 /// A token renewal goes out like every call: a permit, a `vandar.http` span, the send.
 impl TokenEndpoint for Transport {
     async fn send_token_request(&self, token_request: TokenRequest, attempt: u32) -> Result<reqwest::Result<Response>, Failure> {
-        let url = format!("{}{}", self.base_urls[Host::Api.index()], token_request.path);
+        let operation = token_request.operation;
+        let url = operation.url(&self.base_urls[operation.host().index()], &[]);
         let request = self.http.post(url).json(&token_request.body).build().map_err(|e| {
             Failure::Configuration(format!("could not build the token renewal request: {}", e.without_url()))
         })?;
@@ -386,8 +403,8 @@ impl TokenEndpoint for Transport {
         // store, of the fleet) waits for it. Ahead of every lane, and never abandoned for a
         // caller's deadline.
         let attempt = spans::Attempt {
-            operation: token_request.operation,
-            host: Host::Api.name(),
+            operation: operation.id(),
+            host: operation.host().name(),
             number: attempt,
             renewed: false,
             lane: Lane::Interactive,
@@ -425,15 +442,6 @@ fn path_customer(url: &url::Url) -> Option<String> {
     let mut segments = url.path_segments()?;
     segments.by_ref().find(|s| *s == "customers")?;
     segments.next().map(str::to_string)
-}
-
-/// The lane of an operation nobody configured: the payment gateway's calls are interactive (a
-/// payer waits on them), everything else is background.
-fn default_lane(host: Host) -> Lane {
-    match host {
-        Host::Ipg => Lane::Interactive,
-        _ => Lane::Background,
-    }
 }
 
 /// The status a local refusal is handed to the generated code with.

@@ -85,20 +85,6 @@ pub fn constraint_table(spec: &Value) -> String {
         code += &format!("    ({:?}, {path:?}, {:?}),\n", method.to_uppercase(), op["operationId"].as_str().unwrap_or_default());
     }
     code += "];\n";
-    // The credential each operation carries, from its `security` (or the spec's default): the scheme's name, or
-    // "" for none. The mock authenticates from it before it validates a body, as Vandar's framework does.
-    let scheme = |security: &Value| -> Option<String> {
-        let list = security.as_array()?;
-        Some(list.first().and_then(Value::as_object).and_then(|o| o.keys().next().cloned()).unwrap_or_default())
-    };
-    let default = scheme(&spec["security"]).unwrap_or_default();
-    code += "\n/// The security scheme each operation declares (`bearerAuth`, `miandoOAuth`), \"\" when it needs none.\n";
-    code += "pub(crate) fn security_of(operation: &str) -> Option<&'static str> {\n    Some(match operation {\n";
-    for (_, _, op) in operations(spec) {
-        let scheme = scheme(&op["security"]).unwrap_or_else(|| default.clone());
-        code += &format!("        {:?} => {scheme:?},\n", op["operationId"].as_str().unwrap_or_default());
-    }
-    code += "        _ => return None,\n    })\n}\n";
     // Operations whose body the spec requires (`requestBody.required`), with its media type: the mock refuses a call
     // without one.
     code += "\n/// The media type of the body the operation's spec requires (`application/json`, `multipart/form-data`).\n";

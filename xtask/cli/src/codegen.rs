@@ -22,6 +22,8 @@ mod bounds;
 mod enums;
 #[path = "../../codegen/money_moves.rs"]
 mod money_moves;
+#[path = "../../codegen/operations.rs"]
+mod operations;
 #[path = "../../codegen/generator.rs"]
 mod generator;
 

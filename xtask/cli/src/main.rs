@@ -2,7 +2,7 @@
 //! `cargo xtask build-cost [--timings]`: clean build times beside the floor crate (see build_cost.rs).
 //! `cargo xtask hosts [--check]`: spec/hosts/*.yaml, one OpenAPI file per host, from spec/vandar.yaml (see hosts.rs).
 //!
-//! `regen` rewrites snapshots/{api,ipg,batch,subscription,enums,money_moves}.snap from what build.rs generates now;
+//! `regen` rewrites snapshots/{api,ipg,batch,subscription,enums,operations}.snap from what build.rs generates now;
 //! `regen --check` fails when they differ (what CI runs). Both drive the snapshot test in
 //! tests/generated_snapshots.rs, so the test, the check and the rewrite can never disagree.
 use std::process::{exit, Command};

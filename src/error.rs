@@ -417,9 +417,6 @@ impl Error {
     /// progenitor (`conversion to `T` for per_page failed`, or `.. for body failed: <typify's>`).
     pub(crate) fn conversion(message: &str) -> Self {
         let message = mask_personal_data(message);
-        if let Some(missing) = message.strip_prefix(NOT_CONFIGURED) {
-            return Error::Configuration { message: missing.to_string() };
-        }
         let inner = message.split_once(" failed: ").map_or(message.as_str(), |(_, inner)| inner);
         if let Some((_, field)) = inner.split_once("no value supplied for ") {
             return Error::invalid(field.trim(), "is required");
@@ -442,10 +439,6 @@ impl Error {
         Error::Transport { message: mask_personal_data(&error.to_string()), timeout: error.is_timeout(), source: Some(error) }
     }
 }
-
-/// Marks a generated builder's failure as missing configuration (`Error::Configuration`): progenitor
-/// carries a builder's failures as strings, and [`Error::conversion`] reads this prefix back.
-pub(crate) const NOT_CONFIGURED: &str = "not configured: ";
 
 /// How the transport classified a non-success answer; attached to the answer it hands to the
 /// generated code, so the conversion below needs no I/O.

@@ -3,6 +3,9 @@
 // The hand-written layer documents every public item; the generated modules are documented from
 // the spec by build.rs (tests/generated_docs.rs counts them).
 #![deny(missing_docs)]
+// No unsafe code in the library; the unit tests' one use (setting the process umask) is marked where it is.
+#![cfg_attr(not(test), forbid(unsafe_code))]
+#![cfg_attr(test, deny(unsafe_code))]
 // Every type a public signature reaches has a public path, so rustc never prints a private one.
 #![deny(unnameable_types)]
 // Layers, from the bottom (a module uses only those on its own floor or below; see ARCHITECTURE.md):

@@ -151,6 +151,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(unsafe_code)] // libc::umask: the process-wide mask the test varies
     fn replaced_files_are_private_whatever_the_umask_and_never_follow_a_planted_symlink() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.json");

@@ -545,6 +545,26 @@ async fn missing_credentials_fail_before_anything_is_sent() {
 }
 
 #[tokio::test]
+async fn a_missing_business_slug_is_a_typed_configuration_error_and_an_empty_one_invalid_input() {
+    let server = serve(|_| async { json(200, json!({"status": 1})) }).await;
+    let mut builder = vandar::Client::builder().business_tokens(vandar::TokenPair::new("a", "r", None));
+    for host in vandar::Host::ALL {
+        builder = builder.base_url(host, &server.url);
+    }
+    let without_slug = builder.build().unwrap();
+    let error = without_slug.api().balance().send().await.unwrap_err();
+    assert!(matches!(&error, Error::Configuration { message } if message.contains("balance needs a business slug")), "{error:?}");
+    assert_eq!((error.status(), error.is_retryable(), error.reach()), (None, false, vandar::Reach::NeverSent));
+    // Given on the call, it is sent (the test server's answer is not a balance: only the count matters).
+    let _ = without_slug.api().balance().business("shop").send().await;
+    assert_eq!(server.seen().len(), 1);
+    // An empty slug on a configured client names the parameter.
+    let error = client_for(&server).business_tokens(vandar::TokenPair::new("a", "r", None)).build().unwrap().api().balance().business("").send().await.unwrap_err();
+    assert!(matches!(&error, Error::InvalidInput { field: Some(field), .. } if field == "business"), "{error:?}");
+    assert_eq!(server.seen().len(), 1);
+}
+
+#[tokio::test]
 async fn invalid_input_is_refused_before_anything_is_sent() {
     let server = serve(|_| async { json(200, json!({"status": 1, "token": "T"})) }).await;
     let vandar = client_for(&server).ipg_api_key("k").business_tokens(pair("a", "r", None)).build().unwrap();

@@ -27,6 +27,8 @@ use crate::redis_connection::RedisConnection;
 #[derive(Clone)]
 pub struct RedisTokenStore {
     inner: Arc<Inner>,
+    /// The renewal lock's lease (a copy's own: setting it never touches a clone).
+    lease: Duration,
 }
 
 struct Inner {
@@ -35,8 +37,6 @@ struct Inner {
     lock_key: String,
     waiters_key: String,
     wake_key: String,
-    lease: Duration,
-    wait: Duration,
     release: redis::Script,
     save: redis::Script,
     take: redis::Script,
@@ -45,7 +45,7 @@ struct Inner {
 
 impl std::fmt::Debug for RedisTokenStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisTokenStore").field("pair_key", &self.inner.pair_key).field("lease", &self.inner.lease).finish()
+        f.debug_struct("RedisTokenStore").field("pair_key", &self.inner.pair_key).field("lease", &self.lease).finish()
     }
 }
 
@@ -64,22 +64,20 @@ impl RedisTokenStore {
                 lock_key: format!("{prefix}:tokens:lock"),
                 waiters_key: format!("{prefix}:tokens:waiters"),
                 wake_key: format!("{prefix}:tokens:wake"),
-                lease: DEFAULT_LEASE,
-                wait: DEFAULT_LEASE * 2,
                 release: redis::Script::new(include_str!("redis/release_lock.lua")),
                 save: redis::Script::new(include_str!("redis/save_pair.lua")),
                 take: redis::Script::new(include_str!("redis/take_lock.lua")),
                 add_waiter: redis::Script::new(include_str!("redis/add_waiter.lua")),
             }),
+            lease: DEFAULT_LEASE,
         })
     }
 
     /// How long the renewal lock lasts if its holder never releases it (crashed, partitioned).
     /// Waiting for the lock gives up after twice the lease.
+    /// Set on this value only: a clone made before keeps its own.
     pub fn lease(mut self, lease: Duration) -> Self {
-        let inner = Arc::get_mut(&mut self.inner).expect("configured before it is shared");
-        inner.lease = lease;
-        inner.wait = lease * 2;
+        self.lease = lease;
         self
     }
 }
@@ -119,9 +117,10 @@ impl TokenStore for RedisTokenStore {
     fn lock(&self) -> BoxFuture<'_, io::Result<RenewalLock>> {
         Box::pin(async move {
             let inner = self.inner.clone();
+            let (lease, wait) = (self.lease, self.lease.saturating_mul(2));
             let owner = uuid::Uuid::new_v4().simple().to_string();
-            let deadline = tokio::time::Instant::now() + inner.wait;
-            let lease_ms = inner.lease.as_millis() as u64;
+            let deadline = tokio::time::Instant::now() + wait;
+            let lease_ms = lease.as_millis() as u64;
             let options = redis::SetOptions::default()
                 .conditional_set(redis::ExistenceCheck::NX)
                 .with_expiration(redis::SetExpiry::PX(lease_ms));
@@ -159,7 +158,7 @@ impl TokenStore for RedisTokenStore {
                 }
             };
             if try_lock(false).await? {
-                return Ok(inner.release_lock(owner));
+                return Ok(inner.release_lock(owner, lease));
             }
             // Register as a waiter before trying again, so a release between the two wakes us. A
             // count that is not an integer (INCR fails) is started again by `add_waiter.lua`.
@@ -192,7 +191,7 @@ impl TokenStore for RedisTokenStore {
                         }
                         return Err(io::Error::new(
                             io::ErrorKind::TimedOut,
-                            format!("another process has held the token renewal lock for over {:?}", inner.wait),
+                            format!("another process has held the token renewal lock for over {wait:?}"),
                         ));
                     }
                     let block = left.min(Duration::from_secs(1)).as_secs_f64();
@@ -216,14 +215,14 @@ impl TokenStore for RedisTokenStore {
                 tracing::warn!(%error, "could not unregister as a waiter for the token renewal lock");
             }
             waited?;
-            Ok(inner.release_lock(owner))
+            Ok(inner.release_lock(owner, lease))
         })
     }
 }
 
 impl Inner {
     /// The lock held by `owner`, released (and its waiters woken) by `release_lock.lua`.
-    fn release_lock(self: &Arc<Self>, owner: String) -> RenewalLock {
+    fn release_lock(self: &Arc<Self>, owner: String, lease: Duration) -> RenewalLock {
         let inner = self.clone();
         RenewalLock::new(move || {
             Box::pin(async move {
@@ -237,7 +236,7 @@ impl Inner {
                             .key(&inner.waiters_key)
                             .key(&inner.wake_key)
                             .arg(owner)
-                            .arg(inner.lease.as_millis() as u64)
+                            .arg(lease.as_millis() as u64)
                             .invoke_async::<i64>(&mut connection)
                             .await
                     })
@@ -246,5 +245,19 @@ impl Inner {
                 Ok(())
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lease_is_set_on_a_clone_without_panicking_or_touching_the_other() {
+        // No server: the connection opens on first use.
+        let store = RedisTokenStore::new("redis://127.0.0.1:1", "p").unwrap();
+        let kept = store.clone();
+        let changed = store.lease(Duration::from_secs(3));
+        assert_eq!((changed.lease, kept.lease), (Duration::from_secs(3), DEFAULT_LEASE));
     }
 }

@@ -36,13 +36,14 @@ use crate::redis_connection::RedisConnection;
 #[derive(Clone)]
 pub struct RedisJournal {
     inner: Arc<Inner>,
+    /// How long a closed entry is kept (a copy's own: setting it never touches a clone).
+    retention: Duration,
 }
 
 struct Inner {
     conn: RedisConnection,
     prefix: String,
     open_key: String,
-    retention: Duration,
     record: redis::Script,
     begin: redis::Script,
     get: redis::Script,
@@ -74,7 +75,6 @@ impl RedisJournal {
                 conn: RedisConnection::open(url)?,
                 prefix: prefix.to_string(),
                 open_key: format!("{prefix}:journal:open"),
-                retention: DEFAULT_RETENTION,
                 record: redis::Script::new(include_str!("redis/record.lua")),
                 begin: redis::Script::new(concat!(include_str!("redis/fields.lua"), include_str!("redis/begin.lua"))),
                 get: redis::Script::new(concat!(include_str!("redis/fields.lua"), include_str!("redis/get.lua"))),
@@ -84,13 +84,14 @@ impl RedisJournal {
                 marked_ms: Default::default(),
                 renewing: Default::default(),
             }),
+            retention: DEFAULT_RETENTION,
         })
     }
 
     /// How long a closed entry is kept (default [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION)): until then its track id
-    /// cannot be recorded again.
+    /// cannot be recorded again. Set on this value only: a clone made before keeps its own.
     pub fn retention(mut self, retention: Duration) -> Self {
-        Arc::get_mut(&mut self.inner).expect("configured before it is shared").retention = retention;
+        self.retention = retention;
         self
     }
 
@@ -299,7 +300,7 @@ impl Journal for RedisJournal {
         Box::pin(async move {
             let entry = self.entry_key(key);
             let closes = if outcome.closes() { "1" } else { "0" };
-            let args = [to_json(outcome)?, closes.to_string(), key.to_string(), millis(self.inner.retention), outcome.kind().to_string()];
+            let args = [to_json(outcome)?, closes.to_string(), key.to_string(), millis(self.retention), outcome.kind().to_string()];
             let _recorded: i64 = self.invoke(&self.inner.update, &[&entry, &self.inner.open_key], &args).await?;
             Ok(())
         })
@@ -336,5 +337,19 @@ impl Journal for RedisJournal {
             let exists: i64 = exists.query_async(&mut connection).await.map_err(|e| io::Error::other(self.inner.conn.failed(e)))?;
             Ok(if exists == 1 { super::Sender::Alive } else { super::Sender::Gone })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retention_is_set_on_a_clone_without_panicking_or_touching_the_other() {
+        // No server: the connection opens on first use.
+        let journal = RedisJournal::new("redis://127.0.0.1:1", "p").unwrap();
+        let kept = journal.clone();
+        let changed = journal.retention(Duration::from_secs(60));
+        assert_eq!((changed.retention, kept.retention), (Duration::from_secs(60), DEFAULT_RETENTION));
     }
 }

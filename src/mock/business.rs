@@ -21,7 +21,7 @@ type Params = Path<HashMap<String, String>>;
 /// A listed-only operation behind business authentication.
 fn listed(operation: Operation) -> impl Fn(State<Shared>, Params, HeaderMap) -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
     move |State(data): State<Shared>, Path(params): Params, headers: HeaderMap| {
-        let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let data = data.lock();
         let business = params.get("business").cloned().unwrap_or_default();
         std::future::ready(match authorize(&data, &headers, &business) {
             Ok(()) => listed_only(operation),
@@ -89,7 +89,7 @@ pub(super) fn batch_routes() -> Router<Shared> {
 }
 
 async fn business_show(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     typed::<types::BusinessResponse>(json!({"status": 1, "data": {
         "id": 662, "active": 1, "business_name": business, "business_name_fa": "فروشگاه آزمایشی", "legal_business_name": null,
@@ -104,7 +104,7 @@ async fn business_show(State(data): State<Shared>, Path(business): Path<String>,
 
 /// Takes page and per_page, but its answer has no paging fields: the page's users only.
 async fn business_users(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     let owner = json!({"name": "مالک کسب و کار", "avatar": null, "role": "business owner", "status": 1, "role_id": 0, "id": null});
     let users = check!(paging::slice(vec![owner], &page, Size::PerPage { max: None }));
@@ -112,7 +112,7 @@ async fn business_users(State(data): State<Shared>, Path(business): Path<String>
 }
 
 async fn settlement_banks(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     typed::<types::SettlementBanksResponse>(json!({"message": "ok", "data": [
         {"name": "بانک آینده", "code": "062", "a2a": {"limit": {"time_limit": [], "amount_limit": {"total": 1000000000, "used": 0, "remained": 1000000000}},
@@ -123,14 +123,14 @@ async fn settlement_banks(State(data): State<Shared>, Path(business): Path<Strin
 const CASH_IN_IBAN: &str = "IR330120020000002353697200";
 
 async fn cash_in_accounts(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     typed::<types::CashInAccountsResponse>(json!({"data": [{"account_number": "0201234567", "account_description": "حساب جاری",
         "id": null, "IBAN": CASH_IN_IBAN, "account_owner": [{"firstName": "فروشگاه", "lastName": "آزمایشی"}], "bank_name": "بانک آینده"}]}))
 }
 
 async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::CashInDepositRequest = check!(parse(&body));
     if request.iban.to_string() != CASH_IN_IBAN {
@@ -150,7 +150,7 @@ async fn cash_in_deposit(State(data): State<Shared>, Path(business): Path<String
 }
 
 async fn cash_in_balance(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     match parse::<types::IbanRequest>(&body) {
         Ok(request) if request.iban.to_string() == CASH_IN_IBAN => typed::<types::CashInBalanceResponse>(json!({"balance": 4_525_586, "available_balance": 3_200_000})),
@@ -160,7 +160,7 @@ async fn cash_in_balance(State(data): State<Shared>, Path(business): Path<String
 }
 
 async fn transaction_refund(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::RefundRequest = if body.is_empty() {
         types::RefundRequest::default()
@@ -188,7 +188,7 @@ async fn transaction_refund(State(data): State<Shared>, Path((business, transact
 }
 
 async fn ravand_upload(State(data): State<Shared>, Path(params): Params, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, params.get("business").map(String::as_str).unwrap_or_default()));
     let multipart = headers.get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
@@ -206,7 +206,7 @@ async fn ravand_redirect(Path(token): Path<String>) -> Response {
 }
 
 async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: crate::generated::batch::types::BatchSettlementStoreRequest = check!(parse(&body));
     let batch_id = request.batch_id.to_string();
@@ -235,7 +235,7 @@ async fn batch_store(State(data): State<Shared>, Path(business): Path<String>, h
 }
 
 async fn batch_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let items = data.records("batches").clone();
     typed::<crate::generated::batch::types::BatchListResponse>(check!(paging::resource(items, &page, Size::PerPage { max: None })))
@@ -253,7 +253,7 @@ async fn batch_show(
     Query(query): Query<BatchQuery>,
     page: PageRequest,
 ) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     if data.find("batches", "batch_id", &batch_id).is_none() {
         return vandar_error(StatusCode::NOT_FOUND, "batch not found");

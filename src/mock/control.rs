@@ -286,8 +286,8 @@ fn input<T: DeserializeOwned>(body: &[u8], example: &str) -> Result<T, Response>
     })
 }
 
-fn state(data: &Shared) -> std::sync::MutexGuard<'_, Data> {
-    data.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+fn state(data: &Shared) -> parking_lot::MutexGuard<'_, Data> {
+    data.lock()
 }
 
 #[derive(Deserialize)]

@@ -106,7 +106,7 @@ fn check_customer(request: &types::CustomerRequest) -> Result<(), Response> {
 // The customer lists take `page` only (pages of 15).
 
 async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data
         .records("customers")
@@ -120,7 +120,7 @@ async fn list(State(data): State<Shared>, Path(business): Path<String>, headers:
 }
 
 async fn store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::CustomerRequest = check!(parse(&body));
     check!(check_customer(&request));
@@ -134,7 +134,7 @@ async fn store(State(data): State<Shared>, Path(business): Path<String>, headers
 }
 
 async fn show(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match customer(&mut data, &headers, &business, &id) {
         Ok(record) => typed::<types::CustomerShowResponse>(json!({"customer": customer_view(record)})),
         Err(refused) => refused,
@@ -142,7 +142,7 @@ async fn show(State(data): State<Shared>, Path((business, id)): Path<Customer>, 
 }
 
 async fn update(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::CustomerRequest = check!(parse(&body));
     check!(check_customer(&request));
     let view = match customer(&mut data, &headers, &business, &id) {
@@ -160,21 +160,21 @@ async fn update(State(data): State<Shared>, Path((business, id)): Path<Customer>
 }
 
 async fn remove(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     data.records("customers").retain(|c| c["id"] != id);
     typed::<types::StatusMessage>(json!({"status": 1, "message": "مشتری حذف شد"}))
 }
 
 async fn field_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let items = data.records("fields").clone();
     typed::<types::CustomerFieldListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn field_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::CustomerFieldRequest = check!(parse(&body));
     let id = data.records("fields").len() as i64 + 1;
@@ -189,7 +189,7 @@ fn field<'a>(data: &'a mut Data, headers: &HeaderMap, business: &str, id: &str) 
 }
 
 async fn field_show(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match field(&mut data, &headers, &business, &id) {
         Ok(record) => typed::<types::CustomerFieldShowResponse>(json!({"data": record})),
         Err(refused) => refused,
@@ -197,7 +197,7 @@ async fn field_show(State(data): State<Shared>, Path((business, id)): Path<(Stri
 }
 
 async fn field_update(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::CustomerFieldRequest = check!(parse(&body));
     match field(&mut data, &headers, &business, &id) {
         Ok(record) => {
@@ -209,14 +209,14 @@ async fn field_update(State(data): State<Shared>, Path((business, id)): Path<(St
 }
 
 async fn field_delete(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(field(&mut data, &headers, &business, &id));
     data.records("fields").retain(|f| f["id"].as_i64().map(|n| n.to_string()).as_deref() != Some(id.as_str()));
     typed::<types::StatusMessage>(json!({"status": 1, "message": "فیلد حذف شد"}))
 }
 
 async fn wallet(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match customer(&mut data, &headers, &business, &id) {
         Ok(record) => typed::<types::CustomerWalletResponse>(json!({"status": 1, "balance": record["balance"], "currency": "RIAL"})),
         Err(refused) => refused,
@@ -232,7 +232,7 @@ async fn withdraw(state: State<Shared>, path: Path<Customer>, headers: HeaderMap
 }
 
 async fn movement(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes, sign: i64) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::WalletMovementRequest = check!(parse(&body));
     let amount: i64 = request.amount.0;
     if data.records("wallet_movements").iter().any(|m| m["track_id"] == request.track_id) {
@@ -260,7 +260,7 @@ async fn movement(State(data): State<Shared>, Path((business, id)): Path<Custome
 }
 
 async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     let items: Vec<Value> = owned_by(&mut data, "wallet_movements", &id)
         .into_iter()
@@ -275,7 +275,7 @@ async fn transactions(State(data): State<Shared>, Path((business, id)): Path<Cus
 }
 
 async fn logs(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "customer_log_entries", &id);
     typed::<types::CustomerLogsResponse>(check!(paging::resource(items, &page, Size::Fixed)))
@@ -296,7 +296,7 @@ fn add_account(data: &mut Data, collection: &'static str, id: &str, record: Valu
 }
 
 async fn iban_store(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::CustomerIbanStoreRequest = check!(parse(&body));
     check!(customer(&mut data, &headers, &business, &id));
     let now = data.clock.unix();
@@ -307,7 +307,7 @@ async fn iban_store(State(data): State<Shared>, Path((business, id)): Path<Custo
 }
 
 async fn iban_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "ibans", &id);
     typed::<types::CustomerIbanListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
@@ -334,14 +334,14 @@ fn account<'a>(data: &'a mut Data, collection: &'static str, key: &str, id: &str
 }
 
 async fn iban_delete(State(data): State<Shared>, Path((business, id, iban)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer_account(&mut data, &headers, &business, &id, "ibans", "iban", &iban).map(|_| ()));
     data.records("ibans").retain(|r| !(r["customer"] == id && r["iban"] == iban));
     typed::<types::MessageOnly>(json!({"message": "شبا حذف شد"}))
 }
 
 async fn iban_inquiry(State(data): State<Shared>, Path((business, id, iban)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer_account(&mut data, &headers, &business, &id, "ibans", "iban", &iban).map(|_| ()));
     typed::<types::IbanInquiryResponse>(json!({"iban_compatibility": "MATCHED", "account_owners": owners(&mut data, &id)}))
 }
@@ -351,7 +351,7 @@ async fn iban_default(State(data): State<Shared>, Path((business, id, iban)): Pa
 }
 
 async fn set_default(data: Shared, business: String, id: String, value: String, headers: HeaderMap, collection: &'static str, key: &str) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer_account(&mut data, &headers, &business, &id, collection, key, &value).map(|_| ()));
     for record in data.records(collection).iter_mut().filter(|r| r["customer"] == id) {
         record["is_default"] = json!(record[key] == value);
@@ -360,7 +360,7 @@ async fn set_default(data: Shared, business: String, id: String, value: String, 
 }
 
 async fn card_store(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::CustomerCardStoreRequest = check!(parse(&body));
     check!(customer(&mut data, &headers, &business, &id));
     let now = data.clock.unix();
@@ -371,21 +371,21 @@ async fn card_store(State(data): State<Shared>, Path((business, id)): Path<Custo
 }
 
 async fn card_list(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     let items = owned_by(&mut data, "cards", &id);
     typed::<types::CustomerCardListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn card_delete(State(data): State<Shared>, Path((business, id, card)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer_account(&mut data, &headers, &business, &id, "cards", "card", &card).map(|_| ()));
     data.records("cards").retain(|r| !(r["customer"] == id && r["card"] == card));
     typed::<types::MessageOnly>(json!({"message": "کارت حذف شد"}))
 }
 
 async fn card_inquiry(State(data): State<Shared>, Path((business, id, card)): Path<(String, String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match customer_account(&mut data, &headers, &business, &id, "cards", "card", &card) {
         Ok(record) => typed::<types::CardInquiryResponse>(json!({"card_compatibility": "MATCHED", "name": record["name"]})),
         Err(refused) => refused,
@@ -397,7 +397,7 @@ async fn card_default(State(data): State<Shared>, Path((business, id, card)): Pa
 }
 
 async fn card_to_iban(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::CustomerCardStoreRequest = check!(parse(&body));
     check!(customer(&mut data, &headers, &business, &id));
     // A deterministic IBAN for the card: IR + 24 digits.
@@ -410,7 +410,7 @@ async fn card_to_iban(State(data): State<Shared>, Path((business, id)): Path<Cus
 }
 
 async fn registered(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap, operation: Operation) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     let kind = if operation == Operation::CustomerKyc { "CUSTOMER_KYC_AUTHENTICATION_REQUEST" } else { "CUSTOMER_SHAHKAR_AUTHENTICATION_REQUEST" };
     log(&mut data, &id, kind);
@@ -418,7 +418,7 @@ async fn registered(State(data): State<Shared>, Path((business, id)): Path<Custo
 }
 
 async fn kyc_unregistered(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     match parse::<types::KycRequest>(&body) {
         Ok(_) => listed_only(Operation::KycUnregistered),
@@ -427,7 +427,7 @@ async fn kyc_unregistered(State(data): State<Shared>, Path(business): Path<Strin
 }
 
 async fn shahkar_unregistered(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     match parse::<types::ShahkarRequest>(&body) {
         Ok(_) => typed::<types::ShahkarResponse>(json!({"status": "1", "authentication_status": "SUCCESSFUL", "message": "احراز هویت با موفقیت انجام شد"})),
@@ -436,14 +436,14 @@ async fn shahkar_unregistered(State(data): State<Shared>, Path(business): Path<S
 }
 
 async fn cash_in_code(State(data): State<Shared>, Path((business, id)): Path<Customer>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(customer(&mut data, &headers, &business, &id));
     let code: String = id.chars().filter(char::is_ascii_digit).take(15).collect();
     typed::<types::CashInCodeResponse>(json!({"status": 1, "code": format!("{code:0>15}"), "message": "شناسه واریز"}))
 }
 
 async fn inquiry(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes, operation: Operation) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     match serde_json::from_slice::<serde_json::Map<String, Value>>(&body) {
         Ok(_) => listed_only(operation),

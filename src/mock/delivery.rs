@@ -1,7 +1,9 @@
 //! The posts the mock makes to a business's receivers (Miando webhooks, notify_url posts): each is
 //! re-delivered until a 2xx, logged with every attempt's answer, and can be sent again by hand.
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::Notice;
@@ -85,7 +87,7 @@ struct Log {
 impl Deliveries {
     fn log(&self) -> MutexGuard<'_, Log> {
         // A panic elsewhere while this was held leaves the log as it was: still readable.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0.lock()
     }
 
     fn add(&self, kind: &'static str, url: String, build: Build) -> u64 {

@@ -58,7 +58,7 @@ fn check_key(data: &super::Data, body: &Value) -> Result<(), Response> {
 }
 
 async fn send(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(check_key(&data, &body));
     // The request must match the spec's schema (IpgSendRequest); serde names the field at fault.
     let request: types::IpgSendRequest = match serde_json::from_value(body) {
@@ -141,7 +141,7 @@ impl super::Data {
 
 /// The payer's browser on the payment page: pays (or declines, as the mock is set) and is sent back to callback_url.
 async fn payment_page(State(data): State<Shared>, Path(token): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match data.payer(&token, PayerAction::Pay, None) {
         Ok(Some(location)) => (StatusCode::FOUND, [("location", location)]).into_response(),
         Ok(None) | Err(_) => (StatusCode::NOT_FOUND, [("content-type", "text/html; charset=utf-8")], "<html><body>تراکنش یافت نشد</body></html>").into_response(),
@@ -186,7 +186,7 @@ fn lookup<'a>(data: &'a mut super::Data, body: &Value) -> Result<(String, &'a mu
 }
 
 async fn transaction(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match lookup(&mut data, &body) {
         Ok((token, payment)) => typed::<types::IpgTransaction>(details(&token, payment)),
         Err(refused) => refused,
@@ -195,7 +195,7 @@ async fn transaction(State(data): State<Shared>, Json(body): Json<Value>) -> Res
 
 /// Answers once per transaction: a second call is refused, as Vandar documents.
 async fn verify(State(data): State<Shared>, Json(body): Json<Value>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let (token, payment) = match lookup(&mut data, &body) {
         Ok(found) => found,
         Err(refused) => return refused,

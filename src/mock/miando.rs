@@ -57,7 +57,7 @@ fn authorize(data: &mut Data, headers: &HeaderMap) -> Result<(), Response> {
 }
 
 async fn token(State(data): State<Shared>, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let request: types::ClientCredentialsRequest = check!(parse(&body));
     let c = &data.credentials;
     if request.client_id != c.miando_client_id || request.client_secret != c.miando_client_secret || request.grant_type.as_str() != "client_credentials" {
@@ -70,7 +70,7 @@ async fn token(State(data): State<Shared>, body: Bytes) -> Response {
 }
 
 async fn customer_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::MiandoCustomerCreateRequest = check!(parse(&body));
     let uid = data.next_id();
@@ -81,7 +81,7 @@ async fn customer_create(State(data): State<Shared>, headers: HeaderMap, body: B
 
 /// `page` only (pages of 15), as the agreement list.
 async fn customer_list(State(data): State<Shared>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let mut answer = check!(paging::resource(data.records("miando_customers").clone(), &page, Size::Fixed));
     answer["message"] = json!("نمایش موفق اطلاعات مشتریان");
@@ -89,7 +89,7 @@ async fn customer_list(State(data): State<Shared>, headers: HeaderMap, page: Pag
 }
 
 async fn customer_show(State(data): State<Shared>, headers: HeaderMap, Path(uid): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     match data.find("miando_customers", "uid", &uid).cloned() {
         Some(customer) => typed::<types::MiandoCustomerResponse>(json!({"message": "نمایش موفق اطلاعات مشتری", "data": customer})),
@@ -107,7 +107,7 @@ fn view(agreement: &Value) -> Value {
 }
 
 async fn agreement_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::AgreementCreateRequest = check!(parse(&body));
     let mut parties = Vec::new();
@@ -147,7 +147,7 @@ fn role_of(agreement: &Value, mobile: &str) -> Option<String> {
 }
 
 async fn agreement_action(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::AgreementActionRequest = check!(parse(&body));
     let mobile = request.applicant_mobile.to_string();
@@ -189,7 +189,7 @@ fn found_state(party: &Value) -> &str {
 
 /// The buyer pays on the web view link (the payment page of the mock).
 async fn buyer_pays(State(data): State<Shared>, Path(code): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let (trace_id, amount, payer, redirect) = match agreement(&mut data, &code) {
         Ok(found) if found["state"] == "contract" && found["paid"] == false => {
             found["paid"] = json!(true);
@@ -205,7 +205,7 @@ async fn buyer_pays(State(data): State<Shared>, Path(code): Path<String>) -> Res
 }
 
 async fn agreement_finalize(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::AgreementFinalizeRequest = check!(parse(&body));
     let amount = match agreement(&mut data, &code) {
@@ -222,7 +222,7 @@ async fn agreement_finalize(State(data): State<Shared>, headers: HeaderMap, Path
 }
 
 async fn agreement_cancel(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::AgreementCancelRequest = check!(parse(&body));
     let (refund, amount) = match agreement(&mut data, &code) {
@@ -251,7 +251,7 @@ async fn agreement_cancel(State(data): State<Shared>, headers: HeaderMap, Path(c
 }
 
 async fn agreement_show(State(data): State<Shared>, headers: HeaderMap, Path(code): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     match agreement(&mut data, &code) {
         Ok(found) => typed::<types::AgreementResponse>(json!({"message": "نمایش موفق اطلاعات معامله", "data": view(found)})),
@@ -260,7 +260,7 @@ async fn agreement_show(State(data): State<Shared>, headers: HeaderMap, Path(cod
 }
 
 async fn agreement_list(State(data): State<Shared>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let items: Vec<Value> = data.records("agreements").iter().map(view).collect();
     let mut answer = check!(paging::resource(items, &page, Size::Fixed));
@@ -269,7 +269,7 @@ async fn agreement_list(State(data): State<Shared>, headers: HeaderMap, page: Pa
 }
 
 async fn ticket_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::TicketCreateRequest = check!(parse(&body));
     let reporter = request.reporter_mobile.to_string();
@@ -305,7 +305,7 @@ fn webhook_view(record: &Value) -> Value {
 }
 
 async fn webhook_create(State(data): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::WebhookCreateRequest = check!(parse(&body));
     let id = data.records("webhooks").iter().filter_map(|w| w["id"].as_i64()).max().unwrap_or(0) + 1;
@@ -320,7 +320,7 @@ fn webhook<'a>(data: &'a mut Data, id: &str) -> Result<&'a mut Value, Response> 
 }
 
 async fn webhook_update(State(data): State<Shared>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let request: types::WebhookUpdateRequest = check!(parse(&body));
     match webhook(&mut data, &id) {
@@ -335,7 +335,7 @@ async fn webhook_update(State(data): State<Shared>, headers: HeaderMap, Path(id)
 }
 
 async fn webhook_show(State(data): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     match webhook(&mut data, &id) {
         Ok(record) => typed::<types::WebhookResponse>(json!({"message": "نمایش اطلاعات وبهوک با موفقیت انجام شد.", "data": webhook_view(record)})),
@@ -344,14 +344,14 @@ async fn webhook_show(State(data): State<Shared>, headers: HeaderMap, Path(id): 
 }
 
 async fn webhook_list(State(data): State<Shared>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     let hooks: Vec<Value> = data.records("webhooks").iter().map(webhook_view).collect();
     typed::<types::WebhookListResponse>(json!({"message": "نمایش اطلاعات وبهوک با موفقیت انجام شد.", "data": hooks}))
 }
 
 async fn webhook_delete(State(data): State<Shared>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&mut data, &headers));
     check!(webhook(&mut data, &id));
     data.records("webhooks").retain(|w| w["id"].as_i64().map(|n| n.to_string()).as_deref() != Some(id.as_str()));

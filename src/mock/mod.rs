@@ -55,7 +55,9 @@ pub(crate) use delivery::{deliver, deliver_notices, Deliveries, Redelivery};
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -380,7 +382,7 @@ impl MockVandar {
 
     /// The credentials this mock accepts.
     pub fn credentials(&self) -> Credentials {
-        self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner).credentials.clone()
+        self.data.lock().credentials.clone()
     }
 
     /// Where this mock is and what it accepts, for another process (see [`MockAddress`]).
@@ -403,7 +405,7 @@ impl MockVandar {
 
     /// The mock's state, for one knob.
     fn with<T>(&self, knob: impl FnOnce(&mut Data) -> T) -> T {
-        knob(&mut self.data.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
+        knob(&mut self.data.lock())
     }
 
     /// Makes the next answers misbehave, in order, one fault per answer (`POST /__mock/faults`).
@@ -607,7 +609,19 @@ fn router(data: Shared) -> Router {
         .layer(middleware::from_fn_with_state(data.clone(), control::log_request))
         // Added after the layers, so control requests are not logged, limited or faulted.
         .nest("/__mock", control::routes())
+        .layer(panics_answer_500())
         .with_state(data)
+}
+
+/// A handler that panics answers 500 to its own request, in Vandar's error shape, and the mock goes
+/// on serving (its locks do not poison: `parking_lot`).
+fn panics_answer_500() -> tower_http::catch_panic::CatchPanicLayer<fn(Box<dyn std::any::Any + Send + 'static>) -> Response> {
+    fn answer(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+        let what = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+        tracing::error!(panic = what.as_deref().unwrap_or("(not text)"), "a mock handler panicked; answered 500");
+        vandar_error(StatusCode::INTERNAL_SERVER_ERROR, "mock: the handler failed")
+    }
+    tower_http::catch_panic::CatchPanicLayer::custom(answer as fn(_) -> _)
 }
 
 /// The router's bare 405 (a method the spec does not declare on the path) in Vandar's JSON error
@@ -709,7 +723,7 @@ pub(crate) fn authorize(data: &Data, headers: &HeaderMap, business: &str) -> Res
 
 /// POST /v3/refreshtoken: rotates the pair; a used refresh token is refused.
 async fn refresh(State(data): State<Shared>, Json(body): Json<serde_json::Value>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     if body["refreshtoken"].as_str() != Some(data.refresh_token.as_str()) {
         data.stats.refused_refreshes += 1;
         return (StatusCode::UNAUTHORIZED, Json(json!({"status": 0, "error": "Unauthenticated"}))).into_response();
@@ -756,7 +770,7 @@ async fn request_rules(State(data): State<Shared>, request: Request, next: Next)
     let miando = credential == Credential::Miando;
     if matches!(credential, Credential::Business | Credential::Miando) {
         let bearer = request.headers().get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut data = data.lock();
         let current = match bearer {
             None => false,
             Some(token) if miando => data.find("miando_tokens", "token", token).is_some(),
@@ -883,7 +897,7 @@ async fn faults_and_limits(State(data): State<Shared>, request: Request, next: N
         return next.run(request).await;
     }
     let (fault, limited) = {
-        let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut data = data.lock();
         let post = request.method() == axum::http::Method::POST;
         let now = Instant::now();
         let budget = if post { data.budget.0 } else { data.budget.1 };
@@ -998,4 +1012,35 @@ fn undocumented_values(value: &mut serde_json::Value) {
 
 fn rate_limited() -> Response {
     (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "1")], Json(json!({"status": 0, "message": "Too Many Attempts."}))).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_to_its_request_and_the_next_is_served() {
+        let lock: Shared = Arc::new(Mutex::new(Data::fresh(Default::default(), "http://127.0.0.1".into())));
+        let held = lock.clone();
+        let app: Router = Router::new()
+            .route("/panic", axum::routing::get(move || async move {
+                let _guard = held.lock();
+                panic!("handler bug");
+                #[allow(unreachable_code)]
+                ""
+            }))
+            .route("/ok", axum::routing::get(|| async { "ok" }))
+            .layer(panics_answer_500());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let http = reqwest::Client::new();
+        let panicked = http.get(format!("http://{addr}/panic")).send().await.unwrap();
+        assert_eq!(panicked.status(), 500);
+        assert!(panicked.text().await.unwrap().contains("the handler failed"));
+        assert_eq!(http.get(format!("http://{addr}/ok")).send().await.unwrap().text().await.unwrap(), "ok");
+        // The lock the handler held while it panicked is not poisoned.
+        drop(lock.lock());
+        server.abort();
+    }
 }

@@ -45,13 +45,13 @@ pub(super) fn routes() -> Router<Shared> {
 }
 
 async fn balance(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     typed::<types::BalanceResponse>(json!({"status": 1, "data": {"wallet": data.wallet_rials / 10, "currency": "Toman"}}))
 }
 
 async fn store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::SettlementStoreRequest = match serde_json::from_value(body.clone()) {
         Ok(request) => request,
@@ -117,7 +117,7 @@ impl Settlement {
 
 /// Newest first, in the flat paginator.
 async fn list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data.settlements.iter().rev().map(Settlement::view).collect();
     let settlements = check!(paging::flat(items, &page, Size::PerPage { max: None }));
@@ -129,7 +129,7 @@ async fn list(State(data): State<Shared>, Path(business): Path<String>, headers:
 
 /// One settlement by its UUID id (not its transaction_id, which settlement_cancel takes).
 async fn show(State(data): State<Shared>, Path((business, settlement_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     match data.settlements.iter().find(|s| s.id == settlement_id) {
         Some(settlement) => {
@@ -143,7 +143,7 @@ async fn show(State(data): State<Shared>, Path((business, settlement_id)): Path<
 }
 
 async fn cancel(State(data): State<Shared>, Path((business, transaction_id)): Path<(String, i64)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let Some(index) = data.settlements.iter().position(|s| s.transaction_id == transaction_id) else {
         return vandar_error(StatusCode::NOT_FOUND, "تسویه یافت نشد");
@@ -330,7 +330,7 @@ async fn transactions(
     Query(query): Query<Vec<(String, String)>>,
     page: PageRequest,
 ) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     let mut records = data.settlement_transactions();
     records.extend(data.payment_transactions());

@@ -37,7 +37,7 @@ pub(super) fn redirect_routes() -> Router<Shared> {
 }
 
 async fn banks(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     check!(authorize(&data, &headers, &business));
     typed::<types::DirectDebitBanksResponse>(json!({"status": 1, "message": "ok", "result": {"banks": [
         {"code": "062", "name": "بانک آینده", "has_direct_debit_ability": true, "is_healthy_on_direct_debit": true, "logo": "https://vandar.io/banks/062.png"},
@@ -46,7 +46,7 @@ async fn banks(State(data): State<Shared>, Path(business): Path<String>, headers
 }
 
 async fn authorization_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::AuthorizationStoreRequest = check!(parse(&body));
     if request.expiration_date <= chrono::Utc::now().date_naive() {
@@ -64,7 +64,7 @@ async fn authorization_store(State(data): State<Shared>, Path(business): Path<St
 
 /// The user approves at the bank and returns to callback_url with the authorization id.
 async fn approval_page(State(data): State<Shared>, Path(token): Path<String>) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     let Some(record) = data.find("authorizations", "token", &token) else {
         return (StatusCode::NOT_FOUND, [("content-type", "text/html; charset=utf-8")], "<html><body>token not found</body></html>").into_response();
     };
@@ -83,7 +83,7 @@ fn authorization<'a>(data: &'a mut Data, headers: &HeaderMap, business: &str, id
 }
 
 async fn authorization_verify(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match authorization(&mut data, &headers, &business, &id) {
         Ok(record) if record["status"] == "PENDING_VERIFY" => {
             record["status"] = json!("ACTIVE");
@@ -95,7 +95,7 @@ async fn authorization_verify(State(data): State<Shared>, Path((business, id)): 
 }
 
 async fn authorization_listed(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap, operation: Operation) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match authorization(&mut data, &headers, &business, &id) {
         Ok(_) => listed_only(operation),
         Err(refused) => refused,
@@ -104,21 +104,21 @@ async fn authorization_listed(State(data): State<Shared>, Path((business, id)): 
 
 /// `page` only (pages of 15).
 async fn authorization_list(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, page: PageRequest) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> = data.records("authorizations").iter().filter(|a| !a["id"].is_null()).cloned().collect();
     typed::<types::AuthorizationListResponse>(check!(paging::resource(items, &page, Size::Fixed)))
 }
 
 async fn authorization_revoke(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorization(&mut data, &headers, &business, &id));
     data.records("authorizations").retain(|a| a["id"] != id);
     typed::<types::AuthorizationRevokeResponse>(json!({"status": 1, "message": "revoked", "result": {"authorization": {"id": id}}}))
 }
 
 async fn withdrawal_store(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let request: types::WithdrawalStoreRequest = check!(parse(&body));
     let authorization_id = request.authorization_id.to_string();
@@ -161,7 +161,7 @@ fn withdrawal(data: &mut Data, headers: &HeaderMap, business: &str, key: &str, v
 }
 
 async fn withdrawal_show(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match withdrawal(&mut data, &headers, &business, "id", &id) {
         Ok(found) => typed::<types::WithdrawalResponse>(json!({"status": 1, "message": "ok", "result": {"withdrawal": found}})),
         Err(refused) => refused,
@@ -169,7 +169,7 @@ async fn withdrawal_show(State(data): State<Shared>, Path((business, id)): Path<
 }
 
 async fn withdrawal_by_track_id(State(data): State<Shared>, Path((business, track_id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     match withdrawal(&mut data, &headers, &business, "track_id", &track_id) {
         Ok(found) => typed::<types::WithdrawalResponse>(json!({"status": 1, "message": "ok", "result": {"withdrawal": found}})),
         Err(refused) => refused,
@@ -189,7 +189,7 @@ async fn withdrawal_list(
     Query(query): Query<ListQuery>,
     page: PageRequest,
 ) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(authorize(&data, &headers, &business));
     let items: Vec<Value> =
         data.records("withdrawals").iter().filter(|w| query.q.as_ref().is_none_or(|q| w["authorization_id"] == *q)).cloned().collect();
@@ -197,7 +197,7 @@ async fn withdrawal_list(
 }
 
 async fn withdrawal_cancel(State(data): State<Shared>, Path((business, id)): Path<(String, String)>, headers: HeaderMap) -> Response {
-    let mut data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut data = data.lock();
     check!(withdrawal(&mut data, &headers, &business, "id", &id));
     let record = data.find("withdrawals", "id", &id).expect("found above");
     if record["status"] != "PENDING" {
@@ -208,7 +208,7 @@ async fn withdrawal_cancel(State(data): State<Shared>, Path((business, id)): Pat
 }
 
 async fn listed(State(data): State<Shared>, Path(business): Path<String>, headers: HeaderMap, operation: Operation) -> Response {
-    let data = data.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let data = data.lock();
     match authorize(&data, &headers, &business) {
         Ok(()) => listed_only(operation),
         Err(refused) => refused,

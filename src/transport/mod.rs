@@ -15,7 +15,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH};
 use reqwest::{Method, Request, Response, StatusCode};
 
 use crate::auth::{TokenEndpoint, TokenManager, TokenRequest};
-use crate::error::{Failure, Held, NOT_CONFIGURED};
+use crate::error::{Failure, Held};
 use crate::generated::operations::Operation;
 use crate::host::Host;
 use crate::journal::{Begin, Intent, Journal, Outcome, Target};
@@ -69,10 +69,34 @@ impl Transport {
     /// The business slug a generated call starts with (build.rs makes each builder's `business`
     /// begin as this; `.business(..)` still overrides it per call).
     #[cfg_attr(not(any(feature = "api", feature = "batch")), allow(dead_code))] // no ipg call takes the slug
+    ///
+    /// Without a configured slug it starts empty, and [`Transport::empty_path_value`] refuses the
+    /// call unsent as a typed [`Failure::Configuration`] (progenitor's builders carry a failure only
+    /// as a string, so the missing slug is not reported through them).
     pub(crate) fn business(&self) -> Result<String, String> {
-        self.business_slug.clone().ok_or_else(|| {
-            format!("{NOT_CONFIGURED}no business slug: configure ClientBuilder::business(..) or set .business(..) on the call")
-        })
+        Ok(self.business_slug.clone().unwrap_or_default())
+    }
+
+    /// A path parameter of `operation` that `url` leaves empty (its template segment `{name}`
+    /// is an empty segment): the missing business slug as a configuration failure, any other as
+    /// invalid input. Read against the operation's path template in the spec's table.
+    fn empty_path_value(&self, operation: Operation, url: &url::Url) -> Option<Failure> {
+        let base = self.parsed_base_urls[operation.host().index()].path().trim_end_matches('/');
+        let path = url.path().strip_prefix(base)?;
+        let template = operation.path().split('/');
+        for (part, segment) in template.zip(path.split('/')) {
+            let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else { continue };
+            if !segment.is_empty() {
+                continue;
+            }
+            return Some(match name {
+                "business" if self.business_slug.is_none() => Failure::Configuration(format!(
+                    "{operation} needs a business slug: configure ClientBuilder::business(..) or set .business(..) on the call"
+                )),
+                _ => Failure::Invalid { field: name.to_string(), reason: "is empty".into() },
+            });
+        }
+        None
     }
 
     /// Sends one call (see the module docs) inside its `vandar.call` span; each HTTP request it
@@ -133,6 +157,10 @@ impl Transport {
                 return Ok(refused_locally(StatusCode::UNAUTHORIZED, Failure::Configuration(
                     "refusing to send credentials outside the configured Vandar host".into(),
                 )));
+            }
+            if let Some(failure) = self.empty_path_value(operation, request.url()) {
+                let status = if matches!(failure, Failure::Configuration(_)) { StatusCode::UNAUTHORIZED } else { StatusCode::BAD_REQUEST };
+                return Ok(refused_locally(status, failure));
             }
             let credential = match self.credential(operation) {
                 Ok(credential) => credential,

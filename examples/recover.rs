@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let journal_path = folder.join("vandar.journal");
     // For the demonstration, recovery may touch entries of any age (the defaults leave alone what
     // a living process may still be sending, and payers still on the payment page).
-    let recovery = RecoveryOptions { min_age: Duration::ZERO, payments_after: Duration::ZERO, ..RecoveryOptions::default() };
+    let recovery = RecoveryOptions::default().min_age(Duration::ZERO).payments_after(Duration::ZERO);
 
     // 1.-3. The first process.
     {

@@ -142,6 +142,7 @@ pub enum Error {
 /// (`{status: 0, error}`, `{status: 0, errors: [...]}`, Laravel's `{message, errors: {field: [..]}}`,
 /// Miando's `{message, code, errors}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ApiError {
     /// HTTP status.
     pub status: u16,

@@ -22,6 +22,7 @@ macro_rules! host_enum {
     ($(($variant:ident, $module:ident, $feature:literal, $url:literal, $doc:literal),)*) => {
         /// One of Vandar's hosts.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
         pub enum Host {
             $(#[doc = $doc] $variant,)*
         }

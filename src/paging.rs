@@ -44,6 +44,7 @@ use crate::error::Error;
 /// How a list marks its pages (the spec's paging components).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Style {
     /// `current_page`, `last_page` (and `next`) beside the items (`FlatPaginator`).
     Flat,
@@ -58,6 +59,7 @@ pub enum Style {
 /// Where a page starts.
 #[doc(hidden)]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Position {
     /// A page number, from 1.
     Page(i64),

@@ -7,6 +7,7 @@
 
 /// How far a failed request got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Reach {
     /// It never left this machine: refused by the client before sending (bad input, missing
     /// configuration, a shared component down) or the connection could not be made. Nothing

@@ -207,7 +207,7 @@ async fn a_failed_renewal_reports_no_status_vandar_never_sent() {
         .base_url(vandar::Host::Api, closed)
         .business("shop")
         .business_tokens(pair("near-expiry", "refresh-1", Some(expiring)))
-        .retry_policy(vandar::RetryPolicy { max_attempts: 1, ..vandar::RetryPolicy::default() })
+        .retry_policy(vandar::RetryPolicy::default().max_attempts(1))
         .build()
         .unwrap();
     let error = vandar.api().balance().business("shop").send().await.unwrap_err();
@@ -429,7 +429,7 @@ async fn a_connect_failure_is_retried_even_for_a_post() {
     let vandar = vandar::Client::builder()
         .base_url(vandar::Host::Ipg, &url)
         .ipg_api_key("k")
-        .retry_policy(vandar::RetryPolicy { max_attempts: 4, base_delay: Duration::from_millis(150), max_delay: Duration::from_millis(400) })
+        .retry_policy(vandar::RetryPolicy::default().max_attempts(4).base_delay(Duration::from_millis(150)).max_delay(Duration::from_millis(400)))
         .build()
         .unwrap();
     let sent = vandar.ipg().ipg_send().body_map(|b| b.amount(Rials(1000)).callback_url("https://s.example/cb")).send().await.unwrap();
@@ -805,7 +805,7 @@ async fn money_moves_without_a_documented_lookup_fill_in_a_track_id_and_say_so_w
         .unwrap();
     let sent = server.seen().last().unwrap().json();
     assert_eq!(sent["track_id"], deposit.track_id(), "a fresh track_id went on the wire");
-    let vandar::money::Tracked::Answered { answer, .. } = deposit;
+    let vandar::money::Tracked::Answered { answer, .. } = deposit else { panic!("a deposit without a lookup is answered or an error") };
     assert_eq!(answer.track_id.as_deref(), Some(sent["track_id"].as_str().unwrap()));
 
     let lost = vandar

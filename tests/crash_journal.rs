@@ -169,12 +169,7 @@ fn child_client(journal: impl Journal) -> vandar::Client {
     mock.client_builder()
         .rate_limits(RateLimits::unlimited())
         .journal(journal)
-        .recovery(RecoveryOptions {
-            min_age: Duration::ZERO,
-            lease: Duration::from_millis(500),
-            payments_after: Duration::ZERO,
-            payments_before: None,
-        })
+        .recovery(RecoveryOptions::default().min_age(Duration::ZERO).lease(Duration::from_millis(500)).payments_after(Duration::ZERO).payments_before(None))
         .build()
         .unwrap()
 }

@@ -63,7 +63,7 @@ async fn run(seed: u64) -> Result<String, String> {
         mock.client_builder()
             .journal(journal.clone())
             .timeout(TIMEOUT)
-            .recovery(RecoveryOptions { min_age: Duration::ZERO, payments_after: Duration::ZERO, ..RecoveryOptions::default() })
+            .recovery(RecoveryOptions::default().min_age(Duration::ZERO).payments_after(Duration::ZERO))
             .build()
             .unwrap()
     };

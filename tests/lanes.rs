@@ -152,7 +152,7 @@ mod against_the_mock {
     /// out Vandar's Retry-After (1 s from the mock) although the client's own count has room.
     async fn a_429_pauses_the_budget(first: RateLimits, second: RateLimits) {
         let mock = MockVandar::start().await.unwrap();
-        let once = vandar::RetryPolicy { max_attempts: 1, ..Default::default() };
+        let once = vandar::RetryPolicy::default().max_attempts(1);
         let a = mock.client_builder().rate_limits(first).retry_policy(once).build().unwrap();
         let b = mock.client_builder().rate_limits(second).build().unwrap();
         a.api().balance().send().await.unwrap();
@@ -169,7 +169,7 @@ mod against_the_mock {
     async fn a_429_pauses_the_budget_of_the_process() {
         // One budget, two callers: the second client is the first's clone.
         let mock = MockVandar::start().await.unwrap();
-        let once = vandar::RetryPolicy { max_attempts: 1, ..Default::default() };
+        let once = vandar::RetryPolicy::default().max_attempts(1);
         let a = mock.client_builder().rate_limits(RateLimits::new(30, 100, WINDOW)).retry_policy(once).build().unwrap();
         a.api().balance().send().await.unwrap();
         mock.inject(Fault::RateLimited);

@@ -83,7 +83,7 @@ async fn a_settlement_is_done_after_a_day_and_its_notify_url_gets_the_final_stat
 #[tokio::test]
 async fn magic_ibans_fail_get_returned_or_are_unknown() {
     let mock = MockVandar::start().await.unwrap();
-    let vandar = mock.client_builder().retry_policy(RetryPolicy { max_attempts: 1, ..RetryPolicy::default() }).build().unwrap();
+    let vandar = mock.client_builder().retry_policy(RetryPolicy::default().max_attempts(1)).build().unwrap();
     let start = mock.wallet_rials();
     let (_, failing) = store(&vandar, FAILING_IBAN, None).await;
     let (_, returned) = store(&vandar, RETURNED_IBAN, None).await;

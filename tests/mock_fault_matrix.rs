@@ -43,7 +43,7 @@ async fn each_fault_on_a_read_and_on_each_hosts_write_does_what_the_table_says()
     let mock = MockVandar::start().await.unwrap();
     let vandar = mock
         .client_builder()
-        .retry_policy(RetryPolicy { max_attempts: 1, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(1) })
+        .retry_policy(RetryPolicy::default().max_attempts(1).base_delay(Duration::from_millis(1)).max_delay(Duration::from_millis(1)))
         .build()
         .unwrap();
     for (n, (fault, carried_out)) in faults().into_iter().enumerate() {

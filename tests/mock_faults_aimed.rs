@@ -10,7 +10,7 @@ use vandar::money::{Rials, VerifyOutcome};
 use vandar::{Error, Host, RetryPolicy};
 
 fn no_retries(mock: &MockVandar) -> vandar::Client {
-    mock.client_builder().retry_policy(RetryPolicy { max_attempts: 1, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(1) }).build().unwrap()
+    mock.client_builder().retry_policy(RetryPolicy::default().max_attempts(1).base_delay(Duration::from_millis(1)).max_delay(Duration::from_millis(1))).build().unwrap()
 }
 
 #[tokio::test]

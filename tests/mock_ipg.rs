@@ -9,7 +9,7 @@ use vandar::money::VerifyOutcome;
 use vandar::{Error, Host, RetryPolicy};
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
+    RetryPolicy::default().max_attempts(3).base_delay(Duration::from_millis(10)).max_delay(Duration::from_millis(100))
 }
 
 async fn send(vandar: &vandar::Client, amount: Rials) -> Result<String, Error> {

@@ -16,7 +16,7 @@ use vandar::{Error, RetryPolicy, TokenPair};
 const IBAN: &str = "IR330120020000002353697200";
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
+    RetryPolicy::default().max_attempts(3).base_delay(Duration::from_millis(10)).max_delay(Duration::from_millis(100))
 }
 
 async fn wallet_tomans(vandar: &vandar::Client) -> Tomans {
@@ -166,7 +166,7 @@ async fn an_undocumented_status_from_the_mock_decodes_as_unknown() {
 #[tokio::test]
 async fn a_429_burst_is_ridden_out_by_waiting() {
     let mock = MockVandar::start().await.unwrap();
-    let vandar = mock.client_builder().retry_policy(RetryPolicy { max_attempts: 4, ..fast_retries() }).build().unwrap();
+    let vandar = mock.client_builder().retry_policy(fast_retries().max_attempts(4)).build().unwrap();
     for _ in 0..3 {
         mock.inject(Fault::RateLimited);
     }

@@ -33,7 +33,7 @@ fn begun(business: &str, track_id: &str) -> Intent {
 }
 
 fn at_once() -> RecoveryOptions {
-    RecoveryOptions { min_age: Duration::ZERO, payments_after: Duration::ZERO, ..RecoveryOptions::default() }
+    RecoveryOptions::default().min_age(Duration::ZERO).payments_after(Duration::ZERO)
 }
 
 fn client(mock: &MockVandar, journal: &FileJournal) -> vandar::Client {

@@ -206,7 +206,7 @@ async fn startup_recovery(test: &str, kind: &str, location: &str) {
     let patient = mock
         .client_builder()
         .journal(journal.clone())
-        .recovery(RecoveryOptions { min_age: Duration::from_secs(3), ..RecoveryOptions::default() })
+        .recovery(RecoveryOptions::default().min_age(Duration::from_secs(3)))
         .build()
         .unwrap();
     let started = Instant::now();

@@ -135,7 +135,7 @@ fn shape(spans: &[Seen]) -> Vec<(String, BTreeMap<&'static str, String>)> {
 }
 
 fn fast_retries() -> RetryPolicy {
-    RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(10), max_delay: Duration::from_millis(100) }
+    RetryPolicy::default().max_attempts(3).base_delay(Duration::from_millis(10)).max_delay(Duration::from_millis(100))
 }
 
 const IBAN: &str = "IR330120020000002353697200";

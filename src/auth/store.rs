@@ -37,6 +37,7 @@ impl TokenPair {
 
 /// What [`TokenStore::save`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Saved {
     /// The pair is stored.
     Stored,

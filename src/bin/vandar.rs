@@ -283,7 +283,7 @@ fn recovering_client(
             builder = builder.base_url(host, url);
         }
     }
-    let options = RecoveryOptions { min_age: Duration::from_secs(min_age), ..RecoveryOptions::default() };
+    let options = RecoveryOptions::default().min_age(Duration::from_secs(min_age));
     builder.journal(journal).recovery(options).build().map_err(|e| e.to_string())
 }
 

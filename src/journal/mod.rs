@@ -50,6 +50,7 @@ pub use sender::{this_process, Sender};
 /// What an entry is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum EntryKind {
     /// A money move (settlement, withdrawal, batch, deposit, wallet movement, ...), keyed by its
     /// track id (a batch by its `batch_id`).

@@ -26,6 +26,7 @@ use crate::{client::Client, error::Error};
 /// It is `Serialize`/`Deserialize` (tagged `{"outcome": "answered", ...}`) to be stored with your order.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum Tracked<A, L> {
     /// Vandar answered the call.
     Answered {

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 /// How recovery treats the journal's open entries.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RecoveryOptions {
     /// How long after it was sent a money move's lookup proves it was not sent by finding nothing
     /// (default 2 minutes, beyond the request timeout and its retries: a request in flight may still
@@ -34,3 +35,30 @@ impl Default for RecoveryOptions {
     }
 }
 
+/// Each option set on the defaults: `RecoveryOptions::default().min_age(Duration::ZERO)`. (The
+/// struct is `#[non_exhaustive]`: a later option does not break a caller.)
+impl RecoveryOptions {
+    /// See [`RecoveryOptions::min_age`](#structfield.min_age).
+    pub fn min_age(mut self, min_age: Duration) -> Self {
+        self.min_age = min_age;
+        self
+    }
+
+    /// See [`RecoveryOptions::lease`](#structfield.lease).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// See [`RecoveryOptions::payments_after`](#structfield.payments_after).
+    pub fn payments_after(mut self, payments_after: Duration) -> Self {
+        self.payments_after = payments_after;
+        self
+    }
+
+    /// See [`RecoveryOptions::payments_before`](#structfield.payments_before).
+    pub fn payments_before(mut self, payments_before: Option<Duration>) -> Self {
+        self.payments_before = payments_before;
+        self
+    }
+}

@@ -12,6 +12,7 @@ use reqwest::Response;
 /// (timeout, 500/502/503/504), only on GET, PUT, DELETE, HEAD and OPTIONS. A POST that may have
 /// been processed is never repeated: money moves reconcile through their lookup instead.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub max_attempts: u32,
@@ -19,6 +20,28 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// Longest single wait (also caps Retry-After).
     pub max_delay: Duration,
+}
+
+/// Each setting on the defaults: `RetryPolicy::default().max_attempts(1)`. (The struct is
+/// `#[non_exhaustive]`: a later setting does not break a caller.)
+impl RetryPolicy {
+    /// Attempts in all, the first included (1: never repeated).
+    pub fn max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
+
+    /// Backoff before the second attempt; doubled for each further one.
+    pub fn base_delay(mut self, base_delay: Duration) -> Self {
+        self.base_delay = base_delay;
+        self
+    }
+
+    /// Longest single wait (also caps Retry-After).
+    pub fn max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
 }
 
 impl Default for RetryPolicy {

@@ -9,6 +9,6 @@ use vandar::money::RecoveryOptions;
 use vandar::mock::MockVandar;
 
 pub fn journaled_client(mock: &MockVandar, journal: &Path) -> vandar::Client {
-    let recovery = RecoveryOptions { min_age: Duration::ZERO, ..RecoveryOptions::default() };
+    let recovery = RecoveryOptions::default().min_age(Duration::ZERO);
     mock.client_builder().journal(FileJournal::open(journal).unwrap()).recovery(recovery).build().unwrap()
 }

@@ -84,11 +84,7 @@ pub fn raw(status: u16, content_type: &str, body: &'static str) -> Response {
 
 /// A client builder whose four hosts all point at `server`, with fast retries.
 pub fn client_for(server: &Server) -> vandar::ClientBuilder {
-    let mut builder = vandar::Client::builder().business("shop").retry_policy(vandar::RetryPolicy {
-        max_attempts: 3,
-        base_delay: std::time::Duration::from_millis(10),
-        max_delay: std::time::Duration::from_millis(200),
-    });
+    let mut builder = vandar::Client::builder().business("shop").retry_policy(vandar::RetryPolicy::default().max_attempts(3).base_delay(std::time::Duration::from_millis(10)).max_delay(std::time::Duration::from_millis(200)));
     for host in vandar::Host::ALL {
         builder = builder.base_url(host, &server.url);
     }
